@@ -1,0 +1,1 @@
+"""The builtin plugins: registered through the same hooks as third-party ones."""

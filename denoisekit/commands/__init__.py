@@ -1,0 +1,1 @@
+"""The subcommands of the ``denoisekit`` command line, one module each."""

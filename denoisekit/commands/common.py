@@ -1,0 +1,85 @@
+"""Options and helpers shared by the subcommands."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, Iterable
+
+import click
+
+from ..params import ParamError, resolve_params
+from ..plugins import PluginError, Registered, get_registry
+
+
+def param_option(func):
+    """``-p key=value`` (repeatable): a parameter of the chosen plugin."""
+    return click.option(
+        "-p", "--param", "params", multiple=True, metavar="KEY=VALUE",
+        help="Plugin parameter, repeatable (see `denoisekit plugins`).",
+    )(func)
+
+
+def seed_option(func):
+    return click.option("--seed", type=int, default=0, show_default=True, help="Random seed (reproducible output).")(func)
+
+
+def plugin_with_params(kind: str, name: str, texts: Iterable[str], option: str) -> tuple[Registered, dict[str, Any]]:
+    """Look up a plugin and parse its ``-p`` values; errors become one-line usage errors."""
+    try:
+        found = get_registry().get(kind, name)
+    except PluginError as err:
+        raise click.BadParameter(str(err), param_hint=option) from None
+    try:
+        return found, resolve_params(found.params, list(texts), f"{kind} {name!r}")
+    except ParamError as err:
+        raise click.BadParameter(str(err), param_hint="-p") from None
+
+
+def refuse_output_inside_input(source: Path, out: Path) -> None:
+    """Never write into the input folder."""
+    from ..files import is_inside
+
+    if source.is_dir() and is_inside(out, source):
+        raise click.BadParameter(f"{out} lies inside the input folder {source}; choose another output", param_hint="OUT")
+    if source.is_file() and out.exists() and out.resolve() == source.resolve():
+        raise click.BadParameter("the output would replace the input file", param_hint="OUT")
+
+
+def write_json(data: Any, path: str | Path | None) -> None:
+    """JSON to a file, or to stdout when ``path`` is ``-``."""
+    text = json.dumps(data, indent=2, default=_json_default)
+    if path in (None, "-"):
+        click.echo(text)
+    else:
+        Path(path).write_text(text + "\n")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, tuple):
+        return list(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def echo_table(headers: list[str], rows: list[list[Any]], file=None) -> None:
+    """A plain aligned text table."""
+    texts = [[_cell(v) for v in row] for row in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in texts]) for i, h in enumerate(headers)]
+    out = file or sys.stdout
+    click.echo("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip(), file=out)
+    click.echo("  ".join("-" * w for w in widths), file=out)
+    for row in texts:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip(), file=out)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4f}" if abs(value) < 2 else f"{value:.2f}"
+    return str(value)

@@ -1,0 +1,41 @@
+"""``denoisekit corrupt``: make noisy test sets from clean images."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..batch import process_files, report_outcome
+from ..files import collect_inputs
+from ..noise_ops import apply_corruption
+from .common import param_option, plugin_with_params, refuse_output_inside_input, seed_option
+
+
+@click.command("corrupt")
+@click.argument("source", metavar="IN", type=click.Path(exists=True, path_type=Path))
+@click.argument("out", metavar="OUT", type=click.Path(path_type=Path))
+@click.option("--noise", required=True, help="Corruption plugin name (see `denoisekit plugins`).")
+@param_option
+@seed_option
+@click.option("--recursive/--no-recursive", default=True, show_default=True, help="Descend into subfolders.")
+@click.option("--overwrite", is_flag=True, help="Replace existing output files.")
+def corrupt_command(source: Path, out: Path, noise: str, params: tuple[str, ...], seed: int,
+                    recursive: bool, overwrite: bool) -> None:
+    """Corrupt the images in IN (a folder or a file) and write them to OUT.
+
+    The folder structure, format, bit depth, channels and alpha of each image are
+    kept. Each image's noise depends only on --seed and its relative path.
+
+    Example: denoisekit corrupt clean/ noisy/ --noise gaussian -p sigma=25 --seed 1
+    """
+    corruption, values = plugin_with_params("corruption", noise, params, "--noise")
+    refuse_output_inside_input(source, out)
+    inputs = collect_inputs(source, recursive)
+
+    def transform(rel, image):
+        noisy = apply_corruption(corruption.obj, image.pixels, values, seed, key=rel.as_posix())
+        return image.with_pixels(noisy), {}
+
+    results = process_files(inputs, out, transform, overwrite, label=f"corrupt ({noise})")
+    raise SystemExit(report_outcome(results, inputs.skipped))

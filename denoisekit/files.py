@@ -1,0 +1,67 @@
+"""Walking input folders, mirroring them into output folders, matching references."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .images import is_image_file
+
+
+@dataclass
+class InputSet:
+    """Image files found under an input (relative paths kept), and what was skipped."""
+
+    root: Path
+    files: list[Path] = field(default_factory=list)  # relative to root (or the file name)
+    skipped: list[Path] = field(default_factory=list)  # non-image files
+
+    @property
+    def is_single_file(self) -> bool:
+        return self.root.is_file()
+
+    def source(self, rel: Path) -> Path:
+        return self.root if self.is_single_file else self.root / rel
+
+
+def collect_inputs(root: Path, recursive: bool = True) -> InputSet:
+    """Image files of a folder (sorted, relative paths), or the one file given."""
+    root = Path(root)
+    found = InputSet(root)
+    if root.is_file():
+        found.files.append(Path(root.name))
+        return found
+    candidates = root.rglob("*") if recursive else root.iterdir()
+    for path in sorted(p for p in candidates if p.is_file()):
+        rel = path.relative_to(root)
+        if any(part.startswith(".") for part in rel.parts):
+            continue  # hidden files and our own .part temporaries
+        (found.files if is_image_file(path) else found.skipped).append(rel)
+    return found
+
+
+def output_path(inputs: InputSet, rel: Path, out: Path) -> Path:
+    """Where the result for ``rel`` goes: ``out`` mirrors the input tree.
+
+    A single input file goes to ``out`` itself when ``out`` has an image suffix,
+    else into the folder ``out`` under the same name.
+    """
+    if inputs.is_single_file and is_image_file(out):
+        return out
+    return out / rel
+
+
+def is_inside(path: Path, folder: Path) -> bool:
+    """True when ``path`` is ``folder`` or lies under it (after resolving links)."""
+    path, folder = path.resolve(), folder.resolve()
+    return path == folder or folder in path.parents
+
+
+def match_references(ref: InputSet, test: InputSet) -> dict[Path, Path | None]:
+    """For each test file, the reference with the same relative folder and stem
+    (any image suffix, so ``a.png`` matches ``a.jpg``), or None."""
+    by_key = {(r.parent, r.stem): r for r in ref.files}
+    if ref.is_single_file:
+        only = ref.files[0]
+        return {t: only for t in test.files}
+    return {t: by_key.get((t.parent, t.stem)) for t in test.files}

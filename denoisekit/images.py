@@ -1,0 +1,154 @@
+"""Image files <-> float32 arrays: the only place that knows about dtypes, bit depth, alpha and BGR.
+
+Everything past this edge sees one representation: float32 (H, W, C) in [0, 1],
+C = 1 (gray) or 3 (RGB). Alpha is carried beside the pixels, untouched, and
+re-attached on writing; the file's format and bit depth are kept.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+cv2.setLogLevel(0) if hasattr(cv2, "setLogLevel") else None  # we report unreadable files ourselves
+
+#: Extensions read and written (lower case, with the dot).
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
+#: Formats that can hold 16 bits per channel; others are written as 8-bit.
+SIXTEEN_BIT_SUFFIXES = (".png", ".tif", ".tiff")
+JPEG_QUALITY = 95
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
+class ImageReadError(Exception):
+    """A file that is not a readable image; the message names the file."""
+
+
+@dataclass
+class Image:
+    """Decoded image: float pixels in [0, 1] plus what is needed to write it back the same way."""
+
+    pixels: np.ndarray  # float32 (H, W, C), C in (1, 3), RGB
+    dtype: np.dtype  # uint8 or uint16 of the file
+    alpha: np.ndarray | None = None  # (H, W) in the file's dtype, untouched
+    path: Path | None = None
+
+    @property
+    def channels(self) -> int:
+        return self.pixels.shape[-1]
+
+    @property
+    def bit_depth(self) -> int:
+        return 8 * np.dtype(self.dtype).itemsize
+
+    @property
+    def max_value(self) -> int:
+        return int(np.iinfo(self.dtype).max)
+
+    def with_pixels(self, pixels: np.ndarray) -> "Image":
+        """The same image (dtype, alpha, path) with new pixels; gray or RGB."""
+        return replace(self, pixels=np.asarray(pixels, np.float32))
+
+
+def is_image_file(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_SUFFIXES
+
+
+def read_image(path: str | os.PathLike) -> Image:
+    """Read PNG/JPEG/TIFF/BMP/WebP, 8- or 16-bit, gray/RGB/RGBA."""
+    path = Path(path)
+    if not path.is_file():
+        raise ImageReadError(f"{path}: no such file")
+    # imdecode from bytes: imread cannot open some non-ASCII paths on every platform.
+    data = np.fromfile(str(path), dtype=np.uint8)
+    raw = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    if raw is None:
+        raise ImageReadError(f"{path}: not a readable image")
+    if raw.dtype not in (np.uint8, np.uint16):
+        raise ImageReadError(f"{path}: unsupported pixel type {raw.dtype} (8- or 16-bit integers only)")
+    alpha = None
+    if raw.ndim == 2:
+        color = raw[..., None]
+    elif raw.shape[2] == 1:
+        color = raw
+    elif raw.shape[2] == 3:
+        color = cv2.cvtColor(raw, cv2.COLOR_BGR2RGB)
+    elif raw.shape[2] == 4:
+        color, alpha = cv2.cvtColor(raw[..., :3], cv2.COLOR_BGR2RGB), raw[..., 3].copy()
+    else:
+        raise ImageReadError(f"{path}: unsupported channel count {raw.shape[2]}")
+    pixels = color.astype(np.float32) / np.iinfo(raw.dtype).max
+    return Image(pixels=pixels, dtype=raw.dtype, alpha=alpha, path=path)
+
+
+def to_integers(pixels: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Float [0, 1] -> rounded integers of ``dtype`` (clipped)."""
+    top = np.iinfo(dtype).max
+    return np.clip(np.rint(np.asarray(pixels, np.float32) * top), 0, top).astype(dtype)
+
+
+def encode_image(image: Image, suffix: str) -> bytes:
+    """Encode to the bytes of a file of the given suffix, keeping bit depth and alpha where it can."""
+    suffix = suffix.lower()
+    dtype = image.dtype if suffix in SIXTEEN_BIT_SUFFIXES else np.uint8
+    pixels = to_integers(image.pixels, dtype)
+    if pixels.shape[-1] == 3:
+        pixels = cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR)
+    else:
+        pixels = pixels[..., 0]
+    if image.alpha is not None:
+        alpha = image.alpha
+        if alpha.dtype != dtype:  # e.g. 16-bit alpha into an 8-bit-only format
+            alpha = to_integers(alpha.astype(np.float32) / np.iinfo(alpha.dtype).max, dtype)
+        if pixels.ndim == 2:
+            pixels = cv2.cvtColor(pixels, cv2.COLOR_GRAY2BGR)
+        pixels = np.dstack([pixels, alpha])
+    params: list[int] = []
+    if suffix in (".jpg", ".jpeg"):
+        params = [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]
+    elif suffix == ".webp":
+        params = [cv2.IMWRITE_WEBP_QUALITY, 101]  # above 100 = lossless
+    ok, buffer = cv2.imencode(suffix, pixels, params)
+    if not ok:
+        raise OSError(f"OpenCV could not encode a {suffix} image")
+    return buffer.tobytes()
+
+
+def write_image(image: Image, path: str | os.PathLike) -> None:
+    """Write atomically (temporary file in the same folder, then rename): an
+    interrupted run never leaves a half-written image behind."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = encode_image(image, path.suffix)
+    write_bytes_atomic(data, path)
+
+
+def write_bytes_atomic(data: bytes, path: Path) -> None:
+    """Write bytes to ``path`` through a temporary file and an atomic rename."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file the usual permissions
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def to_gray(pixels: np.ndarray) -> np.ndarray:
+    """RGB -> (H, W, 1) luma (BT.601, as OpenCV); gray stays as it is."""
+    if pixels.shape[-1] == 1:
+        return pixels
+    return cv2.cvtColor(np.ascontiguousarray(pixels, np.float32), cv2.COLOR_RGB2GRAY)[..., None]
+
+
+def to_rgb(pixels: np.ndarray) -> np.ndarray:
+    """Gray -> RGB by repeating the channel; RGB stays as it is."""
+    return pixels if pixels.shape[-1] == 3 else np.repeat(pixels, 3, axis=-1)

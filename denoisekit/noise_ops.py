@@ -1,0 +1,49 @@
+"""TensorFlow helpers for writing corruptions, and the bridge from numpy arrays to them."""
+
+from __future__ import annotations
+
+import zlib
+from typing import Any, Mapping
+
+import numpy as np
+
+from .tf_setup import tensorflow
+
+
+def per_image(value: float | tuple[float, float], images: Any, seed: Any) -> Any:
+    """A (N, 1, 1, 1) float32 tensor: ``value`` for every image, or for a ``(lo, hi)``
+    range one uniform draw per image (blind training over a range of levels)."""
+    tf = tensorflow()
+
+    batch = tf.shape(images)[0]
+    if isinstance(value, tuple):
+        lo, hi = (float(v) for v in value)
+        return tf.random.stateless_uniform([batch, 1, 1, 1], seed, minval=lo, maxval=hi)
+    return tf.fill([batch, 1, 1, 1], tf.constant(float(value), tf.float32))
+
+
+def split_seed(seed: Any, n: int = 2) -> list[Any]:
+    """``n`` independent stateless seeds derived from one."""
+    tf = tensorflow()
+
+    return tf.unstack(tf.random.experimental.stateless_split(seed, num=n))
+
+
+def seed_pair(seed: int, key: str | int = 0) -> np.ndarray:
+    """A stateless seed (2,) from a run seed and a per-item key (e.g. a relative path),
+    so an image's noise does not depend on the order in which files are processed."""
+    if isinstance(key, str):
+        key = zlib.crc32(key.encode("utf-8"))
+    return np.array([seed & 0x7FFFFFFF, key & 0x7FFFFFFF], dtype=np.int32)
+
+
+def apply_corruption(
+    corruption: Any, pixels: np.ndarray, params: Mapping[str, Any], seed: int, key: str | int = 0
+) -> np.ndarray:
+    """Apply a corruption plugin to a numpy image (H, W, C) or batch (N, H, W, C) in [0, 1]."""
+    tf = tensorflow()
+
+    batch = pixels if pixels.ndim == 4 else pixels[None]
+    out = corruption.apply(tf.convert_to_tensor(batch, tf.float32), tf.constant(seed_pair(seed, key)), **params)
+    out = np.asarray(out, dtype=np.float32)
+    return out if pixels.ndim == 4 else out[0]

@@ -1,0 +1,43 @@
+"""Base classes for plugin authors (optional: any object with the same attributes works)."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, ClassVar
+
+import numpy as np
+
+from .params import Param
+
+
+class Corruption:
+    """A noise model or degradation, applied with TensorFlow ops to a batch in [0, 1]."""
+
+    name: ClassVar[str]
+    description: ClassVar[str] = ""
+    params: ClassVar[tuple[Param, ...]] = ()
+
+    def apply(self, images: Any, seed: Any, **params: Any) -> Any:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class Restorer:
+    """A restorer: ``make(**params)`` returns a function from one noisy image to its restoration."""
+
+    name: ClassVar[str]
+    description: ClassVar[str] = ""
+    params: ClassVar[tuple[Param, ...]] = ()
+
+    def make(self, **params: Any) -> Callable[[np.ndarray], np.ndarray]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class Architecture:
+    """A Keras model family: ``build(channels, **params)`` returns an uncompiled ``keras.Model``."""
+
+    name: ClassVar[str]
+    description: ClassVar[str] = ""
+    params: ClassVar[tuple[Param, ...]] = ()
+    fixed_size: ClassVar[tuple[int, int] | None] = None
+
+    def build(self, channels: int, **params: Any) -> Any:  # pragma: no cover - interface
+        raise NotImplementedError
