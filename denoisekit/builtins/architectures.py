@@ -1,10 +1,127 @@
-"""Builtin Keras architectures."""
+"""Builtin Keras architectures: the textbook bottleneck autoencoder, a residual U-Net, DnCNN."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import keras
+from keras import layers
+
 from .. import hookimpl
+from ..layers import DepthToSpace, Luma, LumaChromaToRGB, SpaceToDepth
+from ..params import Param
+from ..plugin_types import Architecture
+
+HEADS = ("residual", "chroma")
+
+
+class BottleneckAutoencoder(Architecture):
+    name = "autoencoder"
+    description = "Classic conv autoencoder with a dense latent bottleneck, for small fixed-size images (28x28 digits)."
+    params = (
+        Param("size", "int", 28, 8, 256, help="input height and width (a multiple of 4)"),
+        Param("latent", "int", 16, 1, 4096, help="size of the latent vector"),
+        Param("filters", "int", 32, 4, 256, help="filters of the first conv layer (the second has twice)"),
+    )
+
+    def build(self, channels: int, size: int = 28, latent: int = 16, filters: int = 32) -> keras.Model:
+        if size % 4:
+            raise ValueError(f"autoencoder size must be a multiple of 4, not {size}")
+        inputs = keras.Input((size, size, channels), name="noisy")
+        x = layers.Conv2D(filters, 3, strides=2, padding="same", activation="relu")(inputs)
+        x = layers.Conv2D(2 * filters, 3, strides=2, padding="same", activation="relu")(x)
+        x = layers.Flatten()(x)
+        code = layers.Dense(latent, name="latent")(x)
+        x = layers.Dense((size // 4) * (size // 4) * 2 * filters, activation="relu")(code)
+        x = layers.Reshape((size // 4, size // 4, 2 * filters))(x)
+        x = layers.Conv2DTranspose(2 * filters, 3, strides=2, padding="same", activation="relu")(x)
+        x = layers.Conv2DTranspose(filters, 3, strides=2, padding="same", activation="relu")(x)
+        outputs = layers.Conv2DTranspose(channels, 3, padding="same", activation="sigmoid", name="clean")(x)
+        return keras.Model(inputs, outputs, name="autoencoder")
+
+
+def _conv(x: Any, filters: int, name: str) -> Any:
+    # Bias-free convolutions: the denoiser then scales with the noise and generalises
+    # beyond the training range of noise levels (Mohan et al. 2020, DRUNet).
+    return layers.Conv2D(filters, 3, padding="same", use_bias=False, activation="relu", name=name)(x)
+
+
+def _head(inputs: Any, channels: int, head: str) -> Any:
+    """What the body sees: the image itself, or only its luminance for a chroma head."""
+    if head == "chroma":
+        if channels != 3:
+            raise ValueError("the chroma head (colorization) needs channels=3")
+        return Luma(name="luma")(inputs)
+    return inputs
+
+
+def _output(inputs: Any, body_in: Any, body_out: Any, channels: int, head: str) -> Any:
+    if head == "chroma":
+        cbcr = layers.Conv2D(2, 1, activation="tanh", name="chroma")(body_out)
+        cbcr = layers.Rescaling(0.5)(cbcr)
+        return LumaChromaToRGB(name="clean")([body_in, cbcr])
+    noise = layers.Conv2D(channels, 1, use_bias=False, name="noise")(body_out)
+    return layers.Subtract(name="clean")([inputs, noise])
+
+
+class ResidualUNet(Architecture):
+    name = "unet"
+    description = ("Fully convolutional U-Net with skip connections and a residual (noise-predicting) output, "
+                   "run at half resolution after space-to-depth for speed; any image size.")
+    params = (
+        Param("features", "int", 32, 4, 512, help="channels of the first level (doubling per level)"),
+        Param("levels", "int", 3, 1, 6, help="resolution levels after the space-to-depth step"),
+        Param("head", "str", "residual", choices=HEADS, help="residual: predict noise; chroma: colorize"),
+    )
+
+    def build(self, channels: int, features: int = 32, levels: int = 3, head: str = "residual") -> keras.Model:
+        inputs = keras.Input((None, None, channels), name="noisy")
+        body_in = _head(inputs, channels, head)
+        x = SpaceToDepth(2, name="space_to_depth")(body_in)
+        skips = []
+        for level in range(levels):
+            width = features * 2**level
+            if level:
+                x = layers.Conv2D(width, 2, strides=2, use_bias=False, activation="relu", name=f"down{level}")(x)
+            x = _conv(x, width, f"enc{level}a")
+            x = _conv(x, width, f"enc{level}b")
+            skips.append(x)
+        for level in reversed(range(levels - 1)):
+            width = features * 2**level
+            x = layers.Conv2DTranspose(width, 2, strides=2, use_bias=False, activation="relu", name=f"up{level}")(x)
+            x = layers.Concatenate(name=f"skip{level}")([x, skips[level]])
+            x = _conv(x, width, f"dec{level}a")
+            x = _conv(x, width, f"dec{level}b")
+        out_channels = 4 * (2 if head == "chroma" else channels)
+        x = layers.Conv2D(out_channels, 3, padding="same", use_bias=False, name="to_depth")(x)
+        x = DepthToSpace(2, name="depth_to_space")(x)
+        return keras.Model(inputs, _output(inputs, body_in, x, channels, head), name="unet")
+
+    @staticmethod
+    def size_multiple(levels: int = 3, **_: Any) -> int:
+        return 2 * 2 ** (levels - 1)
+
+
+class DnCNN(Architecture):
+    name = "dncnn"
+    description = "Plain residual CNN (DnCNN-style, no batch norm) at full resolution, for comparison."
+    params = (
+        Param("features", "int", 48, 4, 512, help="channels of every hidden layer"),
+        Param("depth", "int", 10, 3, 40, help="number of conv layers"),
+        Param("head", "str", "residual", choices=HEADS, help="residual: predict noise; chroma: colorize"),
+    )
+
+    def build(self, channels: int, features: int = 48, depth: int = 10, head: str = "residual") -> keras.Model:
+        inputs = keras.Input((None, None, channels), name="noisy")
+        body_in = _head(inputs, channels, head)
+        x = body_in
+        for i in range(depth - 1):
+            x = _conv(x, features, f"conv{i}")
+        return keras.Model(inputs, _output(inputs, body_in, x, channels, head), name="dncnn")
 
 
 @hookimpl
 def register_architectures(register):
-    pass
+    register(BottleneckAutoencoder())
+    register(ResidualUNet())
+    register(DnCNN())

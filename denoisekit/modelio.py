@@ -1,0 +1,146 @@
+"""Saved denoisers: ``.keras`` files with their metadata, the bundled ones, and inference.
+
+A model's metadata lives in the config of its ``ModelInfo`` layer, so the file
+alone says how to use it; loading keeps Keras ``safe_mode`` on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .layers import INFO_LAYER, ModelInfo
+from .tf_setup import tensorflow
+
+BUNDLED_DIR = Path(__file__).parent / "bundled"
+
+
+class ModelLoadError(Exception):
+    """A model name or file that cannot be used; the message says why."""
+
+
+def attach_metadata(model: Any, metadata: dict[str, Any]) -> Any:
+    """Wrap ``model`` so its output passes through a ModelInfo layer holding ``metadata``."""
+    import keras
+
+    if _info_layer(model) is not None:
+        _info_layer(model).metadata = dict(metadata)
+        return model
+    outputs = ModelInfo(metadata, name=INFO_LAYER)(model.outputs[0])
+    return keras.Model(model.inputs, outputs, name=model.name)
+
+
+def _info_layer(model: Any) -> ModelInfo | None:
+    for layer in model.layers:
+        if isinstance(layer, ModelInfo):
+            return layer
+    return None
+
+
+def read_metadata(model: Any) -> dict[str, Any]:
+    layer = _info_layer(model)
+    return dict(layer.metadata) if layer is not None else {}
+
+
+def update_metadata(model: Any, **changes: Any) -> None:
+    layer = _info_layer(model)
+    if layer is None:
+        raise ModelLoadError("model has no denoisekit metadata layer")
+    layer.metadata = {**layer.metadata, **changes}
+
+
+def bundled_models() -> dict[str, Path]:
+    """Bundled model name -> file."""
+    return {p.stem: p for p in sorted(BUNDLED_DIR.glob("*.keras"))}
+
+
+def resolve_model_path(spec: str | Path) -> Path:
+    """A bundled model's name, or the path of a ``.keras`` file."""
+    bundled = bundled_models()
+    if str(spec) in bundled:
+        return bundled[str(spec)]
+    path = Path(spec)
+    if path.is_file():
+        return path
+    known = ", ".join(bundled) or "none"
+    raise ModelLoadError(f"no model file {spec!r} and no bundled model of that name (bundled: {known})")
+
+
+def load_keras_model(path: str | Path, compile: bool = False) -> Any:
+    """Load a ``.keras`` file with safe_mode on; a clear error if that is impossible."""
+    tensorflow()
+    import keras
+
+    from . import layers  # noqa: F401  (registers our layers)
+
+    try:
+        return keras.saving.load_model(path, compile=compile, safe_mode=True)
+    except Exception as err:  # keras raises many types for a bad file
+        raise ModelLoadError(f"{path}: not a loadable denoisekit model ({type(err).__name__}: {err})") from None
+
+
+@dataclass
+class Denoiser:
+    """A loaded model ready for inference on float32 NHWC batches in [0, 1]."""
+
+    model: Any
+    metadata: dict[str, Any]
+    path: Path | None = None
+
+    @property
+    def channels(self) -> int:
+        return int(self.model.input_shape[-1])
+
+    @property
+    def fixed_size(self) -> tuple[int, int] | None:
+        """(H, W) the model requires, or None when it takes any size (fully convolutional)."""
+        h, w = self.model.input_shape[1:3]
+        return (int(h), int(w)) if h is not None and w is not None else None
+
+    @property
+    def size_multiple(self) -> int:
+        """Input height and width must be multiples of this (pad, then crop)."""
+        return int(self.metadata.get("size_multiple", 1))
+
+    @property
+    def task(self) -> str:
+        return "colorize" if self.metadata.get("corruption") == "grayscale" else "denoise"
+
+    def __post_init__(self) -> None:
+        tf = tensorflow()
+        self._predict = tf.function(lambda x: self.model(x, training=False), reduce_retracing=True)
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        """Restore a batch (N, H, W, channels); H and W must fit ``size_multiple``/``fixed_size``."""
+        out = self._predict(np.ascontiguousarray(batch, np.float32))
+        return np.clip(np.asarray(out), 0.0, 1.0)
+
+
+def load_denoiser(spec: str | Path) -> Denoiser:
+    """Load a bundled model by name or a ``.keras`` file made by ``denoisekit train``."""
+    path = resolve_model_path(spec)
+    model = load_keras_model(path)
+    metadata = read_metadata(model)
+    if not metadata:
+        raise ModelLoadError(f"{path}: a Keras model without denoisekit metadata (train it with `denoisekit train`)")
+    return Denoiser(model, metadata, path)
+
+
+#: Tasks ``clean --model TASK`` accepts; the bundled model is ``TASK-gray`` or ``TASK-color``.
+TASKS = ("gaussian", "salt-and-pepper", "colorize")
+
+
+def bundled_for(task: str, channels: int) -> str | None:
+    """The bundled model's name for a task and an image's channel count (1 or 3), or None.
+
+    Prefers the model of the image's own kind and falls back to the other kind.
+    """
+    names = bundled_models()
+    kind, other = ("gray", "color") if channels == 1 else ("color", "gray")
+    for name in (f"{task}-{kind}", task, f"{task}-{other}"):
+        if name in names:
+            return name
+    return None
