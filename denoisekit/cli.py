@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter off the terminal
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's start-up chatter off the terminal
 
 import click
 
@@ -12,6 +12,8 @@ from . import __version__
 from .commands.corrupt import corrupt_command
 from .commands.metrics import metrics_command
 from .commands.plugins import plugins_command
+from .commands.models import models_command
+from .commands.train import train_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -27,5 +29,5 @@ def main() -> None:
     """
 
 
-for command in (plugins_command, corrupt_command, metrics_command):
+for command in (plugins_command, corrupt_command, metrics_command, train_command, models_command):
     main.add_command(command)

@@ -8,8 +8,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import keras
-from keras import ops
+from .tf_setup import tensorflow
+
+tensorflow()  # import TensorFlow quietly before Keras does
+
+import keras  # noqa: E402
+from keras import ops  # noqa: E402
 
 from .builtins.corruptions import LUMA_WEIGHTS
 

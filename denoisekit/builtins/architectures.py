@@ -4,11 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import keras
-from keras import layers
-
 from .. import hookimpl
-from ..layers import DepthToSpace, Luma, LumaChromaToRGB, SpaceToDepth
 from ..params import Param
 from ..plugin_types import Architecture
 
@@ -24,7 +20,8 @@ class BottleneckAutoencoder(Architecture):
         Param("filters", "int", 32, 4, 256, help="filters of the first conv layer (the second has twice)"),
     )
 
-    def build(self, channels: int, size: int = 28, latent: int = 16, filters: int = 32) -> keras.Model:
+    def build(self, channels: int, size: int = 28, latent: int = 16, filters: int = 32) -> Any:
+        keras, layers = _keras()
         if size % 4:
             raise ValueError(f"autoencoder size must be a multiple of 4, not {size}")
         inputs = keras.Input((size, size, channels), name="noisy")
@@ -40,7 +37,16 @@ class BottleneckAutoencoder(Architecture):
         return keras.Model(inputs, outputs, name="autoencoder")
 
 
+def _keras() -> tuple[Any, Any]:
+    # Imported on first build, so listing plugins does not start TensorFlow.
+    from .. import layers as _registered  # noqa: F401  (quiet TF import, custom layers)
+    import keras
+
+    return keras, keras.layers
+
+
 def _conv(x: Any, filters: int, name: str) -> Any:
+    _, layers = _keras()
     # Bias-free convolutions: the denoiser then scales with the noise and generalises
     # beyond the training range of noise levels (Mohan et al. 2020, DRUNet).
     return layers.Conv2D(filters, 3, padding="same", use_bias=False, activation="relu", name=name)(x)
@@ -48,6 +54,8 @@ def _conv(x: Any, filters: int, name: str) -> Any:
 
 def _head(inputs: Any, channels: int, head: str) -> Any:
     """What the body sees: the image itself, or only its luminance for a chroma head."""
+    from ..layers import Luma
+
     if head == "chroma":
         if channels != 3:
             raise ValueError("the chroma head (colorization) needs channels=3")
@@ -56,6 +64,9 @@ def _head(inputs: Any, channels: int, head: str) -> Any:
 
 
 def _output(inputs: Any, body_in: Any, body_out: Any, channels: int, head: str) -> Any:
+    from ..layers import LumaChromaToRGB
+
+    _, layers = _keras()
     if head == "chroma":
         cbcr = layers.Conv2D(2, 1, activation="tanh", name="chroma")(body_out)
         cbcr = layers.Rescaling(0.5)(cbcr)
@@ -74,7 +85,10 @@ class ResidualUNet(Architecture):
         Param("head", "str", "residual", choices=HEADS, help="residual: predict noise; chroma: colorize"),
     )
 
-    def build(self, channels: int, features: int = 32, levels: int = 3, head: str = "residual") -> keras.Model:
+    def build(self, channels: int, features: int = 32, levels: int = 3, head: str = "residual") -> Any:
+        from ..layers import DepthToSpace, SpaceToDepth
+
+        keras, layers = _keras()
         inputs = keras.Input((None, None, channels), name="noisy")
         body_in = _head(inputs, channels, head)
         x = SpaceToDepth(2, name="space_to_depth")(body_in)
@@ -111,7 +125,8 @@ class DnCNN(Architecture):
         Param("head", "str", "residual", choices=HEADS, help="residual: predict noise; chroma: colorize"),
     )
 
-    def build(self, channels: int, features: int = 48, depth: int = 10, head: str = "residual") -> keras.Model:
+    def build(self, channels: int, features: int = 48, depth: int = 10, head: str = "residual") -> Any:
+        keras, _ = _keras()
         inputs = keras.Input((None, None, channels), name="noisy")
         body_in = _head(inputs, channels, head)
         x = body_in

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Retrain every bundled model with `denoisekit train` (CPU; see denoisekit/bundled/RECIPE.md).
+#   bash benchmarks/train_bundled.sh [MODEL...]      # default: all, in this order
+# Each run resumes from its checkpoint in runs/ if one exists; finished models are copied
+# into denoisekit/bundled/. Wall times are in each model's metadata (`denoisekit models`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=runs
+[ -d "$RUNS/train-images" ] || python benchmarks/training_data.py "$RUNS/train-images"
+
+run() {  # name, then train options
+  local name=$1; shift
+  local out="$RUNS/$name.keras" resume=()
+  [ -f "$RUNS/$name.ckpt/state.json" ] && resume=(--resume)
+  denoisekit train --data "$RUNS/train-images" --val-data samples/clean --seed 1 --patience 30 \
+    --out "$out" "${resume[@]}" "$@"
+  cp "$out" "denoisekit/bundled/$name.keras"
+}
+
+declare -A RECIPES=(
+  [gaussian-gray]="--noise gaussian -p sigma=0:55 --channels gray --epochs 30 --steps-per-epoch 70"
+  [gaussian-color]="--noise gaussian -p sigma=0:55 --channels rgb --epochs 20 --steps-per-epoch 60"
+  [salt-and-pepper-gray]="--noise salt-and-pepper -p amount=0:0.5 --channels gray --epochs 15 --steps-per-epoch 60"
+  [salt-and-pepper-color]="--noise salt-and-pepper -p amount=0:0.5 --channels rgb --epochs 10 --steps-per-epoch 60"
+  [colorize-color]="--noise grayscale --channels rgb --epochs 15 --steps-per-epoch 60"
+)
+ORDER=(gaussian-gray gaussian-color salt-and-pepper-gray salt-and-pepper-color colorize-color)
+for name in "${@:-${ORDER[@]}}"; do
+  # shellcheck disable=SC2086
+  run "$name" ${RECIPES[$name]}
+done

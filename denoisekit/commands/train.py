@@ -1,0 +1,89 @@
+"""``denoisekit train``: train a denoiser from clean images, the noise made on the fly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..params import ParamError, resolve_params
+from ..training.datasets import DataError
+from .common import param_option, plugin_with_params, write_json
+
+CHANNELS = {"gray": 1, "rgb": 3}
+
+
+@click.command("train")
+@click.option("--noise", required=True, help="Corruption to learn to undo (see `denoisekit plugins`).")
+@param_option
+@click.option("--data", metavar="DIR|default|mnist", default=None,
+              help="Clean training images: a folder, 'default' (natural images scikit-image ships) or 'mnist'.")
+@click.option("--val-data", type=click.Path(exists=True, file_okay=False), default=None,
+              help="Validation images (default: held out from --data).")
+@click.option("--arch", default="unet", show_default=True, help="Architecture plugin.")
+@click.option("-a", "--arch-param", "arch_params", multiple=True, metavar="KEY=VALUE",
+              help="Architecture parameter, repeatable (e.g. -a features=48).")
+@click.option("--channels", type=click.Choice(list(CHANNELS)), default=None,
+              help="gray or rgb [default: gray; rgb for --noise grayscale].")
+@click.option("--epochs", type=click.IntRange(1), default=20, show_default=True)
+@click.option("--steps-per-epoch", type=click.IntRange(1), default=200, show_default=True)
+@click.option("--batch", type=click.IntRange(1), default=16, show_default=True, help="Patches per step.")
+@click.option("--patch", type=click.IntRange(8), default=96, show_default=True, help="Patch size in pixels.")
+@click.option("--lr", "learning_rate", type=click.FloatRange(min=0, min_open=True), default=1e-3, show_default=True,
+              help="Initial learning rate (cosine decay to 1% of it).")
+@click.option("--patience", type=click.IntRange(1), default=10, show_default=True,
+              help="Stop after this many epochs without a better validation PSNR.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed: same seed, same model.")
+@click.option("--strategy", type=click.Choice(["default", "mirrored", "multi-worker"]), default="default",
+              show_default=True, help="tf.distribute strategy: one device, all local GPUs, or TF_CONFIG's cluster.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("model.keras"), show_default=True)
+@click.option("--resume", is_flag=True, help="Continue from the last checkpoint beside --out.")
+@click.option("--overwrite", is_flag=True, help="Start over even if --out or its checkpoints exist.")
+@click.option("--json", "as_json", is_flag=True, help="Print the model's metadata as JSON when done.")
+def train_command(noise, params, data, val_data, arch, arch_params, channels, epochs, steps_per_epoch, batch,
+                  patch, learning_rate, patience, seed, strategy, out, resume, overwrite, as_json):
+    """Train a denoiser for any installed noise model, from clean images only.
+
+    Noise is made on the fly, so every epoch sees fresh noise. Checkpoints, a CSV
+    log and the resume state go to OUT's stem + '.ckpt/'; the best model (by
+    validation PSNR) goes to --out with its metadata, ready for `denoisekit clean`.
+
+    \b
+    Examples:
+      denoisekit train --noise gaussian -p sigma=0:55 --out gray.keras
+      denoisekit train --noise grayscale --channels rgb --out colorize.keras
+      denoisekit train --noise gaussian -p sigma=127.5 --data mnist --arch autoencoder --patch 28
+    """
+    from ..training.trainer import TrainConfig, TrainingError, train
+
+    if out.suffix != ".keras":
+        raise click.BadParameter("the model file must end in .keras", param_hint="--out")
+    _, noise_values = plugin_with_params("corruption", noise, params, "--noise")
+    arch_reg, _ = plugin_with_params("architecture", arch, (), "--arch")
+    channels = channels or ("rgb" if noise == "grayscale" else "gray")
+    if noise == "grayscale" and channels != "rgb":
+        raise click.BadParameter("colorization (--noise grayscale) needs --channels rgb", param_hint="--channels")
+    arch_texts = list(arch_params)
+    if noise == "grayscale" and any(p.name == "head" for p in arch_reg.params) and not any(
+            t.startswith("head=") for t in arch_texts):
+        arch_texts.append("head=chroma")  # colorize by predicting chroma from luminance
+    try:
+        arch_values = resolve_params(arch_reg.params, arch_texts, f"architecture {arch!r}")
+    except ParamError as err:
+        raise click.BadParameter(str(err), param_hint="--arch-param") from None
+    config = TrainConfig(
+        noise=noise, noise_params=noise_values, out=str(out), arch=arch, arch_params=arch_values,
+        channels=CHANNELS[channels], data=data, val_data=val_data, epochs=epochs,
+        steps_per_epoch=steps_per_epoch, batch=batch, patch=patch, seed=seed,
+        learning_rate=learning_rate, patience=patience, strategy=strategy,
+    )
+    try:
+        summary = train(config, resume=resume, overwrite=overwrite)
+    except (TrainingError, DataError, ValueError) as err:
+        raise click.ClickException(str(err)) from None
+    if as_json:
+        write_json(summary, "-")
+    else:
+        val = summary.get("validation", {})
+        click.echo(f"saved {summary['model']}: validation PSNR {val.get('psnr', float('nan')):.2f} dB "
+                   f"(input {val.get('input_psnr', float('nan')):.2f}), SSIM {val.get('ssim', float('nan')):.4f}")

@@ -1,0 +1,1 @@
+"""Training denoisers: data sources, the tf.data patch pipeline, validation, the trainer."""

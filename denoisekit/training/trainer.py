@@ -1,0 +1,214 @@
+"""Train a denoiser: model + patch pipeline + validation + checkpoints, resumable."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from ..modelio import attach_metadata, load_keras_model, read_metadata, update_metadata
+from ..params import params_to_text
+from ..plugins import architecture, corruption
+from ..tf_setup import tensorflow
+from .datasets import load_training_set, load_validation_set, split_folder
+from .pipeline import patch_dataset, validation_pairs
+from .validation import ValidationCallback, predict_pairs, score
+
+STRATEGIES = ("default", "mirrored", "multi-worker")
+VALIDATION_CROP = 256
+
+
+class TrainingError(Exception):
+    """A training run that cannot start or resume; the message says why."""
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run (stored in the checkpoint for --resume)."""
+
+    noise: str
+    noise_params: dict[str, Any]
+    out: str
+    arch: str = "unet"
+    arch_params: dict[str, Any] = field(default_factory=dict)
+    channels: int = 1
+    data: str | None = None
+    val_data: str | None = None
+    epochs: int = 20
+    steps_per_epoch: int = 200
+    batch: int = 16
+    patch: int = 96
+    seed: int = 0
+    learning_rate: float = 1e-3
+    patience: int = 10
+    strategy: str = "default"
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        out = Path(self.out)
+        return out.with_name(out.stem + ".ckpt")
+
+
+def make_strategy(name: str) -> Any:
+    """default: one device; mirrored: all local GPUs; multi-worker: the cluster in TF_CONFIG."""
+    tf = tensorflow()
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multi-worker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    raise TrainingError(f"unknown strategy {name!r} (choose from {', '.join(STRATEGIES)})")
+
+
+def _size_multiple(arch_obj: Any, arch_params: dict[str, Any]) -> int:
+    method = getattr(arch_obj, "size_multiple", None)
+    return int(method(**arch_params)) if callable(method) else 1
+
+
+class _StateWriter:
+    """Records progress beside the checkpoints after each epoch, for --resume."""
+
+    def __init__(self, path: Path, config: TrainConfig, wall_before: float) -> None:
+        import keras
+
+        outer = self
+
+        class Callback(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                outer.write(epoch + 1, logs or {})
+
+        self.callback = Callback()
+        self.path, self.config, self.start, self.wall_before = path, config, time.time(), wall_before
+        self.best: float | None = None
+
+    def write(self, epochs_done: int, logs: dict) -> None:
+        val = logs.get("val_psnr")
+        if val is not None and (self.best is None or val > self.best):
+            self.best = val
+        state = {"epochs_done": epochs_done, "best_val_psnr": self.best,
+                 "wall_seconds": self.wall_before + time.time() - self.start, "config": asdict(self.config)}
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state, indent=2, default=list))
+        os.replace(tmp, self.path)
+
+
+def read_state(config: TrainConfig) -> dict[str, Any]:
+    path = config.checkpoint_dir / "state.json"
+    if not path.exists():
+        raise TrainingError(f"nothing to resume: {path} does not exist")
+    return json.loads(path.read_text())
+
+
+def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, verbose: int | None = None) -> dict[str, Any]:
+    """Run (or resume) training; write the best model with its metadata to ``config.out``."""
+    tf = tensorflow()
+    import keras
+
+    ckpt = config.checkpoint_dir
+    state: dict[str, Any] = {}
+    if resume:
+        state = read_state(config)
+        stored = TrainConfig(**{**state["config"], "epochs": config.epochs, "steps_per_epoch": config.steps_per_epoch})
+        config = stored
+    elif not overwrite and (Path(config.out).exists() or (ckpt / "state.json").exists()):
+        raise TrainingError(f"{config.out} or its checkpoints exist; use --resume to continue or --overwrite to start over")
+
+    keras.utils.set_random_seed(config.seed)
+    tf.config.experimental.enable_op_determinism()
+    noise = corruption(config.noise).obj
+    arch_obj = architecture(config.arch).obj
+    multiple = _size_multiple(arch_obj, config.arch_params)
+
+    train_set = load_training_set(config.data, config.channels)
+    if config.data not in (None, "default", "mnist") and config.val_data is None:
+        train_set, val_set = split_folder(train_set)
+    else:
+        val_set = load_validation_set(config.data, config.val_data, config.channels)
+
+    strategy = make_strategy(config.strategy)
+    with strategy.scope():
+        if resume:
+            model = load_keras_model(ckpt / "last.keras", compile=True)
+        else:
+            model = arch_obj.build(config.channels, **config.arch_params)
+            fixed = model.input_shape[1:3]
+            if None not in fixed and config.patch != fixed[0]:
+                config.patch = int(fixed[0])  # a fixed-size model trains on patches of its own size
+            model = attach_metadata(model, {})
+            schedule = keras.optimizers.schedules.CosineDecay(
+                config.learning_rate, decay_steps=max(1, config.epochs * config.steps_per_epoch), alpha=0.01)
+            model.compile(optimizer=keras.optimizers.Adam(schedule), loss="mean_absolute_error")
+
+    fixed_size = model.input_shape[1:3]
+    fixed_size = None if None in fixed_size else tuple(int(v) for v in fixed_size)
+    metadata = {
+        "denoisekit_version": __version__,
+        "arch": config.arch,
+        "arch_params": params_to_text(config.arch_params),
+        "channels": config.channels,
+        "corruption": config.noise,
+        "corruption_params": params_to_text(config.noise_params),
+        "patch": config.patch,
+        "size_multiple": multiple,
+        "input_bits": 8,
+        "seed": config.seed,
+        "batch": config.batch,
+        "steps_per_epoch": config.steps_per_epoch,
+        "data": train_set.description,
+        "validation_data": val_set.description,
+    }
+    update_metadata(model, **metadata)
+
+    dataset = patch_dataset(train_set.images, noise, config.noise_params,
+                            patch=config.patch, batch=config.batch, seed=config.seed)
+    pairs = validation_pairs(val_set.images, noise, config.noise_params, size=VALIDATION_CROP,
+                             multiple=multiple, seed=config.seed + 7, fixed_size=fixed_size)
+
+    ckpt.mkdir(parents=True, exist_ok=True)
+    writer = _StateWriter(ckpt / "state.json", config, state.get("wall_seconds", 0.0))
+    writer.best = state.get("best_val_psnr")
+    best_ckpt = keras.callbacks.ModelCheckpoint(str(ckpt / "best.keras"), monitor="val_psnr", mode="max",
+                                                save_best_only=True, verbose=0)
+    if writer.best is not None:
+        best_ckpt.best = writer.best  # a resumed run only replaces a better earlier best
+    callbacks = [
+        ValidationCallback(pairs),
+        keras.callbacks.ModelCheckpoint(str(ckpt / "last.keras"), verbose=0),
+        best_ckpt,
+        keras.callbacks.CSVLogger(str(ckpt / "log.csv"), append=resume),
+        keras.callbacks.EarlyStopping(monitor="val_psnr", mode="max", patience=config.patience, verbose=1),
+        writer.callback,
+    ]
+    initial_epoch = int(state.get("epochs_done", 0))
+    if initial_epoch >= config.epochs:
+        raise TrainingError(f"the checkpoint already has {initial_epoch} epochs; pass a larger --epochs to continue")
+    if verbose is None:
+        verbose = 1 if sys.stdout.isatty() else 2
+    history = model.fit(dataset, epochs=config.epochs, steps_per_epoch=config.steps_per_epoch,
+                        initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose, shuffle=False)
+
+    best = load_keras_model(ckpt / "best.keras") if (ckpt / "best.keras").exists() else model
+    final = keras.Model(best.inputs, best.outputs, name=best.name)  # uncompiled: no optimizer state in the file
+    outputs = predict_pairs(final, pairs)
+    figures, before = score(pairs, outputs), score(pairs, [noisy for noisy, _ in pairs])
+    epochs_run = initial_epoch + len(history.history.get("loss", []))
+    update_metadata(final, **metadata, **{
+        "validation": {"psnr": figures["psnr"], "ssim": figures["ssim"],
+                       "input_psnr": before["psnr"], "input_ssim": before["ssim"], "images": len(pairs)},
+        "epochs": epochs_run,
+        "wall_seconds": round(writer.wall_before + time.time() - writer.start, 1),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    })
+    out = Path(config.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.stem}.part.keras")
+    final.save(tmp)
+    os.replace(tmp, out)
+    return {"model": str(out), "checkpoints": str(ckpt), **read_metadata(final)}
