@@ -8,7 +8,7 @@ own integer quality, drawn uniformly from lo..hi inclusive.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from denoisekit import Corruption, Param, hookimpl
 from denoisekit.noise_ops import per_image
@@ -52,6 +52,6 @@ class Jpeg(Corruption):
 
 
 @hookimpl
-def register_corruptions(register) -> None:
+def register_corruptions(register: Callable[[object], None]) -> None:
     """Register the ``jpeg`` corruption."""
     register(Jpeg())

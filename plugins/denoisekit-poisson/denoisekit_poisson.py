@@ -10,7 +10,7 @@ shadows relative to the signal.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from denoisekit import Corruption, Param, hookimpl
 from denoisekit.noise_ops import per_image, split_seed
@@ -58,6 +58,6 @@ class Poisson(Corruption):
 
 
 @hookimpl
-def register_corruptions(register) -> None:
+def register_corruptions(register: Callable[[object], None]) -> None:
     """Register the ``poisson`` corruption."""
     register(Poisson())
