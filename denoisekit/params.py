@@ -80,7 +80,9 @@ class Param:
             if isinstance(v, bool) or not isinstance(v, (int, float)):
                 continue
             if (self.min is not None and v < self.min) or (self.max is not None and v > self.max):
-                raise ParamError(f"{self.name}={format_value(value)} is outside {self.min:g}..{self.max:g}")
+                lo = "" if self.min is None else f"{self.min:g}"  # a bound may be declared on one side only
+                hi = "" if self.max is None else f"{self.max:g}"
+                raise ParamError(f"{self.name}={format_value(value)} is outside {lo}..{hi}")
         if isinstance(value, tuple) and value[0] > value[1]:
             raise ParamError(f"{self.name}={format_value(value)}: the low end is above the high end")
 

@@ -88,7 +88,10 @@ class PluginRegistry:
             dist = ep.dist.name if ep.dist is not None else ep.value
             if allow is not None and ep.name not in allow and dist not in allow:
                 continue
-            if self.pm.has_plugin(ep.name) or any(p == dist for p in self.providers.values()):
+            # One pluggy name per (distribution, entry point): a distribution may declare several
+            # entry points, and two distributions may use the same entry-point name.
+            plugin_name = f"{dist}:{ep.name}"
+            if self.pm.has_plugin(plugin_name):
                 continue  # the same distribution seen twice on sys.path
             try:
                 plugin = ep.load()
@@ -100,7 +103,9 @@ class PluginRegistry:
                     stacklevel=2,
                 )
                 continue
-            self.register(plugin, dist, ep.name)
+            if self.pm.is_registered(plugin):
+                continue  # two entry points naming the same module
+            self.register(plugin, dist, plugin_name)
 
     def table(self, kind: str) -> dict[str, Registered]:
         """All registered things of one kind, by name."""

@@ -50,7 +50,7 @@ def refuse_output_inside_input(source: Path, out: Path) -> None:
 def write_json(data: Any, path: str | Path | None) -> None:
     """JSON to a file, or to stdout when ``path`` is ``-``."""
     text = json.dumps(data, indent=2, default=_json_default)
-    if path in (None, "-"):
+    if path is None or str(path) == "-":  # click gives Path("-") for a dash
         click.echo(text)
     else:
         Path(path).write_text(text + "\n")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..plugins import get_registry
+from ..plugins import PluginError, get_registry
 from .common import echo_table, write_json
 
 
@@ -12,7 +12,10 @@ from .common import echo_table, write_json
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 def plugins_command(as_json: bool) -> None:
     """List installed corruptions, restorers and architectures with their parameters."""
-    found = get_registry().all()
+    try:
+        found = get_registry().all()
+    except PluginError as err:  # e.g. two plugins registering one name: say so, no traceback
+        raise click.ClickException(str(err)) from None
     if as_json:
         write_json(
             [

@@ -1,0 +1,182 @@
+"""Image files <-> float arrays: exact round trips, alpha, bit depth, errors, atomic writes."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import cv2
+import numpy as np
+import pytest
+
+from denoisekit import images as images_module
+from denoisekit.images import ImageReadError, read_image, to_integers, write_image
+
+
+def raw(path):
+    """What is stored in a file, decoded independently of denoisekit (OpenCV order)."""
+    data = cv2.imdecode(np.fromfile(str(path), np.uint8), cv2.IMREAD_UNCHANGED)
+    assert data is not None, path
+    return data
+
+
+def stored_rgb(path):
+    """Stored pixels as (H, W, C) RGB plus alpha, in the file's dtype."""
+    data = raw(path)
+    if data.ndim == 2:
+        return data[..., None], None
+    if data.shape[2] == 4:
+        return cv2.cvtColor(data[..., :3], cv2.COLOR_BGR2RGB), data[..., 3]
+    return cv2.cvtColor(data, cv2.COLOR_BGR2RGB), None
+
+
+@pytest.mark.parametrize(
+    "name, channels, dtype",
+    [
+        ("gray8.png", 1, np.uint8),
+        ("rgb8.png", 3, np.uint8),
+        ("gray16.png", 1, np.uint16),
+        ("rgb16.png", 3, np.uint16),
+        ("gray16.tif", 1, np.uint16),
+        ("rgb16.tif", 3, np.uint16),
+        ("rgb8.tiff", 3, np.uint8),
+        ("rgb8.bmp", 3, np.uint8),
+        ("gray8.bmp", 1, np.uint8),
+        ("rgb8.webp", 3, np.uint8),
+    ],
+)
+def test_lossless_round_trip_keeps_every_value(tmp_path, make_image, name, channels, dtype):
+    sample = make_image(tmp_path / "in" / name, channels=channels, dtype=dtype, seed=7)
+    image = read_image(sample.path)
+
+    # the decoded representation: float32 RGB in [0, 1], dtype of the file remembered
+    assert image.pixels.dtype == np.float32
+    assert image.pixels.shape == sample.pixels.shape
+    assert image.dtype == dtype and image.channels == channels and image.alpha is None
+    np.testing.assert_allclose(image.pixels, sample.unit, atol=1e-6)  # RGB order, scaled by the bit depth
+
+    out = tmp_path / "out" / name
+    write_image(image, out)
+    pixels, alpha = stored_rgb(out)
+    assert pixels.dtype == dtype and alpha is None
+    np.testing.assert_array_equal(pixels, sample.pixels)
+    if dtype == np.uint16:
+        assert sample.pixels.max() > 255 and np.any(sample.pixels % 257 != 0)  # real 16-bit data survived
+
+
+@pytest.mark.parametrize("fixture", ["rgba8_png", "rgba16_png"])
+def test_alpha_is_passed_through_untouched(request, tmp_path, fixture):
+    sample = request.getfixturevalue(fixture)
+    image = read_image(sample.path)
+    assert image.channels == 3  # color only; alpha travels beside it
+    np.testing.assert_array_equal(image.alpha, sample.alpha)
+    np.testing.assert_allclose(image.pixels, sample.unit, atol=1e-6)  # color under alpha 0 is kept too
+
+    inverted = image.with_pixels(1.0 - image.pixels)  # a transform that touches every color value
+    out = tmp_path / "out.png"
+    write_image(inverted, out)
+    pixels, alpha = stored_rgb(out)
+    assert pixels.dtype == sample.dtype
+    np.testing.assert_array_equal(alpha, sample.alpha)
+    top = np.iinfo(sample.dtype).max
+    np.testing.assert_array_equal(pixels, top - sample.pixels)
+
+
+def test_jpeg_round_trip_is_close_and_keeps_channels(tmp_path, make_image):
+    for channels in (1, 3):
+        sample = make_image(tmp_path / f"c{channels}.jpg", channels=channels, dtype=np.uint8, seed=channels)
+        stored, _ = stored_rgb(sample.path)  # the JPEG file already differs from sample.pixels
+        image = read_image(sample.path)
+        assert image.channels == channels and image.dtype == np.uint8
+        np.testing.assert_allclose(image.pixels, stored / 255.0, atol=1e-6)
+        out = tmp_path / "out" / f"c{channels}.jpeg"
+        write_image(image, out)
+        pixels, _ = stored_rgb(out)
+        assert pixels.shape == sample.pixels.shape
+        difference = np.abs(pixels.astype(int) - stored.astype(int))
+        assert difference.mean() < 2.0  # re-encoded at quality 95
+        assert difference.max() < 32
+
+
+@pytest.mark.parametrize("suffix", [".bmp", ".webp", ".jpg"])
+def test_sixteen_bit_into_an_eight_bit_format_is_scaled(tmp_path, make_image, suffix):
+    sample = make_image(tmp_path / "in16.png", channels=3, dtype=np.uint16, with_alpha=False, seed=9)
+    out = tmp_path / f"out{suffix}"
+    write_image(read_image(sample.path), out)
+    pixels, _ = stored_rgb(out)
+    assert pixels.dtype == np.uint8
+    expected = sample.pixels.astype(np.float64) / 257.0
+    assert abs(pixels.mean() - expected.mean()) < 1.0  # scaled by 255/65535, not truncated
+    if suffix == ".jpg":  # lossy (and chroma-subsampled) on a noisy texture
+        assert np.abs(pixels - expected).mean() < 6.0
+    else:
+        assert np.abs(pixels - expected).max() <= 0.5 + 1e-9  # rounded to the nearest 8-bit value
+
+
+def test_to_integers_rounds_and_clips():
+    values = np.array([-0.5, 0.0, 0.6 / 255, 0.4 / 255, 1.0, 1.7], np.float32)
+    np.testing.assert_array_equal(to_integers(values, np.uint8), [0, 0, 1, 0, 255, 255])
+    np.testing.assert_array_equal(to_integers(np.array([1.0, 0.5]), np.uint16), [65535, 32768])
+
+
+def test_a_non_image_file_raises_naming_the_file(tmp_path):
+    fake = tmp_path / "notes.png"
+    fake.write_text("this is not a picture\n")
+    with pytest.raises(ImageReadError, match="notes.png"):
+        read_image(fake)
+    empty = tmp_path / "empty.jpg"
+    empty.write_bytes(b"")
+    with pytest.raises(ImageReadError, match="empty.jpg"):
+        read_image(empty)
+    with pytest.raises(ImageReadError, match="missing.png"):
+        read_image(tmp_path / "missing.png")
+
+
+def test_a_truncated_png_raises_naming_the_file(tmp_path, rgb8_png):
+    data = rgb8_png.path.read_bytes()
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ImageReadError) as info:
+        read_image(broken)
+    assert str(broken) in str(info.value)
+
+
+def _listing(folder):
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_write_is_atomic_with_normal_permissions(tmp_path, rgb8_png):
+    image = read_image(rgb8_png.path)
+    out_dir = tmp_path / "new" / "nested"  # created on demand
+    target = out_dir / "result.png"
+    write_image(image, target)
+    assert _listing(out_dir) == ["result.png"]  # no .part temporaries left behind
+
+    reference = out_dir / "plain.txt"
+    reference.write_text("x")  # permissions a normally created file gets (umask applied)
+    assert stat.S_IMODE(target.stat().st_mode) == stat.S_IMODE(reference.stat().st_mode)
+    np.testing.assert_array_equal(stored_rgb(target)[0], rgb8_png.pixels)
+
+
+def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path, rgb8_png, monkeypatch):
+    target = tmp_path / "result.png"
+    target.write_bytes(b"previous content")
+
+    def interrupted(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(images_module.os, "replace", interrupted)
+    with pytest.raises(OSError, match="disk full"):
+        write_image(read_image(rgb8_png.path), target)
+    monkeypatch.undo()
+    assert target.read_bytes() == b"previous content"
+    assert _listing(tmp_path) == sorted(["result.png", rgb8_png.path.name])
+
+
+def test_with_pixels_keeps_dtype_alpha_and_path(rgba16_png):
+    image = read_image(rgba16_png.path)
+    changed = image.with_pixels(np.zeros_like(image.pixels, dtype=np.float64))
+    assert changed.pixels.dtype == np.float32
+    assert changed.dtype == np.uint16 and changed.bit_depth == 16 and changed.max_value == 65535
+    assert changed.alpha is image.alpha and changed.path == image.path
+    assert os.fspath(changed.path).endswith("rgba16.png")

@@ -1,0 +1,293 @@
+"""The plugin registry: builtins through the hooks, third-party plugins through entry points."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import cv2
+import numpy as np
+import pytest
+from plugin_fixtures import (
+    BROKEN_PLUGIN_SOURCE,
+    corruption_plugin_source,
+    install_plugins,
+    plugin_project,
+    run_denoisekit,
+)
+
+import denoisekit
+from denoisekit import plugins as plugins_module
+from denoisekit.cli import main
+from denoisekit.noise_ops import apply_corruption
+from denoisekit.plugins import (
+    BUILTIN_PROVIDER,
+    PluginError,
+    PluginLoadWarning,
+    PluginRegistry,
+    corruption,
+    get_registry,
+    reset_registry,
+)
+
+BUILTIN_CORRUPTIONS = {"gaussian", "salt-and-pepper", "grayscale"}
+
+
+# --------------------------------------------------------------------------- builtins and inline plugins
+
+
+def test_builtins_are_registered_through_the_hooks():
+    registry = PluginRegistry(load_entry_points=False)
+    table = registry.table("corruption")
+    assert set(table) == BUILTIN_CORRUPTIONS
+    for name in BUILTIN_CORRUPTIONS:
+        assert table[name].provider == BUILTIN_PROVIDER == "denoisekit (builtin)"
+        assert table[name].kind == "corruption" and table[name].description
+    # they come from the hook implementation of the builtin module, like any plugin's
+    impls = registry.pm.hook.register_corruptions.get_hookimpls()
+    assert "denoisekit.builtins.corruptions" in [i.plugin_name for i in impls]
+    assert {r.name for r in get_registry().all() if r.kind == "corruption"} >= BUILTIN_CORRUPTIONS
+
+
+def test_the_process_registry_is_built_once_and_reset_on_demand():
+    first = get_registry()
+    assert get_registry() is first
+    reset_registry()
+    assert get_registry() is not first
+
+
+class Speckle(denoisekit.Corruption):
+    name = "speckle-inline"
+    description = "Multiplicative noise (inline test plugin)."
+    params = (denoisekit.Param("scale", "float", 0.2, 0, 1),)
+
+    def apply(self, images, seed, scale=0.2):
+        import tensorflow as tf
+
+        return tf.clip_by_value(images * (1.0 + scale * tf.random.stateless_normal(tf.shape(images), seed)), 0.0, 1.0)
+
+
+class InlinePlugin:
+    @denoisekit.hookimpl
+    def register_corruptions(self, register):
+        register(Speckle())
+
+
+def test_an_inline_plugin_adds_a_corruption():
+    registry = PluginRegistry(load_entry_points=False)
+    registry.register(InlinePlugin(), "speckle-dist")
+    found = registry.get("corruption", "speckle-inline")
+    assert found.provider == "speckle-dist"
+    assert found.params == Speckle.params and found.description.startswith("Multiplicative")
+    assert set(registry.table("corruption")) == BUILTIN_CORRUPTIONS | {"speckle-inline"}
+    image = np.full((16, 16, 1), 0.5, np.float32)
+    noisy = apply_corruption(found.obj, image, {"scale": 0.2}, seed=1)
+    assert noisy.shape == image.shape and not np.allclose(noisy, image)
+
+
+def test_an_unknown_name_lists_the_installed_ones():
+    registry = PluginRegistry(load_entry_points=False)
+    with pytest.raises(PluginError) as info:
+        registry.get("corruption", "poisson-typo")
+    message = str(info.value)
+    assert "'poisson-typo'" in message
+    for name in BUILTIN_CORRUPTIONS:
+        assert name in message
+
+
+def _plugin_registering(*names):
+    class Plugin:
+        @denoisekit.hookimpl
+        def register_corruptions(self, register):
+            for name in names:
+                obj = Speckle()
+                obj.name = name
+                register(obj)
+
+    return Plugin()
+
+
+def test_two_plugins_registering_one_name_is_an_error_naming_both():
+    registry = PluginRegistry(load_entry_points=False)
+    registry.register(_plugin_registering("speckle"), "alpha-noise")
+    registry.register(_plugin_registering("speckle"), "beta-noise")
+    with pytest.raises(PluginError) as info:
+        registry.table("corruption")
+    message = str(info.value)
+    assert "'speckle'" in message and "alpha-noise" in message and "beta-noise" in message
+
+
+def test_a_plugin_taking_a_builtin_name_is_an_error_naming_both():
+    registry = PluginRegistry(load_entry_points=False)
+    registry.register(_plugin_registering("gaussian"), "my-gaussian")
+    with pytest.raises(PluginError) as info:
+        registry.get("corruption", "gaussian")
+    assert BUILTIN_PROVIDER in str(info.value) and "my-gaussian" in str(info.value)
+
+
+def test_a_registration_without_a_name_is_an_error_naming_the_provider():
+    registry = PluginRegistry(load_entry_points=False)
+    registry.register(_plugin_registering(""), "nameless-dist")
+    with pytest.raises(PluginError, match="nameless-dist"):
+        registry.table("corruption")
+
+
+# --------------------------------------------------------------------------- really installed distributions
+
+
+@pytest.fixture(scope="module")
+def plugin_site(tmp_path_factory):
+    """Four real distributions, installed by pip into one folder:
+
+    - dk-invert: one corruption ``invert-test``
+    - dk-broken: its module raises on import
+    - dk-multi: two entry points (two modules), each registering a corruption
+    - dk-same-ep: entry point named ``dk_invert`` like dk-invert's, a different corruption
+    """
+    root = tmp_path_factory.mktemp("plugins")
+    projects = [
+        plugin_project(root, "dk-invert", corruption_plugin_source("invert-test")),
+        plugin_project(root, "dk-broken", BROKEN_PLUGIN_SOURCE),
+        plugin_project(
+            root, "dk-multi",
+            modules={"dk_multi_a": corruption_plugin_source("multi-a"), "dk_multi_b": corruption_plugin_source("multi-b")},
+            entry_points={"multi-a": "dk_multi_a", "multi-b": "dk_multi_b"},
+        ),
+        plugin_project(
+            root, "dk-same-ep", modules={"dk_same_ep": corruption_plugin_source("same-ep-test")},
+            entry_points={"dk_invert": "dk_same_ep"},
+        ),
+    ]
+    return install_plugins(root, projects)
+
+
+@pytest.fixture
+def on_path(plugin_site, monkeypatch):
+    """Make the installed test distributions visible to this process; returns a function
+    that sets DENOISEKIT_LOAD_PLUGINS (None: unset) and builds a fresh registry."""
+    monkeypatch.syspath_prepend(str(plugin_site))
+
+    def load(allowed):
+        if allowed is None:
+            monkeypatch.delenv("DENOISEKIT_LOAD_PLUGINS", raising=False)
+        else:
+            monkeypatch.setenv("DENOISEKIT_LOAD_PLUGINS", allowed)
+        reset_registry()
+        return get_registry()
+
+    return load
+
+
+def _third_party(registry):
+    return {r.name: r.provider for r in registry.all() if r.provider != BUILTIN_PROVIDER}
+
+
+def test_an_installed_distribution_is_discovered_through_its_entry_point(on_path):
+    registry = on_path("dk-invert")
+    found = corruption("invert-test")
+    assert found.provider == "dk-invert"  # the distribution's name
+    assert set(registry.table("corruption")) >= BUILTIN_CORRUPTIONS | {"invert-test"}
+    image = np.linspace(0, 1, 12, dtype=np.float32).reshape(3, 4, 1)
+    np.testing.assert_allclose(apply_corruption(found.obj, image, {"strength": 1.0}, seed=0), 1.0 - image, atol=1e-6)
+
+
+def test_a_plugin_that_fails_to_import_warns_naming_its_distribution(on_path):
+    with pytest.warns(PluginLoadWarning) as caught:
+        registry = on_path("dk-invert,dk-broken")
+    messages = [str(w.message) for w in caught if issubclass(w.category, PluginLoadWarning)]
+    assert len(messages) == 1
+    assert "dk-broken" in messages[0] and "broken on purpose" in messages[0]
+    # the others keep working
+    assert _third_party(registry) == {"invert-test": "dk-invert"}
+    assert set(registry.table("corruption")) >= BUILTIN_CORRUPTIONS
+
+
+@pytest.mark.parametrize(
+    "allowed, expected",
+    [
+        ("", {}),  # empty: no entry-point plugins, builtins only
+        ("dk-invert", {"invert-test": "dk-invert"}),  # by distribution name
+        ("multi-b", {"multi-b": "dk-multi"}),  # by entry-point name
+        (" dk-invert , multi-a ", {"invert-test": "dk-invert", "multi-a": "dk-multi"}),
+        ("no-such-plugin", {}),
+    ],
+)
+def test_denoisekit_load_plugins_filters(on_path, allowed, expected):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PluginLoadWarning)  # dk-broken is never loaded here
+        registry = on_path(allowed)
+        assert _third_party(registry) == expected
+        assert set(registry.table("corruption")) >= BUILTIN_CORRUPTIONS
+
+
+def test_every_entry_point_of_a_distribution_loads(on_path):
+    registry = on_path("dk-multi")
+    assert _third_party(registry) == {"multi-a": "dk-multi", "multi-b": "dk-multi"}
+
+
+def test_distributions_that_reuse_an_entry_point_name_both_load(on_path):
+    registry = on_path("dk-invert,dk-same-ep")
+    assert _third_party(registry) == {"invert-test": "dk-invert", "same-ep-test": "dk-same-ep"}
+
+
+def test_without_a_filter_all_installed_plugins_load(on_path):
+    with pytest.warns(PluginLoadWarning, match="dk-broken"):
+        registry = on_path(None)
+    assert set(_third_party(registry).items()) >= {
+        ("invert-test", "dk-invert"), ("multi-a", "dk-multi"), ("multi-b", "dk-multi"), ("same-ep-test", "dk-same-ep"),
+    }
+
+
+def test_the_cli_lists_an_in_process_plugin(on_path, runner):
+    on_path("dk-invert")
+    result = runner.invoke(main, ["plugins", "--json"])
+    assert result.exit_code == 0, result.output
+    entries = {e["name"]: e for e in json.loads(result.stdout)}
+    assert entries["invert-test"]["provider"] == "dk-invert"
+    assert entries["invert-test"]["params"][0] == {
+        "name": "strength", "type": "float", "default": 1.0, "min": 0.0, "max": 1.0, "choices": None,
+        "help": "blend toward the inverse",
+    }
+
+
+# --------------------------------------------------------------------------- the real command line, in a subprocess
+
+
+def test_installed_plugins_in_the_real_cli(plugin_site, tmp_path, write_pixels):
+    """The console script, in a fresh process, with the test distributions on PYTHONPATH
+    and no DENOISEKIT_LOAD_PLUGINS: the working plugins are listed and usable, the
+    broken one is reported by its distribution's name and takes nothing down."""
+    listed = run_denoisekit(["plugins", "--json"], plugin_site)
+    assert listed.returncode == 0, listed.stderr
+    entries = {(e["kind"], e["name"]): e for e in json.loads(listed.stdout)}
+    assert entries[("corruption", "invert-test")]["provider"] == "dk-invert"
+    assert entries[("corruption", "invert-test")]["params"][0]["name"] == "strength"
+    assert entries[("corruption", "multi-b")]["provider"] == "dk-multi"
+    for name in BUILTIN_CORRUPTIONS:
+        assert entries[("corruption", name)]["provider"] == BUILTIN_PROVIDER
+    assert "PluginLoadWarning" in listed.stderr and "dk-broken" in listed.stderr
+    assert "Traceback" not in listed.stderr
+
+    pixels = np.arange(48, dtype=np.uint8).reshape(4, 4, 3) * 5
+    write_pixels(tmp_path / "in" / "a.png", pixels)
+    done = run_denoisekit(["corrupt", tmp_path / "in", tmp_path / "out", "--noise", "invert-test", "-p", "strength=1"],
+                          plugin_site)
+    assert done.returncode == 0, done.stderr
+    assert "1 written" in done.stderr and "dk-broken" in done.stderr
+    written = cv2.cvtColor(cv2.imread(str(tmp_path / "out" / "a.png"), cv2.IMREAD_UNCHANGED), cv2.COLOR_BGR2RGB)
+    np.testing.assert_array_equal(written, 255 - pixels)
+
+
+def test_plugin_conflicts_reach_the_user_as_an_error_naming_both(runner, monkeypatch):
+    registry = PluginRegistry(load_entry_points=False)
+    registry.register(_plugin_registering("grayscale"), "dk-colorless")
+    monkeypatch.setattr(plugins_module, "_registry", registry)
+    listed = runner.invoke(main, ["plugins"])
+    assert listed.exit_code == 1 and isinstance(listed.exception, SystemExit)  # an error message, not a traceback
+    errors = [line for line in listed.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1
+    assert "'grayscale'" in errors[0] and "dk-colorless" in errors[0] and BUILTIN_PROVIDER in errors[0]
+
+    corrupted = runner.invoke(main, ["corrupt", ".", "out", "--noise", "gaussian"])
+    assert corrupted.exit_code == 2
+    assert "dk-colorless" in corrupted.stderr and BUILTIN_PROVIDER in corrupted.stderr
