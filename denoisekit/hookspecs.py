@@ -73,9 +73,11 @@ def register_architectures(register: Callable[[object], None]) -> None:
         build(channels: int, **params) -> keras.Model
 
     The model maps a noisy float32 batch (N, H, W, channels) in [0, 1] to the clean
-    estimate of the same shape. If the model only accepts one input size, set the
-    attribute ``fixed_size`` to that (H, W); otherwise leave it ``None`` and the
-    model must accept any size (the trainer cuts patches; inference tiles).
+    estimate of the same shape. A model that only accepts one input size declares it
+    in its ``keras.Input`` shape (the trainer then uses that patch size and inference
+    tiles at it); otherwise build it with ``keras.Input((None, None, channels))``.
+    If height and width must be multiples of some number (downsampling steps), add a
+    method ``size_multiple(**params) -> int``; inference pads to it.
     Custom layers must be registered with ``keras.saving.register_keras_serializable``
     so saved models load with Keras ``safe_mode`` on.
     """

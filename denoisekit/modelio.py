@@ -75,6 +75,9 @@ def load_keras_model(path: str | Path, compile: bool = False) -> Any:
     import keras
 
     from . import layers  # noqa: F401  (registers our layers)
+    from .plugins import get_registry
+
+    get_registry()  # architecture plugins register their custom layers on import
 
     try:
         return keras.saving.load_model(path, compile=compile, safe_mode=True)

@@ -37,7 +37,9 @@ class Architecture:
     name: ClassVar[str]
     description: ClassVar[str] = ""
     params: ClassVar[tuple[Param, ...]] = ()
-    fixed_size: ClassVar[tuple[int, int] | None] = None
-
     def build(self, channels: int, **params: Any) -> Any:  # pragma: no cover - interface
         raise NotImplementedError
+
+    def size_multiple(self, **params: Any) -> int:
+        """Input height and width must be multiples of this (1: any size)."""
+        return 1

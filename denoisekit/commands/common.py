@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any, Iterable
@@ -49,11 +50,22 @@ def refuse_output_inside_input(source: Path, out: Path) -> None:
 
 def write_json(data: Any, path: str | Path | None) -> None:
     """JSON to a file, or to stdout when ``path`` is ``-``."""
-    text = json.dumps(data, indent=2, default=_json_default)
+    text = json.dumps(_finite(data), indent=2, default=_json_default)
     if path is None or str(path) == "-":  # click gives Path("-") for a dash
         click.echo(text)
     else:
         Path(path).write_text(text + "\n")
+
+
+def _finite(value: Any) -> Any:
+    """Standard JSON has no Infinity/NaN (identical images score inf dB): write null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _json_default(value: Any) -> Any:

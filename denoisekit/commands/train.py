@@ -31,6 +31,8 @@ CHANNELS = {"gray": 1, "rgb": 3}
 @click.option("--patch", type=click.IntRange(8), default=96, show_default=True, help="Patch size in pixels.")
 @click.option("--lr", "learning_rate", type=click.FloatRange(min=0, min_open=True), default=1e-3, show_default=True,
               help="Initial learning rate (cosine decay to 1% of it).")
+@click.option("--loss", type=click.Choice(["l1", "l2"]), default="l1", show_default=True,
+              help="Training loss: l1 for photos, l2 for sparse images such as digits.")
 @click.option("--patience", type=click.IntRange(1), default=10, show_default=True,
               help="Stop after this many epochs without a better validation PSNR.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed: same seed, same model.")
@@ -41,7 +43,7 @@ CHANNELS = {"gray": 1, "rgb": 3}
 @click.option("--overwrite", is_flag=True, help="Start over even if --out or its checkpoints exist.")
 @click.option("--json", "as_json", is_flag=True, help="Print the model's metadata as JSON when done.")
 def train_command(noise, params, data, val_data, arch, arch_params, channels, epochs, steps_per_epoch, batch,
-                  patch, learning_rate, patience, seed, strategy, out, resume, overwrite, as_json):
+                  patch, learning_rate, loss, patience, seed, strategy, out, resume, overwrite, as_json):
     """Train a denoiser for any installed noise model, from clean images only.
 
     Noise is made on the fly, so every epoch sees fresh noise. Checkpoints, a CSV
@@ -52,7 +54,7 @@ def train_command(noise, params, data, val_data, arch, arch_params, channels, ep
     Examples:
       denoisekit train --noise gaussian -p sigma=0:55 --out gray.keras
       denoisekit train --noise grayscale --channels rgb --out colorize.keras
-      denoisekit train --noise gaussian -p sigma=127.5 --data mnist --arch autoencoder --patch 28
+      denoisekit train --noise gaussian -p sigma=127.5 --data mnist --arch autoencoder --loss l2
     """
     from ..training.trainer import TrainConfig, TrainingError, train
 
@@ -75,7 +77,7 @@ def train_command(noise, params, data, val_data, arch, arch_params, channels, ep
         noise=noise, noise_params=noise_values, out=str(out), arch=arch, arch_params=arch_values,
         channels=CHANNELS[channels], data=data, val_data=val_data, epochs=epochs,
         steps_per_epoch=steps_per_epoch, batch=batch, patch=patch, seed=seed,
-        learning_rate=learning_rate, patience=patience, strategy=strategy,
+        learning_rate=learning_rate, loss=loss, patience=patience, strategy=strategy,
     )
     try:
         summary = train(config, resume=resume, overwrite=overwrite)

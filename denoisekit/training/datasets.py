@@ -89,7 +89,8 @@ def _folder(folder: Path, channels: int) -> ImageSet:
         names.append(rel.as_posix())
     if not images:
         raise DataError(f"{folder}: no images found")
-    return ImageSet(images, f"{len(images)} images from {folder}", names)
+    listed = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
+    return ImageSet(images, f"{len(images)} images from {folder}: {listed}", names)
 
 
 def load_training_set(data: str | None, channels: int) -> ImageSet:

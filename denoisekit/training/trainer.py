@@ -21,6 +21,9 @@ from .pipeline import patch_dataset, validation_pairs
 from .validation import ValidationCallback, predict_pairs, score
 
 STRATEGIES = ("default", "mirrored", "multi-worker")
+#: L1 suits photos (KAIR's recipe); L2 suits sparse images such as digits, where L1's
+#: median pulls an untrained autoencoder to an all-black output.
+LOSSES = {"l1": "mean_absolute_error", "l2": "mean_squared_error"}
 VALIDATION_CROP = 256
 
 
@@ -48,6 +51,7 @@ class TrainConfig:
     learning_rate: float = 1e-3
     patience: int = 10
     strategy: str = "default"
+    loss: str = "l1"
 
     @property
     def checkpoint_dir(self) -> Path:
@@ -144,7 +148,7 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
             model = attach_metadata(model, {})
             schedule = keras.optimizers.schedules.CosineDecay(
                 config.learning_rate, decay_steps=max(1, config.epochs * config.steps_per_epoch), alpha=0.01)
-            model.compile(optimizer=keras.optimizers.Adam(schedule), loss="mean_absolute_error")
+            model.compile(optimizer=keras.optimizers.Adam(schedule), loss=LOSSES[config.loss])
 
     fixed_size = model.input_shape[1:3]
     fixed_size = None if None in fixed_size else tuple(int(v) for v in fixed_size)
@@ -160,6 +164,7 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
         "input_bits": 8,
         "seed": config.seed,
         "batch": config.batch,
+        "loss": config.loss,
         "steps_per_epoch": config.steps_per_epoch,
         "data": train_set.description,
         "validation_data": val_set.description,
