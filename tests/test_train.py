@@ -153,3 +153,22 @@ def test_digits_autoencoder_trains_on_mnist(tmp_path):
     assert summary["validation"]["psnr"] > summary["validation"]["input_psnr"] + 2
     model = load_denoiser(out)
     assert model.fixed_size == (28, 28) and model.model.get_layer("latent").units == 16
+
+
+def test_third_party_corruption_from_an_installed_distribution_trains(tmp_path, photo_dirs, monkeypatch):
+    from plugin_fixtures import corruption_plugin_source, install_plugin
+
+    from denoisekit.plugins import reset_registry
+
+    site = install_plugin(tmp_path, "dk-invert-train", corruption_plugin_source("invert-test"))
+    monkeypatch.syspath_prepend(str(site))
+    reset_registry()
+    train_dir, val_dir = photo_dirs
+    out = tmp_path / "third.keras"
+    summary = run_train(["--noise", "invert-test", "-p", "strength=0.3", "--data", str(train_dir),
+                         "--val-data", str(val_dir), *TINY_UNET, "--epochs", "2", "--steps-per-epoch", "10",
+                         "--batch", "4", "--patch", "32", "--lr", "3e-3", "--out", str(out)])
+    assert summary["corruption"] == "invert-test" and summary["corruption_params"]["strength"] == "0.3"
+    rows = log_rows(out)
+    assert float(rows[-1]["loss"]) < float(rows[0]["loss"])  # it learns to undo the plugin's corruption
+    assert load_denoiser(out).metadata["corruption"] == "invert-test"
