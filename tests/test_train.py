@@ -16,6 +16,25 @@ from denoisekit.cli import main
 from denoisekit.modelio import load_denoiser
 from denoisekit.training.trainer import TrainConfig, TrainingError, train
 
+SPECKLE_PLUGIN = """
+import denoisekit
+import tensorflow as tf
+
+
+class Speckle(denoisekit.Corruption):
+    name = "speckle-test"
+    description = "Multiplicative noise (test plugin)."
+    params = (denoisekit.Param("strength", "float", 0.3, 0.0, 1.0),)
+
+    def apply(self, images, seed, strength=0.3):
+        return tf.clip_by_value(images * (1 + strength * tf.random.stateless_normal(tf.shape(images), seed)), 0, 1)
+
+
+@denoisekit.hookimpl
+def register_corruptions(register):
+    register(Speckle())
+"""
+
 TINY_UNET = ["--arch", "unet", "-a", "features=8", "-a", "levels=2"]
 
 
@@ -156,19 +175,20 @@ def test_digits_autoencoder_trains_on_mnist(tmp_path):
 
 
 def test_third_party_corruption_from_an_installed_distribution_trains(tmp_path, photo_dirs, monkeypatch):
-    from plugin_fixtures import corruption_plugin_source, install_plugin
+    from plugin_fixtures import install_plugin
 
     from denoisekit.plugins import reset_registry
 
-    site = install_plugin(tmp_path, "dk-invert-train", corruption_plugin_source("invert-test"))
+    site = install_plugin(tmp_path, "dk-speckle-train", SPECKLE_PLUGIN)
     monkeypatch.syspath_prepend(str(site))
     reset_registry()
     train_dir, val_dir = photo_dirs
     out = tmp_path / "third.keras"
-    summary = run_train(["--noise", "invert-test", "-p", "strength=0.3", "--data", str(train_dir),
-                         "--val-data", str(val_dir), *TINY_UNET, "--epochs", "2", "--steps-per-epoch", "10",
+    summary = run_train(["--noise", "speckle-test", "-p", "strength=0.4", "--data", str(train_dir),
+                         "--val-data", str(val_dir), *TINY_UNET, "--epochs", "2", "--steps-per-epoch", "15",
                          "--batch", "4", "--patch", "32", "--lr", "3e-3", "--out", str(out)])
-    assert summary["corruption"] == "invert-test" and summary["corruption_params"]["strength"] == "0.3"
+    assert summary["corruption"] == "speckle-test" and summary["corruption_params"]["strength"] == "0.4"
     rows = log_rows(out)
     assert float(rows[-1]["loss"]) < float(rows[0]["loss"])  # it learns to undo the plugin's corruption
-    assert load_denoiser(out).metadata["corruption"] == "invert-test"
+    assert summary["validation"]["psnr"] > summary["validation"]["input_psnr"]
+    assert load_denoiser(out).metadata["corruption"] == "speckle-test"
