@@ -9,6 +9,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's start-up
 import click
 
 from . import __version__
+from .commands.clean import clean_command
 from .commands.corrupt import corrupt_command
 from .commands.metrics import metrics_command
 from .commands.plugins import plugins_command
@@ -29,5 +30,5 @@ def main() -> None:
     """
 
 
-for command in (plugins_command, corrupt_command, metrics_command, train_command, models_command):
+for command in (plugins_command, clean_command, corrupt_command, metrics_command, train_command, models_command):
     main.add_command(command)

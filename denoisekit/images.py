@@ -83,14 +83,18 @@ def read_image(path: str | os.PathLike) -> Image:
         color, alpha = cv2.cvtColor(raw[..., :3], cv2.COLOR_BGR2RGB), raw[..., 3].copy()
     else:
         raise ImageReadError(f"{path}: unsupported channel count {raw.shape[2]}")
-    pixels = color.astype(np.float32) / np.iinfo(raw.dtype).max
+    pixels = color.astype(np.float32)
+    pixels /= np.iinfo(raw.dtype).max  # in place: one float copy of a big photo, not two
     return Image(pixels=pixels, dtype=raw.dtype, alpha=alpha, path=path)
 
 
 def to_integers(pixels: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """Float [0, 1] -> rounded integers of ``dtype`` (clipped)."""
     top = np.iinfo(dtype).max
-    return np.clip(np.rint(np.asarray(pixels, np.float32) * top), 0, top).astype(dtype)
+    scaled = np.asarray(pixels, np.float32) * np.float32(top)
+    np.rint(scaled, out=scaled)  # in place: one temporary float copy, not three
+    np.clip(scaled, 0, top, out=scaled)
+    return scaled.astype(dtype)
 
 
 def encode_image(image: Image, suffix: str) -> bytes:

@@ -1,0 +1,144 @@
+"""``denoisekit clean``: restore a folder of images, with PSNR/SSIM or noise-level reports."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..batch import process_files, report_outcome
+from ..cleaning import Cleaner, RestoreFn
+from ..files import collect_inputs, is_inside
+from ..images import ImageReadError
+from ..plugins import PluginError, get_registry
+from ..reports import Report
+from ..reports.formats import REPORT_SUFFIXES, echo_summary, to_json_text, write_report
+from ..tiling import DEFAULT_BATCH, DEFAULT_OVERLAP, DEFAULT_TILE
+from .common import param_option, plugin_with_params, refuse_output_inside_input
+
+
+def restorer_texts(name: str, texts: tuple[str, ...], shortcuts: dict[str, Any]) -> list[str]:
+    """``-p`` texts plus the options (``--model``, ``--tile`` ...) that stand for parameters of
+    the same name; an option the restorer does not declare, or given twice, is a usage error."""
+    try:
+        declared = {p.name for p in get_registry().get("restorer", name).params}
+    except PluginError as err:
+        raise click.BadParameter(str(err), param_hint="--restorer") from None
+    given = {t.partition("=")[0].strip() for t in texts}
+    merged = list(texts)
+    for key, value in shortcuts.items():
+        if value is None:
+            continue
+        if key not in declared:
+            raise click.BadParameter(f"the restorer {name!r} has no {key!r} parameter", param_hint=f"--{key}")
+        if key in given:
+            raise click.BadParameter(f"given twice, as --{key} and -p {key}=", param_hint=f"--{key}")
+        merged.append(f"{key}={value}")
+    return merged
+
+
+def make_restorer(registered: Any, values: dict[str, Any]) -> RestoreFn:
+    """Call the restorer's ``make``; a failure (missing model, bad value) is one line and exit 2."""
+    modelio = sys.modules.get("denoisekit.modelio")  # imported (with TensorFlow) only by model restorers
+    expected = (ValueError,) + ((modelio.ModelLoadError,) if modelio is not None else ())
+    try:
+        return registered.obj.make(**values)
+    except expected as err:
+        message = str(err)
+    except Exception as err:  # a plugin's own failure: still one line, naming it
+        message = f"restorer {registered.name!r} ({registered.provider}) failed to start: {type(err).__name__}: {err}"
+    click.echo(f"error: {message}", err=True)
+    raise SystemExit(2)
+
+
+@click.command("clean")
+@click.argument("source", metavar="IN", type=click.Path(exists=True, path_type=Path))
+@click.argument("out", metavar="OUT", type=click.Path(path_type=Path))
+@click.option("--model", default=None, metavar="NAME|PATH",
+              help="Learned model: a task (gaussian [default], salt-and-pepper, colorize: the bundled gray or "
+                   "color model per image), a bundled model name, or a .keras file.")
+@click.option("--restorer", default="model", show_default=True,
+              help="Restorer plugin: model, median, nlmeans, bm3d (if installed) or a plugin's.")
+@param_option
+@click.option("--reference", type=click.Path(exists=True, path_type=Path),
+              help="Clean images (folder or file), matched by relative path and name: report PSNR/SSIM.")
+@click.option("--report", "report_path", type=click.Path(path_type=Path),
+              help="Write a report: FILE.json, FILE.csv or FILE.html (crops side by side, self-contained).")
+@click.option("--recursive/--no-recursive", default=True, show_default=True, help="Descend into subfolders.")
+@click.option("--overwrite", is_flag=True, help="Replace existing output files (else they are kept: resume).")
+@click.option("--tile", type=click.IntRange(8), default=None,
+              help=f"Tile side for the model [default: {DEFAULT_TILE}].")
+@click.option("--overlap", type=click.IntRange(0), default=None,
+              help=f"Tile overlap; half of it is context per side [default: {DEFAULT_OVERLAP}].")
+@click.option("--batch", type=click.IntRange(1), default=None, help=f"Tiles per model call [default: {DEFAULT_BATCH}].")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout (the table goes to stderr).")
+def clean_command(source: Path, out: Path, model: str | None, restorer: str, params: tuple[str, ...],
+                  reference: Path | None, report_path: Path | None, recursive: bool, overwrite: bool,
+                  tile: int | None, overlap: int | None, batch: int | None, as_json: bool) -> None:
+    """Restore the images in IN (a folder or a file) and write them to OUT.
+
+    Each image keeps its size, channels, alpha, bit depth and format; the folder
+    structure is mirrored. Existing outputs are kept unless --overwrite, so an
+    interrupted run resumes. With --reference, PSNR/SSIM of input and output are
+    reported; without, the estimated noise level (sigma, 0-255) before and after.
+
+    \b
+    Examples:
+      denoisekit clean noisy/ out/ --reference clean/ --report report.html
+      denoisekit clean photo.jpg out/ --model my.keras --tile 256
+      denoisekit clean noisy/ out/ --restorer median -p size=5
+    """
+    texts = restorer_texts(restorer, params, {"model": model, "tile": tile, "overlap": overlap, "batch": batch})
+    registered, values = plugin_with_params("restorer", restorer, texts, "--restorer")
+    if report_path is not None and report_path.suffix.lower() not in REPORT_SUFFIXES:
+        raise click.BadParameter(f"{report_path}: use a .json, .csv or .html file", param_hint="--report")
+    refuse_output_inside_input(source, out)
+    if report_path is not None and source.is_dir() and is_inside(report_path, source):
+        raise click.BadParameter(f"{report_path} lies inside the input folder {source}", param_hint="--report")
+    if reference is not None and reference.is_dir() and is_inside(out, reference):
+        raise click.BadParameter(f"{out} lies inside the reference folder {reference}", param_hint="OUT")
+
+    restore = make_restorer(registered, values)
+    inputs = collect_inputs(source, recursive)
+    refs = collect_inputs(reference, recursive) if reference is not None else None
+    html = report_path is not None and report_path.suffix.lower() in (".html", ".htm")
+    cleaner = Cleaner(restore, inputs, refs, crops=html)
+    results = process_files(inputs, out, cleaner, overwrite, label=f"clean ({restorer})")
+
+    report = Report(restorer, values, source, out, reference)
+    late: list[str] = []  # kept outputs whose input became unreadable
+    for result in results:
+        if result.status == "failed":
+            report.failed.append({"file": result.rel.as_posix(), "error": result.error or ""})
+            continue
+        try:
+            written = result.status == "written"
+            row, crops = (result.info["row"], result.info["crops"]) if written else cleaner.kept(result)
+        except ImageReadError as err:  # the input of a kept output became unreadable
+            report.failed.append({"file": result.rel.as_posix(), "error": str(err)})
+            late.append(str(err))
+            continue
+        report.rows.append(row)
+        if crops:
+            report.crops[row["file"]] = crops
+    report.notes = list(getattr(restore, "notes", []))
+
+    if as_json:
+        click.echo(to_json_text(report), nl=False)
+    if report.rows:
+        echo_summary(report, file=sys.stderr if as_json else sys.stdout)
+    if report_path is not None:
+        write_report(report, report_path)
+        click.echo(f"report written to {report_path}", err=True)
+    for note in report.notes:
+        click.echo(f"note: {note}", err=True)
+    code = report_outcome(results, inputs.skipped)
+    incomplete = [r["error"] for r in report.rows if r["error"]] + late
+    for line in incomplete:
+        click.echo(f"error: {line}", err=True)
+    if incomplete:
+        click.echo(f"{len(incomplete)} image(s) without complete figures", err=True)
+        code = 1
+    raise SystemExit(code)

@@ -1,0 +1,102 @@
+"""Run saved denoisers on whole images: model choice per image, channel adaptation, tiling.
+
+``ModelRestore`` is the function the builtin ``model`` restorer makes. Given a
+task name (``gaussian``) it picks the bundled ``TASK-gray`` or ``TASK-color`` model
+by each image's channel count; given a bundled name or a ``.keras`` path it uses
+that one model for every image. When the model's channels differ from the
+image's, it adapts (and records a note saying what it did):
+
+- gray model, RGB image: each channel is restored on its own;
+- RGB model, gray image: the gray image is replicated to RGB, restored, and
+  converted back to gray;
+- colorization model: the input (gray, replicated to RGB) becomes an RGB image.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .images import to_gray, to_rgb
+from .modelio import TASKS, Denoiser, ModelLoadError, bundled_for, bundled_models, load_denoiser
+from .tiling import DEFAULT_BATCH, DEFAULT_OVERLAP, DEFAULT_TILE, tiled_apply
+
+PASS_MODEL_PATH = "pass --model PATH to a .keras file made by `denoisekit train`"
+
+
+def check_model_spec(spec: str) -> None:
+    """Fail early, in one line, when ``spec`` names no usable model (no bundled models yet, a typo)."""
+    bundled = bundled_models()
+    known = ", ".join(bundled) or "none yet"
+    if spec in TASKS:
+        if bundled_for(spec, 1) is None:
+            raise ModelLoadError(f"no bundled model for the task {spec!r} is installed (bundled: {known}); "
+                                 f"{PASS_MODEL_PATH}")
+    elif spec not in bundled and not Path(spec).is_file():
+        what = "no such model file" if Path(spec).suffix or "/" in spec else "no bundled model of that name"
+        raise ModelLoadError(f"model {spec!r}: {what} (bundled: {known}); {PASS_MODEL_PATH}")
+
+
+class ModelRestore:
+    """One image ``(H, W, C)`` in [0, 1] -> its restoration, through a saved model, tiled.
+
+    After each call ``last_model`` names the model used; ``notes`` collects one line
+    per kind of channel adaptation done (for the user), in order.
+    """
+
+    def __init__(self, spec: str, tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP,
+                 batch: int = DEFAULT_BATCH) -> None:
+        if overlap >= tile:
+            raise ValueError(f"the overlap ({overlap}) must be smaller than the tile ({tile})")
+        check_model_spec(spec)
+        self.spec, self.tile, self.overlap, self.batch = spec, tile, overlap, batch
+        self.notes: list[str] = []
+        self.last_model: str | None = None
+        self._loaded: dict[str, Denoiser] = {}
+        if spec not in TASKS:
+            self._load(spec)  # load weights once per run, and fail before the first image
+
+    def _load(self, name: str) -> Denoiser:
+        if name not in self._loaded:
+            self._loaded[name] = load_denoiser(name)
+        return self._loaded[name]
+
+    def _name_for(self, channels: int) -> str:
+        if self.spec in TASKS:
+            name = bundled_for(self.spec, channels)
+            if name is None:  # checked at start; only if the folder changed under us
+                raise ModelLoadError(f"no bundled model for the task {self.spec!r}; {PASS_MODEL_PATH}")
+            return name
+        return self.spec
+
+    def _note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+
+    def __call__(self, pixels: np.ndarray) -> np.ndarray:
+        name = self._name_for(pixels.shape[-1])
+        denoiser = self._load(name)
+        label = Path(name).name
+        self.last_model = label
+        channels = pixels.shape[-1]
+        if denoiser.task == "colorize":
+            self._note(f"colorization model {label}: gray images become RGB"
+                       if channels == 1 else f"colorization model {label}: the colours of RGB images are re-predicted")
+            return self._tiled(denoiser, to_rgb(pixels))
+        if denoiser.channels == channels:
+            return self._tiled(denoiser, pixels)
+        if denoiser.channels == 1:
+            self._note(f"gray model {label} on RGB images: each channel restored on its own")
+            out = np.empty(pixels.shape, np.float32)
+            for c in range(channels):
+                self._tiled(denoiser, pixels[..., c:c + 1], out=out[..., c:c + 1])
+            return out
+        self._note(f"RGB model {label} on gray images: restored as RGB (gray replicated), converted back to gray")
+        return to_gray(self._tiled(denoiser, to_rgb(pixels)))
+
+    def _tiled(self, denoiser: Denoiser, pixels: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        return tiled_apply(
+            pixels, denoiser, tile=self.tile, overlap=self.overlap, batch=self.batch,
+            multiple=denoiser.size_multiple, fixed_size=denoiser.fixed_size, out=out,
+        )

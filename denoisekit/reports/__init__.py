@@ -1,0 +1,58 @@
+"""What ``denoisekit clean`` measured: per-image rows, means, and the report files."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..metrics import mean
+
+#: Figures reported for the input and the output of each image.
+FIGURES = ("psnr", "ssim", "sigma")
+
+
+@dataclass
+class Report:
+    """A run's settings, one row per image (written or kept), and the failures."""
+
+    restorer: str
+    params: dict[str, Any]
+    source: Path
+    out: Path
+    reference: Path | None = None
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    failed: list[dict[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    crops: dict[str, dict[str, bytes]] = field(default_factory=dict)  # file -> {role: PNG bytes}, for HTML
+
+    @property
+    def models(self) -> list[str]:
+        return sorted({r["model"] for r in self.rows if r.get("model")})
+
+    def summary(self) -> dict[str, Any]:
+        """Means over the images that have each figure; seconds per megapixel over those restored now."""
+        timed = [r for r in self.rows if r.get("seconds") is not None]
+        megapixels = sum(r["width"] * r["height"] for r in timed) / 1e6
+        seconds = sum(r["seconds"] for r in timed)
+        return {
+            "input": {k: mean(r["input"].get(k) for r in self.rows) for k in FIGURES},
+            "output": {k: mean(r["output"].get(k) for r in self.rows) for k in FIGURES},
+            "seconds_per_megapixel": seconds / megapixels if megapixels else None,
+            "count": len(self.rows),
+            "scored": sum("psnr" in r["output"] for r in self.rows),
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "restorer": self.restorer,
+            "params": self.params,
+            "models": self.models,
+            "input": str(self.source),
+            "output": str(self.out),
+            "reference": None if self.reference is None else str(self.reference),
+            "files": self.rows,
+            "mean": self.summary(),
+            "notes": self.notes,
+            "failed": self.failed,
+        }

@@ -1,0 +1,84 @@
+"""Report figures (strip-wise PSNR/SSIM, noise level) and the JSON/CSV writers."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from denoisekit import metrics
+from denoisekit.noise_level import estimate_sigma
+from denoisekit.reports import Report
+from denoisekit.reports.formats import to_csv_text, to_json_text, write_report
+from denoisekit.reports.scores import compare, figures, psnr, ssim
+
+
+@pytest.mark.parametrize("shape", [(61, 45, 1), (40, 33, 3), (6, 9, 1)])
+def test_strip_wise_psnr_and_ssim_equal_the_whole_image_ones(shape):
+    rng = np.random.default_rng(0)
+    reference = rng.random(shape, dtype=np.float32)
+    test = np.clip(reference + rng.normal(0, 0.1, shape), 0, 1).astype(np.float32)
+    for rows in (1, 7, 1000):
+        assert psnr(reference, test, rows=rows) == pytest.approx(metrics.psnr(reference, test), abs=1e-5)
+        assert ssim(reference, test, rows=rows) == pytest.approx(metrics.ssim(reference, test), abs=1e-9)
+    assert psnr(reference, reference) == float("inf")
+
+
+def test_compare_matches_channels_and_refuses_other_sizes():
+    gray = np.random.default_rng(1).random((20, 30, 1), dtype=np.float32)
+    scores = compare(np.repeat(gray, 3, axis=-1), gray)  # a gray input against an RGB reference
+    assert scores["psnr"] == float("inf") and scores["ssim"] == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="differs from the reference"):
+        compare(gray, gray[:10])
+
+
+def test_noise_level_is_estimated_on_the_0_255_scale_from_a_centre_crop():
+    rng = np.random.default_rng(2)
+    noisy = np.clip(0.5 + rng.normal(0, 20 / 255, (3000, 200, 1)), 0, 1).astype(np.float32)
+    assert estimate_sigma(noisy) == pytest.approx(20, rel=0.1)
+    assert estimate_sigma(noisy, max_side=64) == pytest.approx(20, rel=0.2)
+    found = figures(noisy, np.full_like(noisy, 0.5), None)
+    assert set(found) == {"input", "output"} and found["output"]["sigma"] < 1e-6
+
+
+def sample_report(tmp_path: Path) -> Report:
+    report = Report("median", {"size": 3}, tmp_path / "in", tmp_path / "out", tmp_path / "ref")
+    report.rows = [
+        {"file": "a.png", "status": "written", "model": None, "width": 100, "height": 100,
+         "seconds": 0.02, "seconds_per_megapixel": 2.0, "error": None,
+         "input": {"psnr": 20.0, "ssim": 0.5, "sigma": 25.0}, "output": {"psnr": 30.0, "ssim": 0.9, "sigma": 3.0}},
+        {"file": "b.png", "status": "kept", "model": None, "width": 100, "height": 300,
+         "seconds": None, "seconds_per_megapixel": None, "error": None,
+         "input": {"psnr": 22.0, "ssim": 0.7, "sigma": 20.0},
+         "output": {"psnr": float("inf"), "ssim": 1.0, "sigma": 0.0}},
+    ]
+    return report
+
+
+def test_json_report_has_means_and_writes_infinite_psnr_as_null(tmp_path):
+    data = json.loads(to_json_text(sample_report(tmp_path)))
+    assert data["mean"]["input"] == {"psnr": 21.0, "ssim": 0.6, "sigma": 22.5}
+    assert data["mean"]["output"]["psnr"] == 30.0  # the infinite one is left out of the mean
+    assert data["mean"]["seconds_per_megapixel"] == pytest.approx(2.0)  # kept outputs were not timed
+    assert data["files"][1]["output"]["psnr"] is None
+    assert data["restorer"] == "median" and data["params"] == {"size": 3} and data["mean"]["scored"] == 2
+
+
+def test_csv_report_has_one_line_per_image_and_the_mean(tmp_path):
+    rows = list(csv.DictReader(io.StringIO(to_csv_text(sample_report(tmp_path)))))
+    assert [r["file"] for r in rows] == ["a.png", "b.png", "mean"]
+    assert rows[2]["input_psnr"] == "21.0" and rows[0]["output_ssim"] == "0.9" and rows[1]["status"] == "kept"
+
+
+def test_report_format_follows_the_suffix(tmp_path):
+    report = sample_report(tmp_path)
+    for name in ("r.json", "r.csv", "r.html"):
+        write_report(report, tmp_path / "reports" / name)
+    assert json.loads((tmp_path / "reports" / "r.json").read_text())["restorer"] == "median"
+    assert (tmp_path / "reports" / "r.html").read_text().startswith("<!DOCTYPE html>")
+    with pytest.raises(ValueError, match="report format"):
+        write_report(report, tmp_path / "r.txt")
