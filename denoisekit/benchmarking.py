@@ -1,0 +1,98 @@
+"""Compare restorers on clean images corrupted with a fixed seed: PSNR, SSIM, seconds per megapixel."""
+
+from __future__ import annotations
+
+import platform
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from .images import to_integers
+from .metrics import mean, psnr, ssim
+from .noise_ops import apply_corruption
+
+#: How the noisy input is stored before restoration: ``png`` = clipped and rounded to
+#: 8 bits, as users' files are; ``float`` = exactly as the corruption made it.
+STORES = ("png", "float")
+
+
+@dataclass
+class Case:
+    """One benchmark image: its name, clean pixels and stored noisy input."""
+
+    name: str
+    clean: np.ndarray
+    noisy: np.ndarray
+
+    @property
+    def megapixels(self) -> float:
+        return self.clean.shape[0] * self.clean.shape[1] / 1e6
+
+
+@dataclass
+class Result:
+    """One restorer's figures over all cases."""
+
+    restorer: str
+    psnr: float | None
+    ssim: float | None
+    seconds_per_mp: float | None
+    per_image: list[dict[str, Any]] = field(default_factory=list)
+
+
+def make_cases(images: Mapping[str, np.ndarray], corruption: Any, params: Mapping[str, Any],
+               seed: int, store: str = "png") -> list[Case]:
+    """Corrupt each image with a seed keyed by its name and store it as asked."""
+    cases = []
+    for name, clean in images.items():
+        noisy = apply_corruption(corruption, clean, params, seed, key=name)
+        if store == "png":
+            noisy = to_integers(noisy, np.uint8).astype(np.float32) / np.float32(255.0)
+        cases.append(Case(name, clean, noisy))
+    return cases
+
+
+def score_input(cases: list[Case]) -> Result:
+    """The noisy input's own figures (restorer ``noisy``)."""
+    return _result("noisy", cases, [np.clip(c.noisy, 0, 1) for c in cases], None)
+
+
+def run_restorer(label: str, restore: Callable[[np.ndarray], np.ndarray], cases: list[Case],
+                 progress: Callable[[], None] | None = None) -> Result:
+    """Restore every case, timing each call after one untimed warm-up (tracing, caches)."""
+    restore(cases[0].noisy[:64, :64])
+    outputs, seconds = [], 0.0
+    for case in cases:
+        start = time.perf_counter()
+        out = restore(case.noisy)
+        seconds += time.perf_counter() - start
+        outputs.append(np.clip(np.asarray(out, np.float32).reshape(case.clean.shape), 0, 1))
+        if progress:
+            progress()
+    total_mp = sum(c.megapixels for c in cases)
+    return _result(label, cases, outputs, seconds / total_mp)
+
+
+def _result(label: str, cases: list[Case], outputs: list[np.ndarray], s_per_mp: float | None) -> Result:
+    per_image = [{"image": c.name, "psnr": psnr(c.clean, o), "ssim": ssim(c.clean, o)} for c, o in zip(cases, outputs)]
+    return Result(label, mean(r["psnr"] for r in per_image), mean(r["ssim"] for r in per_image), s_per_mp, per_image)
+
+
+def cpu_description() -> dict[str, Any]:
+    """The CPU that measured the times (speeds only compare within one machine)."""
+    model, flags = platform.processor() or "unknown", set()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name") and model in ("unknown", "", "x86_64"):
+                model = line.split(":", 1)[1].strip()
+            elif line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+    import os
+
+    return {"model": model, "cores": os.cpu_count(),
+            "avx2": "avx2" in flags, "avx512": "avx512f" in flags,
+            "amx_bf16": "amx_bf16" in flags, "avx512_bf16": "avx512_bf16" in flags}

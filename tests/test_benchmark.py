@@ -1,0 +1,93 @@
+"""denoisekit benchmark: seeded comparison table and JSON."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from denoisekit.cli import main
+
+
+@pytest.fixture
+def clean_dir(tmp_path):
+    from skimage import data
+    import cv2
+
+    folder = tmp_path / "clean"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "camera.png"), data.camera()[:128, :160])
+    cv2.imwrite(str(folder / "coins.png"), data.coins()[:96, :128])
+    return folder
+
+
+def test_benchmark_table_and_json(runner, clean_dir, tmp_path):
+    out = tmp_path / "bench.json"
+    result = runner.invoke(main, ["benchmark", str(clean_dir), "--noise", "salt-and-pepper", "-p", "amount=0.1",
+                                  "--restorers", "median,median:size=5,nlmeans", "--seed", "3", "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "median:size=5" in result.output and "s/MP" in result.output
+    report = json.loads(out.read_text())
+    rows = {r["restorer"]: r for r in report["results"]}
+    assert list(rows) == ["noisy", "median", "median:size=5", "nlmeans"]
+    assert rows["median"]["psnr"] > rows["noisy"]["psnr"] + 5  # a 3x3 median removes 10% impulses well
+    assert rows["noisy"]["seconds_per_mp"] is None and rows["median"]["seconds_per_mp"] > 0
+    assert [p["image"] for p in rows["median"]["per_image"]] == ["camera.png", "coins.png"]
+    assert report["megapixels"] == pytest.approx((128 * 160 + 96 * 128) / 1e6)
+    assert report["cpu"]["cores"] >= 1 and report["store"] == "png"
+
+
+def test_benchmark_is_reproducible_and_stores_8bit(runner, clean_dir, tmp_path):
+    figures = []
+    for name in ("a", "b"):
+        out = tmp_path / f"{name}.json"
+        runner.invoke(main, ["benchmark", str(clean_dir), "--noise", "gaussian", "-p", "sigma=20",
+                             "--restorers", "median", "--seed", "9", "--json", str(out)], catch_exceptions=False)
+        figures.append([r["psnr"] for r in json.loads(out.read_text())["results"]])
+    assert figures[0] == figures[1]
+
+
+def test_benchmark_passes_the_true_sigma_to_restorers_that_take_one(runner, clean_dir):
+    import denoisekit
+    from denoisekit.plugins import get_registry
+
+    seen = []
+
+    class Recorder(denoisekit.Restorer):
+        name = "recorder"
+        params = (denoisekit.Param("sigma", "float", 0.0, 0, 255),)
+
+        def make(self, sigma=0.0):
+            seen.append(sigma)
+            return lambda pixels: pixels
+
+    class Plugin:
+        @denoisekit.hookimpl
+        def register_restorers(self, register):
+            register(Recorder())
+
+    get_registry().register(Plugin(), "test-plugin")
+    args = ["benchmark", str(clean_dir), "--noise", "gaussian", "-p", "sigma=30", "--restorers"]
+    assert runner.invoke(main, [*args, "recorder"]).exit_code == 0
+    assert runner.invoke(main, [*args, "recorder:sigma=12"]).exit_code == 0
+    assert seen == [30.0, 12.0]  # the true level by default; an explicit one wins
+
+
+def test_benchmark_noisy_input_is_stored_on_the_8bit_grid():
+    from denoisekit.benchmarking import make_cases
+    from denoisekit.plugins import corruption
+
+    cases = make_cases({"x": np.full((32, 32, 1), 0.5, np.float32)}, corruption("gaussian").obj,
+                       {"sigma": 10.0, "clip": True}, seed=1)
+    assert np.allclose(cases[0].noisy * 255, np.rint(cases[0].noisy * 255), atol=1e-4)  # 8-bit grid
+    floats = make_cases({"x": np.full((32, 32, 1), 0.5, np.float32)}, corruption("gaussian").obj,
+                        {"sigma": 10.0, "clip": False}, seed=1, store="float")
+    assert not np.allclose(floats[0].noisy * 255, np.rint(floats[0].noisy * 255), atol=1e-4)
+
+
+def test_benchmark_bad_restorer_is_a_usage_error(runner, clean_dir):
+    result = runner.invoke(main, ["benchmark", str(clean_dir), "--noise", "gaussian", "--restorers", "median,nope"])
+    assert result.exit_code == 2 and "no restorer named 'nope'" in result.output
+    result = runner.invoke(main, ["benchmark", str(clean_dir), "--noise", "gaussian", "--restorers", "median:size=x"])
+    assert result.exit_code == 2 and "size" in result.output
