@@ -10,6 +10,7 @@ import click
 
 from . import __version__
 from .commands.clean import clean_command
+from .commands.benchmark import benchmark_command
 from .commands.corrupt import corrupt_command
 from .commands.metrics import metrics_command
 from .commands.plugins import plugins_command
@@ -30,5 +31,5 @@ def main() -> None:
     """
 
 
-for command in (plugins_command, clean_command, corrupt_command, metrics_command, train_command, models_command):
+for command in (plugins_command, clean_command, corrupt_command, metrics_command, train_command, models_command, benchmark_command):
     main.add_command(command)

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 
-from ..modelio import ModelLoadError, bundled_models, load_denoiser
 from .common import echo_table, write_json
 
 
@@ -18,6 +17,8 @@ def models_command(files: tuple[Path, ...], as_json: bool) -> None:
 
     With FILES, describe those .keras files (made by `denoisekit train`) instead.
     """
+    from ..modelio import ModelLoadError, bundled_models, load_denoiser  # starts TensorFlow: only here
+
     specs = [str(f) for f in files] or list(bundled_models())
     entries = []
     for spec in specs:
