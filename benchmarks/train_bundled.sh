@@ -11,6 +11,9 @@ RUNS=runs
 run() {  # name, then train options
   local name=$1; shift
   local out="$RUNS/$name.keras" resume=()
+  if [ -f "$out" ]; then  # finished earlier (delete it to retrain)
+    cp "$out" "denoisekit/bundled/$name.keras"; return
+  fi
   [ -f "$RUNS/$name.ckpt/state.json" ] && resume=(--resume)
   denoisekit train --data "$RUNS/train-images" --val-data samples/clean --seed 1 --patience 30 \
     --out "$out" "${resume[@]}" "$@"
@@ -18,11 +21,11 @@ run() {  # name, then train options
 }
 
 declare -A RECIPES=(
-  [gaussian-gray]="--noise gaussian -p sigma=0:55 --channels gray --epochs 30 --steps-per-epoch 70"
-  [gaussian-color]="--noise gaussian -p sigma=0:55 --channels rgb --epochs 20 --steps-per-epoch 60"
-  [salt-and-pepper-gray]="--noise salt-and-pepper -p amount=0:0.5 --channels gray --epochs 15 --steps-per-epoch 60"
+  [gaussian-gray]="--noise gaussian -p sigma=0:55 --channels gray --epochs 50 --steps-per-epoch 70"
+  [gaussian-color]="--noise gaussian -p sigma=0:55 --channels rgb --epochs 25 --steps-per-epoch 70"
+  [salt-and-pepper-gray]="--noise salt-and-pepper -p amount=0:0.5 --channels gray --epochs 15 --steps-per-epoch 70"
   [salt-and-pepper-color]="--noise salt-and-pepper -p amount=0:0.5 --channels rgb --epochs 10 --steps-per-epoch 60"
-  [colorize-color]="--noise grayscale --channels rgb --epochs 15 --steps-per-epoch 60"
+  [colorize-color]="--noise grayscale --channels rgb --epochs 20 --steps-per-epoch 70"
 )
 ORDER=(gaussian-gray gaussian-color salt-and-pepper-gray salt-and-pepper-color colorize-color)
 for name in "${@:-${ORDER[@]}}"; do

@@ -20,13 +20,20 @@ from .builtins.corruptions import LUMA_WEIGHTS
 PACKAGE = "denoisekit"
 
 
-@keras.saving.register_keras_serializable(package=PACKAGE)
-class SpaceToDepth(keras.layers.Layer):
-    """(N, H, W, C) -> (N, H/b, W/b, b*b*C): work at lower resolution for speed (FFDNet)."""
+class _BlockLayer(keras.layers.Layer):
+    """A layer with one ``block`` size (the pixel-shuffle factor)."""
 
     def __init__(self, block: int = 2, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.block = block
+
+    def get_config(self):
+        return {**super().get_config(), "block": self.block}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class SpaceToDepth(_BlockLayer):
+    """(N, H, W, C) -> (N, H/b, W/b, b*b*C): work at lower resolution for speed (FFDNet)."""
 
     def call(self, x):
         b = self.block
@@ -41,17 +48,10 @@ class SpaceToDepth(keras.layers.Layer):
         div = lambda v: None if v is None else v // b  # noqa: E731
         return (shape[0], div(shape[1]), div(shape[2]), shape[3] * b * b)
 
-    def get_config(self):
-        return {**super().get_config(), "block": self.block}
-
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
-class DepthToSpace(keras.layers.Layer):
+class DepthToSpace(_BlockLayer):
     """The inverse of SpaceToDepth (pixel shuffle)."""
-
-    def __init__(self, block: int = 2, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.block = block
 
     def call(self, x):
         b = self.block
@@ -65,9 +65,6 @@ class DepthToSpace(keras.layers.Layer):
         b = self.block
         mul = lambda v: None if v is None else v * b  # noqa: E731
         return (shape[0], mul(shape[1]), mul(shape[2]), shape[3] // (b * b))
-
-    def get_config(self):
-        return {**super().get_config(), "block": self.block}
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)

@@ -1,0 +1,111 @@
+"""The full comparison behind benchmarks/README.md: every bundled model against BM3D,
+non-local means and median filters, on photographs the models never saw.
+
+    python benchmarks/run.py [--quick]
+
+Evaluation images: natural photographs from Debian's opencv-doc package (fetched with
+`apt-get download`, unpacked, never installed), centre crops of at most 384x384. No image
+from the training sources (scikit-image, scikit-learn, PyWavelets, matplotlib) is among them.
+Each task runs `denoisekit benchmark` (noisy input clipped and stored as 8-bit PNG unless
+said otherwise) and writes benchmarks/results/TASK.json; the tables go to
+benchmarks/results/tables.md. Run nothing else meanwhile: the times are wall-clock.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import cv2
+
+HERE = Path(__file__).parent
+DATA = HERE / "data"
+RESULTS = HERE / "results"
+EXAMPLES = "usr/share/doc/opencv-doc/examples/data"
+#: Natural photographs in opencv-doc's sample data (test patterns, logos, drawings left out).
+PHOTOS = ("baboon.jpg", "fruits.jpg", "building.jpg", "butterfly.jpg", "messi5.jpg", "squirrel_cls.jpg",
+          "rubberwhale1.png", "basketball1.png", "chicky_512.png", "home.jpg")
+CROP = 384
+
+TASKS = {
+    # name: (channels, noise params, restorers, store)
+    "gray-gaussian-15": ("gray", ["gaussian", "sigma=15"], "model,bm3d,nlmeans", "png"),
+    "gray-gaussian-25": ("gray", ["gaussian", "sigma=25"], "model,bm3d,nlmeans", "png"),
+    "gray-gaussian-25-float": ("gray", ["gaussian", "sigma=25", "clip=false"], "bm3d", "float"),
+    "gray-gaussian-50": ("gray", ["gaussian", "sigma=50"], "model,bm3d,nlmeans", "png"),
+    "color-gaussian-25": ("rgb", ["gaussian", "sigma=25"], "model,bm3d,nlmeans", "png"),
+    "gray-saltpepper-10": ("gray", ["salt-and-pepper", "amount=0.1"], "model:model=salt-and-pepper,median,median:size=5", "png"),
+    "gray-saltpepper-30": ("gray", ["salt-and-pepper", "amount=0.3"], "model:model=salt-and-pepper,median,median:size=5", "png"),
+    "gray-saltpepper-50": ("gray", ["salt-and-pepper", "amount=0.5"], "model:model=salt-and-pepper,median,median:size=5", "png"),
+    "color-saltpepper-30": ("rgb", ["salt-and-pepper", "amount=0.3"], "model:model=salt-and-pepper,median:size=5", "png"),
+    "colorize": ("rgb", ["grayscale"], "model:model=colorize", "png"),
+}
+
+
+def fetch_photos() -> Path:
+    """Crops of the evaluation photos in benchmarks/data/photos (downloaded once)."""
+    photos = DATA / "photos"
+    if photos.is_dir() and len(list(photos.glob("*.png"))) == len(PHOTOS):
+        return photos
+    DATA.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run(["apt-get", "download", "opencv-doc"], cwd=tmp, check=True)
+        deb = next(Path(tmp).glob("opencv-doc_*.deb"))
+        subprocess.run(["dpkg-deb", "-x", str(deb), tmp], check=True)
+        photos.mkdir(exist_ok=True)
+        for name in PHOTOS:
+            image = cv2.imread(str(Path(tmp) / EXAMPLES / name), cv2.IMREAD_COLOR)
+            h, w = image.shape[:2]
+            top, left = max(0, (h - CROP) // 2), max(0, (w - CROP) // 2)
+            cv2.imwrite(str(photos / (Path(name).stem + ".png")), image[top:top + CROP, left:left + CROP])
+    return photos
+
+
+def run_task(name: str, photos: Path, seed: int) -> dict:
+    channels, (noise, *params), restorers, store = TASKS[name]
+    out = RESULTS / f"{name}.json"
+    command = ["denoisekit", "benchmark", str(photos), "--noise", noise, "--channels", channels,
+               "--restorers", restorers, "--store", store, "--seed", str(seed), "--json", str(out)]
+    for p in params:
+        command += ["-p", p]
+    print("$", " ".join(command), flush=True)
+    subprocess.run(command, check=True)
+    result = json.loads(out.read_text())
+    result["command"] = " ".join(command)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    return result
+
+
+def table(results: dict[str, dict]) -> str:
+    lines = ["| task | restorer | PSNR (dB) | SSIM | s/MP |", "|---|---|---|---|---|"]
+    for task, result in results.items():
+        for r in result["results"]:
+            s = "" if r["seconds_per_mp"] is None else f"{r['seconds_per_mp']:.3g}"
+            lines.append(f"| {task} | {r['restorer']} | {r['psnr']:.2f} | {r['ssim']:.3f} | {s} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("tasks", nargs="*", default=list(TASKS), help="tasks to run (default: all)")
+    parser.add_argument("--seed", type=int, default=2026)
+    args = parser.parse_args()
+    photos = fetch_photos()
+    RESULTS.mkdir(exist_ok=True)
+    results = {}
+    for name in args.tasks:
+        results[name] = run_task(name, photos, args.seed)
+    for path in sorted(RESULTS.glob("*.json")):  # tasks run earlier too
+        results.setdefault(path.stem, json.loads(path.read_text()))
+    ordered = {k: results[k] for k in TASKS if k in results}
+    text = table(ordered)
+    (RESULTS / "tables.md").write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

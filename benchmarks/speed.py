@@ -1,0 +1,115 @@
+"""Seconds per megapixel of the bundled gray model under CPU TensorFlow's options, beside
+OpenCV's non-local means and BM3D on the same image, in one run on one machine.
+
+    python benchmarks/speed.py [--model gaussian-gray] [--size 1024]
+
+Prints a table and writes benchmarks/results/speed.json. Options measured: float32 graph
+(tf.function), XLA (jit_compile), whole image vs 512-pixel tiles with batches of 1 and 4,
+one vs all intra-op threads (a separate process each), and mixed bfloat16 where the CPU
+has AMX or AVX512-BF16 (elsewhere it is emulated and slower, so it is reported as skipped).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def timed(fn, repeats: int = 3) -> float:
+    fn()  # warm-up: tracing, compilation, caches
+    start = time.perf_counter()
+    for _ in range(repeats):
+        fn()
+    return (time.perf_counter() - start) / repeats
+
+
+def measure(model_name: str, size: int, threads: int | None) -> dict[str, float | str]:
+    from denoisekit.tf_setup import tensorflow
+
+    tf = tensorflow()
+    if threads:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+    import cv2
+    import keras
+    from skimage import data
+
+    from denoisekit.benchmarking import cpu_description
+    from denoisekit.inference import ModelRestore
+    from denoisekit.modelio import load_denoiser
+
+    image = cv2.resize(data.camera(), (size, size)).astype(np.float32)[..., None] / 255.0
+    noisy = np.clip(image + np.random.default_rng(0).normal(0, 25 / 255, image.shape), 0, 1).astype(np.float32)
+    mp = size * size / 1e6
+    denoiser = load_denoiser(model_name)
+    batch = noisy[None]
+    rows: dict[str, float | str] = {}
+    graph = tf.function(lambda x: denoiser.model(x, training=False))
+    rows["fp32 graph, whole image"] = timed(lambda: graph(batch)) / mp
+    xla = tf.function(lambda x: denoiser.model(x, training=False), jit_compile=True)
+    rows["fp32 XLA, whole image"] = timed(lambda: xla(batch)) / mp
+    for tile_batch in (1, 4):
+        restore = ModelRestore(model_name, tile=512, overlap=64, batch=tile_batch)
+        rows[f"fp32 tiles 512/64, batch {tile_batch} (clean's path)"] = timed(lambda: restore(noisy)) / mp
+    cpu = cpu_description()
+    if cpu["amx_bf16"] or cpu["avx512_bf16"]:
+        keras.mixed_precision.set_global_policy("mixed_bfloat16")
+        bf16 = keras.Model.from_config(denoiser.model.get_config())
+        bf16.set_weights(denoiser.model.get_weights())
+        keras.mixed_precision.set_global_policy("float32")
+        fn = tf.function(lambda x: bf16(x, training=False))
+        rows["mixed bfloat16 graph, whole image"] = timed(lambda: fn(batch)) / mp
+    else:
+        rows["mixed bfloat16"] = "skipped: no AMX/AVX512-BF16 (emulated bf16 is slower)"
+    u8 = np.rint(noisy[..., 0] * 255).astype(np.uint8)
+    rows["OpenCV fastNlMeansDenoising h=25"] = timed(lambda: cv2.fastNlMeansDenoising(u8, None, 25, 7, 21)) / mp
+    return rows
+
+
+def bm3d_seconds_per_mp(size: int) -> float:
+    import bm3d
+
+    rng = np.random.default_rng(0)
+    noisy = np.clip(rng.random((size, size)) * 0.2 + 0.4 + rng.normal(0, 0.1, (size, size)), 0, 1)
+    start = time.perf_counter()
+    bm3d.bm3d(noisy, 25 / 255)
+    return (time.perf_counter() - start) / (size * size / 1e6)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="gaussian-gray")
+    parser.add_argument("--size", type=int, default=1024)
+    parser.add_argument("--child-threads", type=int, default=0, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child_threads:  # one measurement in a fresh process (thread settings are per process)
+        print(json.dumps(measure(args.model, args.size, args.child_threads)))
+        return
+    from denoisekit.benchmarking import cpu_description
+
+    rows = {}
+    for threads in (2, 1):
+        out = subprocess.run([sys.executable, __file__, "--model", args.model, "--size", str(args.size),
+                              "--child-threads", str(threads)], capture_output=True, text=True, check=True)
+        for key, value in json.loads(out.stdout.strip().splitlines()[-1]).items():
+            rows[f"{key} [{threads} thread{'s' if threads > 1 else ''}]"] = value
+    rows["BM3D (bm3d package), sigma 25, 512x512 [all threads]"] = bm3d_seconds_per_mp(512)
+    cpu = cpu_description()
+    print(f"CPU: {cpu['model']}, {cpu['cores']} cores, AVX-512: {cpu['avx512']}, AMX-BF16: {cpu['amx_bf16']}")
+    print("| setting | s/MP |\n|---|---|")
+    for key, value in rows.items():
+        print(f"| {key} | {value if isinstance(value, str) else f'{value:.3f}'} |")
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "speed.json").write_text(json.dumps({"cpu": cpu, "model": args.model, "size": args.size,
+                                                    "seconds_per_mp": rows}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
