@@ -192,3 +192,20 @@ def test_third_party_corruption_from_an_installed_distribution_trains(tmp_path, 
     assert float(rows[-1]["loss"]) < float(rows[0]["loss"])  # it learns to undo the plugin's corruption
     assert summary["validation"]["psnr"] > summary["validation"]["input_psnr"]
     assert load_denoiser(out).metadata["corruption"] == "speckle-test"
+
+
+def test_multi_worker_strategy_runs_as_a_single_worker_without_tf_config(tmp_path, photo_dirs):
+    import os
+    import subprocess
+    import sys
+
+    train_dir, val_dir = photo_dirs
+    env = {k: v for k, v in os.environ.items() if k != "TF_CONFIG"}
+    out = tmp_path / "mw.keras"
+    # A fresh process: a multi-worker strategy must be created before any other TensorFlow work.
+    done = subprocess.run([sys.executable, "-m", "denoisekit", "train", "--noise", "gaussian", "--strategy", "multi-worker",
+                           "--data", str(train_dir), "--val-data", str(val_dir), *TINY_UNET, "--epochs", "1",
+                           "--steps-per-epoch", "2", "--batch", "4", "--patch", "32", "--out", str(out)],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert load_denoiser(out).metadata["steps_per_epoch"] == 2
