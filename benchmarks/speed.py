@@ -5,7 +5,7 @@ OpenCV's non-local means and BM3D on the same image, in one run on one machine.
 
 Prints a table and writes benchmarks/results/speed.json. Options measured: float32 graph
 (tf.function), XLA (jit_compile), whole image vs 512-pixel tiles with batches of 1 and 4,
-one vs all intra-op threads (a separate process each), and mixed bfloat16 where the CPU
+one vs all intra-op threads and oneDNN on/off (a separate process each), and mixed bfloat16 where the CPU
 has AMX or AVX512-BF16 (elsewhere it is emulated and slower, so it is reported as skipped).
 """
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -95,11 +96,17 @@ def main() -> None:
     from denoisekit.benchmarking import cpu_description
 
     rows = {}
-    for threads in (2, 1):
+    cores = os.cpu_count() or 1
+    # (threads, oneDNN): oneDNN is TensorFlow's default on x86; TF_ENABLE_ONEDNN_OPTS=0 turns it off.
+    for threads, onednn in ((cores, "1"), (1, "1"), (cores, "0")):
+        env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": onednn}
         out = subprocess.run([sys.executable, __file__, "--model", args.model, "--size", str(args.size),
-                              "--child-threads", str(threads)], capture_output=True, text=True, check=True)
+                              "--child-threads", str(threads)], capture_output=True, text=True, check=True, env=env)
+        label = f"{threads} thread{'s' if threads > 1 else ''}, oneDNN {'on' if onednn == '1' else 'off'}"
         for key, value in json.loads(out.stdout.strip().splitlines()[-1]).items():
-            rows[f"{key} [{threads} thread{'s' if threads > 1 else ''}]"] = value
+            if onednn == "0" and "OpenCV" in key:
+                continue  # OpenCV does not use oneDNN
+            rows[f"{key} [{label}]"] = value
     rows["BM3D (bm3d package), sigma 25, 512x512 [all threads]"] = bm3d_seconds_per_mp(512)
     cpu = cpu_description()
     print(f"CPU: {cpu['model']}, {cpu['cores']} cores, AVX-512: {cpu['avx512']}, AMX-BF16: {cpu['amx_bf16']}")
