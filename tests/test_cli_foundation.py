@@ -309,9 +309,11 @@ def test_metrics_of_identical_folders_skip_inf_in_the_mean(runner, tmp_path, sco
     (ref / "sub" / "c.png").write_bytes((ref / "sub" / "b.png").read_bytes())
     result = runner.invoke(main, ["metrics", str(ref), str(test), "--json", str(tmp_path / "s.json")])
     assert result.exit_code == 0, result.output
-    report = json.loads((tmp_path / "s.json").read_text())
+    text = (tmp_path / "s.json").read_text()
+    assert "Infinity" not in text  # standard JSON: an identical image's infinite PSNR is null
+    report = json.loads(text)
     files = {f["file"]: f for f in report["files"]}
-    assert math.isinf(files["sub/c.png"]["psnr"]) and files["sub/c.png"]["ssim"] == pytest.approx(1.0)
+    assert files["sub/c.png"]["psnr"] is None and files["sub/c.png"]["ssim"] == pytest.approx(1.0)
     finite = [files["a.jpg"]["psnr"], files["sub/b.png"]["psnr"]]
     assert report["mean"]["psnr"] == pytest.approx(np.mean(finite))
 

@@ -147,9 +147,9 @@ def test_architecture_example_builds_any_size_and_reloads_in_safe_mode(tmp_path)
     registry = PluginRegistry(load_entry_points=False)
     registry.register(run_example("architecture"), "docs-example")
     found = registry.get("architecture", "tiny-residual")
-    assert found.obj.fixed_size is None
     for channels in (1, 3):
         model = found.obj.build(channels, **resolve_params(found.params, ["features=8", "depth=3"], "arch"))
+        assert model.input_shape == (None, None, None, channels)  # fully convolutional: any (H, W)
         batch = np.random.default_rng(channels).random((2, 20, 28, channels), dtype=np.float32)
         out = np.asarray(model(batch))
         assert out.shape == batch.shape and 0.0 <= out.min() and out.max() <= 1.0
