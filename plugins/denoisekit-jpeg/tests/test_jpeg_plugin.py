@@ -151,3 +151,15 @@ def test_corrupt_command_with_jpeg(fresh_registry, tmp_path):
     gray_out = cv2.imread(str(out / "sub" / "gray.png"), cv2.IMREAD_UNCHANGED)
     assert rgb_out.shape == rgb.shape and gray_out.shape == gray.shape
     assert blockiness(rgb_out / 255.0) > 1.5 and blockiness(gray_out / 255.0) > 1.5
+
+
+def test_benchmark_command_with_jpeg(fresh_registry, tmp_path):
+    clean = tmp_path / "clean"
+    clean.mkdir()
+    cv2.imwrite(str(clean / "scene.png"), (scene(channels=1)[..., 0] * 255).round().astype(np.uint8))
+    report = tmp_path / "bench.json"
+    result = CliRunner().invoke(main, ["benchmark", str(clean), "--noise", "jpeg", "-p", "quality=10",
+                                       "--restorers", "median", "--json", str(report)])
+    assert result.exit_code == 0, result.output
+    rows = {r["restorer"]: r for r in json.loads(report.read_text())["results"]}
+    assert rows["noisy"]["psnr"] < 40 and rows["median"]["psnr"] is not None  # the jpeg plugin really degraded it

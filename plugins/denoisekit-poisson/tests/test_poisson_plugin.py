@@ -162,3 +162,21 @@ def test_corrupt_command_with_poisson(fresh_registry, tmp_path):
 
     bad = CliRunner().invoke(main, args[:2] + [str(tmp_path / "bad"), "--noise", "poisson", "-p", "peak=0"])
     assert bad.exit_code == 2 and "peak" in bad.output
+
+
+def test_train_command_with_poisson_writes_a_model(fresh_registry, tmp_path):
+    from skimage import data
+
+    from denoisekit.modelio import load_denoiser
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in ("camera", "coins"):
+        cv2.imwrite(str(photos / f"{name}.png"), getattr(data, name)()[:96, :96])
+    out = tmp_path / "poisson.keras"
+    result = CliRunner().invoke(main, ["train", "--noise", "poisson", "-p", "peak=5:50", "--data", str(photos),
+                                       "-a", "features=4", "-a", "levels=2", "--epochs", "1", "--steps-per-epoch", "3",
+                                       "--batch", "4", "--patch", "32", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    meta = load_denoiser(out).metadata
+    assert meta["corruption"] == "poisson" and meta["corruption_params"]["peak"] == "5:50"
