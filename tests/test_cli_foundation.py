@@ -348,3 +348,18 @@ def test_metrics_of_two_single_files(runner, tmp_path, scored):
     (p, s), = expected_scores(ref / "sub", test / "sub", {"b.png": "b.png"}).values()
     assert [f["file"] for f in report["files"]] == ["b.png"]
     assert report["files"][0]["psnr"] == pytest.approx(p) and report["mean"]["ssim"] == pytest.approx(s)
+
+
+def test_corrupt_json_says_what_happened_to_each_file(runner, tmp_path):
+    import cv2
+
+    clean = tmp_path / "clean"
+    clean.mkdir()
+    cv2.imwrite(str(clean / "a.png"), np.full((16, 16), 128, np.uint8))
+    (clean / "notes.txt").write_text("not an image")
+    result = runner.invoke(main, ["corrupt", str(clean), str(tmp_path / "out"), "--noise", "gaussian",
+                                  "-p", "sigma=5", "--seed", "4", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["params"]["sigma"] == "5" and report["seed"] == 4 and report["skipped"] == ["notes.txt"]
+    assert [(f["file"], f["status"]) for f in report["files"]] == [("a.png", "written")]

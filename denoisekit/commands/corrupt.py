@@ -9,7 +9,8 @@ import click
 from ..batch import process_files, report_outcome
 from ..files import collect_inputs
 from ..noise_ops import apply_corruption
-from .common import param_option, plugin_with_params, refuse_output_inside_input, seed_option
+from ..params import params_to_text
+from .common import param_option, plugin_with_params, refuse_output_inside_input, seed_option, write_json
 
 
 @click.command("corrupt")
@@ -20,8 +21,9 @@ from .common import param_option, plugin_with_params, refuse_output_inside_input
 @seed_option
 @click.option("--recursive/--no-recursive", default=True, show_default=True, help="Descend into subfolders.")
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
+@click.option("--json", "as_json", is_flag=True, help="Print what was done to each file as JSON on stdout.")
 def corrupt_command(source: Path, out: Path, noise: str, params: tuple[str, ...], seed: int,
-                    recursive: bool, overwrite: bool) -> None:
+                    recursive: bool, overwrite: bool, as_json: bool) -> None:
     """Corrupt the images in IN (a folder or a file) and write them to OUT.
 
     The folder structure, format, bit depth, channels and alpha of each image are
@@ -38,4 +40,9 @@ def corrupt_command(source: Path, out: Path, noise: str, params: tuple[str, ...]
         return image.with_pixels(noisy), {}
 
     results = process_files(inputs, out, transform, overwrite, label=f"corrupt ({noise})")
+    if as_json:
+        write_json({"noise": noise, "params": params_to_text(values), "seed": seed,
+                    "files": [{"file": r.rel.as_posix(), "output": str(r.target), "status": r.status, "error": r.error}
+                              for r in results],
+                    "skipped": [rel.as_posix() for rel in inputs.skipped]}, "-")
     raise SystemExit(report_outcome(results, inputs.skipped))
