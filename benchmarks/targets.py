@@ -1,0 +1,68 @@
+"""Check the issue's targets against benchmarks/results/*.json (made by run.py) and print a
+markdown table: target, measured figure, margin, met or not.
+
+    python benchmarks/targets.py > benchmarks/results/targets.md
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+RESULTS = Path(__file__).parent / "results"
+BUNDLED = Path(__file__).parent.parent / "denoisekit" / "bundled"
+
+
+def figures(task: str) -> dict[str, dict]:
+    path = RESULTS / f"{task}.json"
+    if not path.exists():
+        return {}
+    return {r["restorer"].split(":")[0] if r["restorer"].startswith("model") else r["restorer"]: r
+            for r in json.loads(path.read_text())["results"]}
+
+
+def row(target: str, measured: float | None, required: float | None, unit: str = "dB", higher: bool = True) -> str:
+    if measured is None or required is None:
+        return f"| {target} | not measured | | |"
+    margin = measured - required if higher else required - measured
+    ok = "met" if margin >= 0 else f"**not met** (short by {abs(margin):.2f} {unit})"
+    return f"| {target} | {measured:.2f} {unit} | {required:.2f} {unit} | {ok} |"
+
+
+def main() -> None:
+    lines = ["| target | measured | required | result |", "|---|---|---|---|"]
+    for sigma in (15, 25, 50):
+        png, flt = figures(f"gray-gaussian-{sigma}"), figures(f"gray-gaussian-{sigma}-float")
+        model = png.get("model", {}).get("psnr")
+        bm3d_a = flt.get("bm3d", {}).get("psnr")
+        lines.append(row(f"gray gaussian sigma {sigma}: model >= BM3D(a) + 0.5 dB", model,
+                         None if bm3d_a is None else bm3d_a + 0.5))
+    png, flt = figures("color-gaussian-25"), figures("color-gaussian-25-float")
+    cbm3d_a = flt.get("bm3d", {}).get("psnr")
+    lines.append(row("color gaussian sigma 25: model >= CBM3D(a) + 0.5 dB", png.get("model", {}).get("psnr"),
+                     None if cbm3d_a is None else cbm3d_a + 0.5))
+    for amount, base, plus in ((10, "median", 6), (30, "median:size=5", 6), (50, "median:size=5", 5)):
+        f = figures(f"gray-saltpepper-{amount}")
+        ref = f.get(base, {}).get("psnr")
+        label = "3x3" if base == "median" else "5x5"
+        lines.append(row(f"salt-and-pepper gray {amount}%: model >= {label} median + {plus} dB",
+                         f.get("model", {}).get("psnr"), None if ref is None else ref + plus))
+    f = figures("colorize")
+    for metric, unit in (("psnr", "dB"), ("ssim", "")):
+        lines.append(row(f"colorization {metric.upper()}: model > gray input shown as color",
+                         f.get("model", {}).get(metric), f.get("noisy", {}).get(metric), unit))
+    f = figures("gray-gaussian-25")
+    model_s = f.get("model", {}).get("seconds_per_mp")
+    bm3d_s = f.get("bm3d", {}).get("seconds_per_mp")
+    nlm_s = f.get("nlmeans", {}).get("seconds_per_mp")
+    lines.append(row("speed, gray sigma 25: model s/MP <= BM3D s/MP / 30 (same run)", model_s,
+                     None if bm3d_s is None else bm3d_s / 30, "s/MP", higher=False))
+    lines.append(row("speed, gray sigma 25: model s/MP <= OpenCV NLM s/MP (same run)", model_s, nlm_s, "s/MP",
+                     higher=False))
+    for path in sorted(BUNDLED.glob("*.keras")):
+        lines.append(row(f"model file size: {path.name} <= 5 MB", path.stat().st_size / 1e6, 5.0, "MB", higher=False))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
