@@ -17,8 +17,11 @@ def figures(task: str) -> dict[str, dict]:
     path = RESULTS / f"{task}.json"
     if not path.exists():
         return {}
-    return {r["restorer"].split(":")[0] if r["restorer"].startswith("model") else r["restorer"]: r
-            for r in json.loads(path.read_text())["results"]}
+    rows = {r["restorer"]: r for r in json.loads(path.read_text())["results"]}
+    for label in list(rows):  # "model:model=salt-and-pepper" is the task's bundled model
+        if label.startswith("model:model=") and label.split("=", 1)[1] in ("salt-and-pepper", "colorize"):
+            rows["model"] = rows[label]
+    return rows
 
 
 def row(target: str, measured: float | None, required: float | None, unit: str = "dB", higher: bool = True) -> str:
