@@ -63,16 +63,23 @@ def _head(inputs: Any, channels: int, head: str) -> Any:
     return inputs
 
 
-def _output(inputs: Any, body_in: Any, body_out: Any, channels: int, head: str) -> Any:
+def _output(inputs: Any, body_in: Any, prediction: Any, head: str) -> Any:
+    """The clean image from the body's prediction: input minus predicted noise, or the
+    input's luminance with predicted chroma. The prediction comes straight from the
+    body's last convolution: a further linear layer after it would make a product of
+    two weight matrices, whose gradient vanishes where both are small (a color model
+    trained that way left its red channel noisy)."""
     from ..layers import LumaChromaToRGB
 
     _, layers = _keras()
     if head == "chroma":
-        cbcr = layers.Conv2D(2, 1, activation="tanh", name="chroma")(body_out)
-        cbcr = layers.Rescaling(0.5)(cbcr)
+        cbcr = layers.Rescaling(0.5)(layers.Activation("tanh", name="chroma")(prediction))
         return LumaChromaToRGB(name="clean")([body_in, cbcr])
-    noise = layers.Conv2D(channels, 1, use_bias=False, name="noise")(body_out)
-    return layers.Subtract(name="clean")([inputs, noise])
+    return layers.Subtract(name="clean")([inputs, prediction])
+
+
+def _predicted_channels(channels: int, head: str) -> int:
+    return 2 if head == "chroma" else channels
 
 
 class ResidualUNet(Architecture):
@@ -106,10 +113,10 @@ class ResidualUNet(Architecture):
             x = layers.Concatenate(name=f"skip{level}")([x, skips[level]])
             x = _conv(x, width, f"dec{level}a")
             x = _conv(x, width, f"dec{level}b")
-        out_channels = 4 * (2 if head == "chroma" else channels)
-        x = layers.Conv2D(out_channels, 3, padding="same", use_bias=False, name="to_depth")(x)
+        x = layers.Conv2D(4 * _predicted_channels(channels, head), 3, padding="same", use_bias=False,
+                          name="to_depth")(x)
         x = DepthToSpace(2, name="depth_to_space")(x)
-        return keras.Model(inputs, _output(inputs, body_in, x, channels, head), name="unet")
+        return keras.Model(inputs, _output(inputs, body_in, x, head), name="unet")
 
     @staticmethod
     def size_multiple(levels: int = 3, **_: Any) -> int:
@@ -132,7 +139,9 @@ class DnCNN(Architecture):
         x = body_in
         for i in range(depth - 1):
             x = _conv(x, features, f"conv{i}")
-        return keras.Model(inputs, _output(inputs, body_in, x, channels, head), name="dncnn")
+        x = keras.layers.Conv2D(_predicted_channels(channels, head), 3, padding="same", use_bias=False,
+                                name="prediction")(x)
+        return keras.Model(inputs, _output(inputs, body_in, x, head), name="dncnn")
 
 
 @hookimpl
