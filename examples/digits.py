@@ -4,8 +4,8 @@
     python examples/digits.py --out runs/digits [--epochs 15]
 
 Trains with `denoisekit train` (gaussian noise, sigma 127.5 on the 0-255 scale, i.e. the
-classic noise_factor 0.5, added to [0, 1] digits and clipped) on the first 4,500 digits,
-then writes digits-grid.png (rows: clean / noisy / restored, 10 held-out digits) and prints
+classic noise_factor 0.5, added to [0, 1] digits and clipped) on 4,500 digits (every 10th is held out),
+then writes digits-grid.png (rows: clean / noisy / restored, one held-out digit per class) and prints
 the PSNR on the 500 held-out digits.
 """
 
@@ -55,9 +55,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/digits"))
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--steps-per-epoch", type=int, default=35)
+    parser.add_argument("--reuse", action="store_true", help="use the model trained by an earlier run")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    model_path = train(args.out, args.epochs, args.steps_per_epoch)
+    model_path = args.out / "digits.keras"
+    if not (args.reuse and model_path.exists()):
+        model_path = train(args.out, args.epochs, args.steps_per_epoch)
 
     denoiser = load_denoiser(model_path)
     clean = np.stack(load_validation_set("mnist", None, 1).images)
@@ -65,7 +68,8 @@ def main() -> None:
     restored = np.concatenate([denoiser(noisy[i:i + 250]) for i in range(0, len(noisy), 250)])
     before = mean(psnr(c, n) for c, n in zip(clean, noisy))
     after = mean(psnr(c, r) for c, r in zip(clean, restored))
-    picture = grid([clean[:10, ..., 0], noisy[:10, ..., 0], restored[:10, ..., 0]])
+    one_per_class = slice(0, None, len(clean) // 10)  # the held-out digits are sorted by label
+    picture = grid([clean[one_per_class, ..., 0], noisy[one_per_class, ..., 0], restored[one_per_class, ..., 0]])
     cv2.imwrite(str(args.out / "digits-grid.png"), picture)
     print(f"held-out digits: noisy {before:.2f} dB -> restored {after:.2f} dB; grid: {args.out / 'digits-grid.png'}")
 
