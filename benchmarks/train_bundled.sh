@@ -25,9 +25,9 @@ run() {  # name, then train options
 declare -A RECIPES=(
   [gaussian-gray]="--noise gaussian -p sigma=0:55 --channels gray --epochs 50 --steps-per-epoch 70"
   [gaussian-color]="--noise gaussian -p sigma=0:55 --channels rgb --arch dncnn -a features=32 -a depth=7 --epochs 20 --steps-per-epoch 70"
-  [salt-and-pepper-gray]="--noise salt-and-pepper -p amount=0:0.5 --channels gray --epochs 15 --steps-per-epoch 70"
-  [salt-and-pepper-color]="--noise salt-and-pepper -p amount=0:0.5 --channels rgb --arch dncnn -a features=32 -a depth=7 --epochs 10 --steps-per-epoch 60"
-  [colorize-color]="--noise grayscale --channels rgb --epochs 20 --steps-per-epoch 70"
+  [salt-and-pepper-gray]="--noise salt-and-pepper -p amount=0:0.5 --channels gray --epochs 12 --steps-per-epoch 70"
+  [salt-and-pepper-color]="--noise salt-and-pepper -p amount=0:0.5 --channels rgb --arch dncnn -a features=32 -a depth=7 --epochs 8 --steps-per-epoch 60"
+  [colorize-color]="--noise grayscale --channels rgb --epochs 12 --steps-per-epoch 70"
 )
 ORDER=(gaussian-gray gaussian-color salt-and-pepper-gray salt-and-pepper-color colorize-color)
 for name in "${@:-${ORDER[@]}}"; do
