@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections import defaultdict
 from typing import Any
 
@@ -45,7 +46,12 @@ class ValidationCallback(keras.callbacks.Callback):
         self.input_scores = score(pairs, [noisy for noisy, _ in pairs])
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        figures = score(self.pairs, predict_pairs(self.model, self.pairs))
+        outputs = predict_pairs(self.model, self.pairs)
+        figures = score(self.pairs, outputs)
         if logs is not None:
             logs["val_psnr"] = figures["psnr"]
             logs["val_ssim"] = figures["ssim"]
+        if all(np.array_equal(out, np.clip(noisy, 0, 1)) for (noisy, _), out in zip(self.pairs, outputs)):
+            # A residual net whose ReLUs have all died returns its input exactly, for good.
+            warnings.warn("the model returns its input unchanged (its units may all have died); "
+                          "try a lower --lr or another --arch", RuntimeWarning, stacklevel=2)
