@@ -129,3 +129,14 @@ def split_folder(full: ImageSet) -> tuple[ImageSet, ImageSet]:
     train = ImageSet(full.images[:-n_val], f"{full.description}, less {n_val} held out", full.names[:-n_val])
     val = ImageSet(full.images[-n_val:], f"held out: {', '.join(full.names[-n_val:])}", full.names[-n_val:])
     return train, val
+
+
+def drop_gray_images(images: ImageSet) -> ImageSet:
+    """Only the images with color (channels that differ): the validation set of a colorizer."""
+    keep = [i for i, im in enumerate(images.images) if im.shape[-1] == 3 and np.ptp(im - im[..., :1]) > 1 / 255]
+    if not keep:
+        raise DataError(f"colorization needs color validation images; none in: {images.description}")
+    dropped = len(images.images) - len(keep)
+    note = f" (less {dropped} gray)" if dropped else ""
+    return ImageSet([images.images[i] for i in keep], images.description + note,
+                    [images.names[i] for i in keep] if images.names else [])

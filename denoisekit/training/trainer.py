@@ -16,7 +16,7 @@ from ..modelio import attach_metadata, load_keras_model, read_metadata, update_m
 from ..params import params_to_text
 from ..plugins import architecture, corruption
 from ..tf_setup import tensorflow
-from .datasets import load_training_set, load_validation_set, split_folder
+from .datasets import drop_gray_images, load_training_set, load_validation_set, split_folder
 from .pipeline import patch_dataset, validation_pairs
 from .validation import ValidationCallback, predict_pairs, score
 
@@ -135,6 +135,8 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
         train_set, val_set = split_folder(train_set)
     else:
         val_set = load_validation_set(config.data, config.val_data, config.channels)
+    if config.noise == "grayscale":
+        val_set = drop_gray_images(val_set)  # a gray image says nothing about how well color is restored
 
     strategy = make_strategy(config.strategy)
     with strategy.scope():
