@@ -22,14 +22,14 @@ run() {  # name, then train options
 
 # Color and salt-and-pepper models use a small full-resolution DnCNN: the half-resolution U-Net,
 # fed 12 channels of strongly correlated color after space-to-depth, stayed near the identity for
-# hundreds of steps, and on salt-and-pepper noise all its (bias-free ReLU) units died in the first
-# epoch, leaving it the identity for good.
+# hundreds of steps, and on salt-and-pepper noise and colorization all its (bias-free ReLU) units
+# died in the first epoch, leaving it the identity for good.
 declare -A RECIPES=(
   [gaussian-gray]="--noise gaussian -p sigma=0:55 --channels gray --epochs 50 --steps-per-epoch 70"
   [gaussian-color]="--noise gaussian -p sigma=0:55 --channels rgb --arch dncnn -a features=32 -a depth=7 --epochs 20 --steps-per-epoch 70"
   [salt-and-pepper-gray]="--noise salt-and-pepper -p amount=0:0.5 --channels gray --arch dncnn -a features=32 -a depth=7 --epochs 12 --steps-per-epoch 70"
   [salt-and-pepper-color]="--noise salt-and-pepper -p amount=0:0.5 --channels rgb --arch dncnn -a features=32 -a depth=7 --epochs 8 --steps-per-epoch 60"
-  [colorize-color]="--noise grayscale --channels rgb --epochs 12 --steps-per-epoch 70"
+  [colorize-color]="--noise grayscale --channels rgb --arch dncnn -a features=32 -a depth=7 --epochs 12 --steps-per-epoch 70"
 )
 # salt-and-pepper-color is not in the default order: it was not trained for this release (out of
 # session time); `clean --model salt-and-pepper` restores color images per channel with the gray
