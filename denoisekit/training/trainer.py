@@ -185,8 +185,9 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
                                                 save_best_only=True, verbose=0)
     if writer.best is not None:
         best_ckpt.best = writer.best  # a resumed run only replaces a better earlier best
+    validation = ValidationCallback(pairs)
     callbacks = [
-        ValidationCallback(pairs),
+        validation,
         keras.callbacks.ModelCheckpoint(str(ckpt / "last.keras"), verbose=0),
         best_ckpt,
         keras.callbacks.CSVLogger(str(ckpt / "log.csv"), append=resume),
@@ -204,7 +205,7 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
     best = load_keras_model(ckpt / "best.keras") if (ckpt / "best.keras").exists() else model
     final = keras.Model(best.inputs, best.outputs, name=best.name)  # uncompiled: no optimizer state in the file
     outputs = predict_pairs(final, pairs)
-    figures, before = score(pairs, outputs), score(pairs, [noisy for noisy, _ in pairs])
+    figures, before = score(pairs, outputs), validation.input_scores
     epochs_run = initial_epoch + len(history.history.get("loss", []))
     update_metadata(final, **metadata, **{
         "validation": {"psnr": figures["psnr"], "ssim": figures["ssim"],
