@@ -1,57 +1,21 @@
-"""Per-image figures: PSNR/SSIM against a reference and the estimated noise level,
-computed in strips of rows so that a 24-megapixel image needs little memory."""
+"""Per-image figures: PSNR/SSIM against a reference (``denoisekit.metrics``, computed in
+strips of rows so that a 24-megapixel image needs little memory) and the estimated noise level."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
-from skimage.metrics import structural_similarity
 
 from ..images import to_gray, to_rgb
+from ..metrics import psnr, ssim
 from ..noise_level import estimate_sigma
-
-#: Rows per strip: float64 temporaries of a 6000-pixel-wide strip stay near 100 MB.
-STRIP_ROWS = 256
-
 
 def match_channels(pixels: np.ndarray, channels: int) -> np.ndarray:
     """Gray <-> RGB so an image can be compared with a reference of ``channels`` channels."""
     if pixels.shape[-1] == channels:
         return pixels
     return to_rgb(pixels) if channels == 3 else to_gray(pixels)
-
-
-def psnr(reference: np.ndarray, test: np.ndarray, rows: int = STRIP_ROWS) -> float:
-    """PSNR in dB of float images in [0, 1] (``inf`` when identical); as ``denoisekit.metrics.psnr``."""
-    squared = sum(
-        float(np.square(reference[r:r + rows].astype(np.float64) - test[r:r + rows]).sum())
-        for r in range(0, reference.shape[0], rows)
-    )
-    mse = squared / reference.size
-    return float("inf") if mse == 0 else float(10.0 * np.log10(1.0 / mse))
-
-
-def ssim(reference: np.ndarray, test: np.ndarray, rows: int = STRIP_ROWS) -> float:
-    """Mean SSIM of float (H, W, C) images in [0, 1], as ``denoisekit.metrics.ssim`` (7x7
-    uniform window, border of 3 ignored, mean over channels), one strip of rows at a time."""
-    height, width, channels = reference.shape
-    small = min(height, width)
-    win = min(7, small if small % 2 else small - 1)
-    pad = (win - 1) // 2
-    total, count = 0.0, 0
-    for top in range(pad, height - pad, rows):
-        bottom = min(top + rows, height - pad)
-        for c in range(channels):
-            _, local = structural_similarity(
-                reference[top - pad:bottom + pad, :, c].astype(np.float64),
-                test[top - pad:bottom + pad, :, c].astype(np.float64),
-                data_range=1.0, win_size=win, full=True,
-            )
-            kept = local[pad:pad + bottom - top, pad:width - pad]
-            total += float(kept.sum(dtype=np.float64))
-            count += kept.size
-    return total / count
 
 
 def compare(reference: np.ndarray, test: np.ndarray) -> dict[str, float]:
