@@ -156,3 +156,12 @@ def to_gray(pixels: np.ndarray) -> np.ndarray:
 def to_rgb(pixels: np.ndarray) -> np.ndarray:
     """Gray -> RGB by repeating the channel; RGB stays as it is."""
     return pixels if pixels.shape[-1] == 3 else np.repeat(pixels, 3, axis=-1)
+
+
+def center_crop(image: np.ndarray, size: int, multiple: int = 1) -> np.ndarray:
+    """The central ``size`` x ``size`` region (smaller if the image is), cut to a multiple; a view."""
+    h, w = image.shape[:2]
+    ch = min(size, h) // multiple * multiple
+    cw = min(size, w) // multiple * multiple
+    top, left = (h - ch) // 2, (w - cw) // 2
+    return image[top:top + ch, left:left + cw]

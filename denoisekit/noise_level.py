@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from .images import center_crop
+
 #: The estimate uses a centre crop of at most this side: noise is stationary, and
 #: a 24-megapixel image would otherwise need gigabytes of float64 wavelet planes.
 MAX_SIDE = 1024
-
-
-def centre_crop(pixels: np.ndarray, side: int) -> np.ndarray:
-    """The central ``side`` x ``side`` part (or less, for a smaller image); a view."""
-    height, width = pixels.shape[:2]
-    top, left = max(0, (height - side) // 2), max(0, (width - side) // 2)
-    return pixels[top:top + side, left:left + side]
 
 
 def estimate_sigma(pixels: np.ndarray, max_side: int = MAX_SIDE) -> float:
@@ -21,7 +16,7 @@ def estimate_sigma(pixels: np.ndarray, max_side: int = MAX_SIDE) -> float:
     (wavelet-based, scikit-image's ``estimate_sigma``, averaged over channels)."""
     from skimage.restoration import estimate_sigma as _estimate
 
-    crop = centre_crop(pixels, max_side).astype(np.float64)
+    crop = center_crop(pixels, max_side).astype(np.float64)
     if crop.shape[0] < 2 or crop.shape[1] < 2:
         return 0.0
     return float(_estimate(crop, channel_axis=-1, average_sigmas=True)) * 255.0

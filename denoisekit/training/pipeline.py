@@ -11,6 +11,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from ..images import center_crop
 from ..noise_ops import apply_corruption
 from ..tf_setup import tensorflow
 
@@ -72,15 +73,6 @@ def patch_dataset(
     batches = tf.data.Dataset.zip((batches, tf.data.Dataset.counter())).map(
         corrupt, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return batches.prefetch(tf.data.AUTOTUNE)
-
-
-def center_crop(image: np.ndarray, size: int, multiple: int = 1) -> np.ndarray:
-    """The central ``size`` x ``size`` region (smaller if the image is), cut to a multiple."""
-    h, w = image.shape[:2]
-    ch = min(size, h) // multiple * multiple
-    cw = min(size, w) // multiple * multiple
-    top, left = (h - ch) // 2, (w - cw) // 2
-    return image[top:top + ch, left:left + cw]
 
 
 def validation_pairs(
