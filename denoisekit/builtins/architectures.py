@@ -9,6 +9,7 @@ from ..params import Param
 from ..plugin_types import Architecture
 
 HEADS = ("residual", "chroma")
+HEAD_PARAM = Param("head", "str", "residual", choices=HEADS, help="residual: predict noise; chroma: colorize")
 
 
 class BottleneckAutoencoder(Architecture):
@@ -89,7 +90,7 @@ class ResidualUNet(Architecture):
     params = (
         Param("features", "int", 32, 4, 512, help="channels of the first level (doubling per level)"),
         Param("levels", "int", 3, 1, 6, help="resolution levels after the space-to-depth step"),
-        Param("head", "str", "residual", choices=HEADS, help="residual: predict noise; chroma: colorize"),
+        HEAD_PARAM,
     )
 
     def build(self, channels: int, features: int = 32, levels: int = 3, head: str = "residual") -> Any:
@@ -125,11 +126,11 @@ class ResidualUNet(Architecture):
 
 class DnCNN(Architecture):
     name = "dncnn"
-    description = "Plain residual CNN (DnCNN-style, no batch norm) at full resolution, for comparison."
+    description = "Plain residual CNN (DnCNN-style, no batch norm) at full resolution (the bundled color, salt-and-pepper and colorization models)."
     params = (
         Param("features", "int", 48, 4, 512, help="channels of every hidden layer"),
         Param("depth", "int", 10, 3, 40, help="number of conv layers"),
-        Param("head", "str", "residual", choices=HEADS, help="residual: predict noise; chroma: colorize"),
+        HEAD_PARAM,
     )
 
     def build(self, channels: int, features: int = 48, depth: int = 10, head: str = "residual") -> Any:
