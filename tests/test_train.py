@@ -88,7 +88,8 @@ def test_metadata_travels_with_the_model(tmp_path, photo_dirs):
                *TINY_UNET, "--epochs", "1", "--steps-per-epoch", "3", "--batch", "4", "--patch", "32",
                "--seed", "5", "--out", str(out)])
     meta = load_denoiser(out).metadata
-    assert meta["arch"] == "unet" and meta["arch_params"] == {"features": "8", "levels": "2", "head": "residual"}
+    assert meta["arch"] == "unet" and meta["arch_params"] == {"features": "8", "levels": "2", "head": "residual",
+                                                          "bias": "False"}
     assert meta["corruption"] == "gaussian" and meta["corruption_params"]["sigma"] == "0:55"
     assert meta["channels"] == 1 and meta["patch"] == 32 and meta["seed"] == 5 and meta["size_multiple"] == 4
     assert "3 images" in meta["data"] and "camera.png" in meta["validation_data"]
@@ -109,6 +110,42 @@ def test_resume_continues_from_the_checkpoint(tmp_path, photo_dirs):
     summary = run_train([*common, "--epochs", "2", "--resume"])
     assert summary["epochs"] == 2
     assert [r["epoch"] for r in log_rows(out)] == ["0", "1"]  # one log, continued
+
+
+def test_time_limit_ends_the_run_in_time_with_a_decayed_learning_rate(tmp_path, photo_dirs):
+    train_dir, val_dir = photo_dirs
+    out = tmp_path / "budget.keras"
+    summary = run_train(["--noise", "salt-and-pepper", "-p", "amount=0:0.5", "--loss", "l2", "-a", "bias=true",
+                         "--data", str(train_dir), "--val-data", str(val_dir), *TINY_UNET, "--lr", "1e-3",
+                         "--epochs", "1000", "--steps-per-epoch", "2", "--batch", "4", "--patch", "32",
+                         "--time-limit", "4", "--out", str(out)])
+    # Stopped by the clock, long before --epochs, with a finished model and its metadata.
+    assert 1 <= summary["epochs"] < 1000 and summary["time_limit"] == 4
+    assert len(log_rows(out)) == summary["epochs"]
+    assert summary["arch_params"]["bias"] == "True" and summary["loss"] == "l2"
+
+
+def test_time_budget_schedule_is_a_cosine_over_the_budget():
+    from denoisekit.training.trainer import _TimeBudget
+
+    # A resumed run that already spent half its budget is at the cosine's midpoint.
+    halfway = _TimeBudget(limit=100.0, learning_rate=1e-3, wall_before=50.0).learning_rate()
+    assert halfway == pytest.approx(1e-3 * (0.01 + 0.99 * 0.5), rel=1e-3)
+    spent = _TimeBudget(limit=100.0, learning_rate=1e-3, wall_before=150.0).learning_rate()
+    assert spent == pytest.approx(1e-5)  # past the budget: the floor, 1% of the start
+
+
+def test_bias_parameter_switches_every_convolution(tmp_path):
+    from denoisekit.plugins import architecture
+
+    for name in ("unet", "dncnn"):
+        arch = architecture(name).obj
+        params = {"features": 4, "levels": 2} if name == "unet" else {"features": 4, "depth": 3}
+        convs = lambda model: [l for l in model.layers if "Conv" in type(l).__name__]  # noqa: E731
+        # The output convolution stays bias-free: the residual is zero where nothing is corrupted.
+        hidden = lambda model: convs(model)[:-1]  # noqa: E731
+        assert not any(l.use_bias for l in convs(arch.build(1, **params)))
+        assert all(l.use_bias for l in hidden(arch.build(1, bias=True, **params)))
 
 
 def test_same_seed_same_model(tmp_path, photo_dirs):

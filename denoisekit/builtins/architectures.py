@@ -10,6 +10,9 @@ from ..plugin_types import Architecture
 
 HEADS = ("residual", "chroma")
 HEAD_PARAM = Param("head", "str", "residual", choices=HEADS, help="residual: predict noise; chroma: colorize")
+BIAS_PARAM = Param("bias", "bool", False,
+                   help="biases in the convolutions: off for Gaussian noise (scales with the noise level), "
+                        "on for impulse noise and colorization, where bias-free ReLU units can all die")
 
 
 class BottleneckAutoencoder(Architecture):
@@ -46,11 +49,11 @@ def _keras() -> tuple[Any, Any]:
     return keras, keras.layers
 
 
-def _conv(x: Any, filters: int, name: str) -> Any:
+def _conv(x: Any, filters: int, name: str, bias: bool = False) -> Any:
     _, layers = _keras()
-    # Bias-free convolutions: the denoiser then scales with the noise and generalises
+    # Bias-free by default: a Gaussian denoiser then scales with the noise and generalises
     # beyond the training range of noise levels (Mohan et al. 2020, DRUNet).
-    return layers.Conv2D(filters, 3, padding="same", use_bias=False, activation="relu", name=name)(x)
+    return layers.Conv2D(filters, 3, padding="same", use_bias=bias, activation="relu", name=name)(x)
 
 
 def _head(inputs: Any, channels: int, head: str) -> Any:
@@ -91,9 +94,11 @@ class ResidualUNet(Architecture):
         Param("features", "int", 32, 4, 512, help="channels of the first level (doubling per level)"),
         Param("levels", "int", 3, 1, 6, help="resolution levels after the space-to-depth step"),
         HEAD_PARAM,
+        BIAS_PARAM,
     )
 
-    def build(self, channels: int, features: int = 32, levels: int = 3, head: str = "residual") -> Any:
+    def build(self, channels: int, features: int = 32, levels: int = 3, head: str = "residual",
+              bias: bool = False) -> Any:
         from ..layers import DepthToSpace, SpaceToDepth
 
         keras, layers = _keras()
@@ -104,16 +109,16 @@ class ResidualUNet(Architecture):
         for level in range(levels):
             width = features * 2**level
             if level:
-                x = layers.Conv2D(width, 2, strides=2, use_bias=False, activation="relu", name=f"down{level}")(x)
-            x = _conv(x, width, f"enc{level}a")
-            x = _conv(x, width, f"enc{level}b")
+                x = layers.Conv2D(width, 2, strides=2, use_bias=bias, activation="relu", name=f"down{level}")(x)
+            x = _conv(x, width, f"enc{level}a", bias)
+            x = _conv(x, width, f"enc{level}b", bias)
             skips.append(x)
         for level in reversed(range(levels - 1)):
             width = features * 2**level
-            x = layers.Conv2DTranspose(width, 2, strides=2, use_bias=False, activation="relu", name=f"up{level}")(x)
+            x = layers.Conv2DTranspose(width, 2, strides=2, use_bias=bias, activation="relu", name=f"up{level}")(x)
             x = layers.Concatenate(name=f"skip{level}")([x, skips[level]])
-            x = _conv(x, width, f"dec{level}a")
-            x = _conv(x, width, f"dec{level}b")
+            x = _conv(x, width, f"dec{level}a", bias)
+            x = _conv(x, width, f"dec{level}b", bias)
         x = layers.Conv2D(4 * _predicted_channels(channels, head), 3, padding="same", use_bias=False,
                           name="to_depth")(x)
         x = DepthToSpace(2, name="depth_to_space")(x)
@@ -131,15 +136,17 @@ class DnCNN(Architecture):
         Param("features", "int", 48, 4, 512, help="channels of every hidden layer"),
         Param("depth", "int", 10, 3, 40, help="number of conv layers"),
         HEAD_PARAM,
+        BIAS_PARAM,
     )
 
-    def build(self, channels: int, features: int = 48, depth: int = 10, head: str = "residual") -> Any:
+    def build(self, channels: int, features: int = 48, depth: int = 10, head: str = "residual",
+              bias: bool = False) -> Any:
         keras, _ = _keras()
         inputs = keras.Input((None, None, channels), name="noisy")
         body_in = _head(inputs, channels, head)
         x = body_in
         for i in range(depth - 1):
-            x = _conv(x, features, f"conv{i}")
+            x = _conv(x, features, f"conv{i}", bias)
         x = keras.layers.Conv2D(_predicted_channels(channels, head), 3, padding="same", use_bias=False,
                                 name="prediction")(x)
         return keras.Model(inputs, _output(inputs, body_in, x, head), name="dncnn")

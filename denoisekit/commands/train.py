@@ -35,6 +35,9 @@ CHANNELS = {"gray": 1, "rgb": 3}
               help="Training loss: l1 for photos, l2 for sparse images such as digits.")
 @click.option("--patience", type=click.IntRange(1), default=10, show_default=True,
               help="Stop after this many epochs without a better validation PSNR.")
+@click.option("--time-limit", type=click.FloatRange(min=1), default=None, metavar="SECONDS",
+              help="Train for this long (wall clock, resumed runs included): the learning rate decays "
+                   "over the budget and training stops at the last epoch that fits; --epochs only caps it.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed: same seed, same model.")
 @click.option("--strategy", type=click.Choice(["default", "mirrored", "multi-worker"]), default="default",
               show_default=True, help="tf.distribute strategy: one device, all local GPUs, or TF_CONFIG's cluster.")
@@ -43,7 +46,7 @@ CHANNELS = {"gray": 1, "rgb": 3}
 @click.option("--overwrite", is_flag=True, help="Start over even if --out or its checkpoints exist.")
 @click.option("--json", "as_json", is_flag=True, help="Print the model's metadata as JSON when done.")
 def train_command(noise, params, data, val_data, arch, arch_params, channels, epochs, steps_per_epoch, batch,
-                  patch, learning_rate, loss, patience, seed, strategy, out, resume, overwrite, as_json):
+                  patch, learning_rate, loss, patience, time_limit, seed, strategy, out, resume, overwrite, as_json):
     """Train a denoiser for any installed noise model, from clean images only.
 
     Noise is made on the fly, so every epoch sees fresh noise. Checkpoints, a CSV
@@ -77,7 +80,7 @@ def train_command(noise, params, data, val_data, arch, arch_params, channels, ep
         noise=noise, noise_params=noise_values, out=str(out), arch=arch, arch_params=arch_values,
         channels=CHANNELS[channels], data=data, val_data=val_data, epochs=epochs,
         steps_per_epoch=steps_per_epoch, batch=batch, patch=patch, seed=seed,
-        learning_rate=learning_rate, loss=loss, patience=patience, strategy=strategy,
+        learning_rate=learning_rate, loss=loss, patience=patience, strategy=strategy, time_limit=time_limit,
     )
     try:
         summary = train(config, resume=resume, overwrite=overwrite)

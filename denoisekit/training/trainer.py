@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 import time
@@ -25,6 +26,8 @@ STRATEGIES = ("default", "mirrored", "multi-worker")
 #: median pulls an untrained autoencoder to an all-black output.
 LOSSES = {"l1": "mean_absolute_error", "l2": "mean_squared_error"}
 VALIDATION_CROP = 256
+#: The cosine schedule ends at this fraction of the initial learning rate.
+COSINE_FLOOR = 0.01
 
 
 class TrainingError(Exception):
@@ -52,6 +55,7 @@ class TrainConfig:
     patience: int = 10
     strategy: str = "default"
     loss: str = "l1"
+    time_limit: float | None = None
 
     @property
     def checkpoint_dir(self) -> Path:
@@ -103,6 +107,41 @@ class _StateWriter:
         os.replace(tmp, self.path)
 
 
+class _TimeBudget:
+    """Fits a run into a wall-clock budget: the learning rate follows a cosine over the budget
+    (set at each epoch start, from the time spent so far) and training stops at the last epoch
+    that ends inside it. ``--epochs`` then only caps the run."""
+
+    def __init__(self, limit: float, learning_rate: float, wall_before: float) -> None:
+        import keras
+
+        outer = self
+
+        class Callback(keras.callbacks.Callback):
+            def on_epoch_begin(self, epoch, logs=None):
+                try:
+                    self.model.optimizer.learning_rate = outer.learning_rate()
+                except TypeError:
+                    pass  # a run started without a budget keeps its step-based schedule on resume
+                outer.epoch_start = time.time()
+
+            def on_epoch_end(self, epoch, logs=None):
+                outer.longest_epoch = max(outer.longest_epoch, time.time() - outer.epoch_start)
+                if outer.elapsed() + outer.longest_epoch > outer.limit:
+                    self.model.stop_training = True
+
+        self.callback = Callback()
+        self.limit, self.lr0, self.start, self.wall_before = limit, learning_rate, time.time(), wall_before
+        self.epoch_start, self.longest_epoch = self.start, 0.0
+
+    def elapsed(self) -> float:
+        return self.wall_before + time.time() - self.start
+
+    def learning_rate(self) -> float:
+        done = min(1.0, self.elapsed() / self.limit)
+        return self.lr0 * (COSINE_FLOOR + (1 - COSINE_FLOOR) * 0.5 * (1 + math.cos(math.pi * done)))
+
+
 def read_state(config: TrainConfig) -> dict[str, Any]:
     path = config.checkpoint_dir / "state.json"
     if not path.exists():
@@ -119,7 +158,8 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
     state: dict[str, Any] = {}
     if resume:
         state = read_state(config)
-        stored = TrainConfig(**{**state["config"], "epochs": config.epochs, "steps_per_epoch": config.steps_per_epoch})
+        stored = TrainConfig(**{**state["config"], "epochs": config.epochs, "steps_per_epoch": config.steps_per_epoch,
+                                "time_limit": config.time_limit or state["config"].get("time_limit")})
         config = stored
     elif not overwrite and (Path(config.out).exists() or (ckpt / "state.json").exists()):
         raise TrainingError(f"{config.out} or its checkpoints exist; use --resume to continue or --overwrite to start over")
@@ -148,8 +188,12 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
             if None not in fixed and config.patch != fixed[0]:
                 config.patch = int(fixed[0])  # a fixed-size model trains on patches of its own size
             model = attach_metadata(model, {})
-            schedule = keras.optimizers.schedules.CosineDecay(
-                config.learning_rate, decay_steps=max(1, config.epochs * config.steps_per_epoch), alpha=0.01)
+            if config.time_limit:
+                schedule = config.learning_rate  # set each epoch by _TimeBudget
+            else:
+                schedule = keras.optimizers.schedules.CosineDecay(
+                    config.learning_rate, decay_steps=max(1, config.epochs * config.steps_per_epoch),
+                    alpha=COSINE_FLOOR)
             model.compile(optimizer=keras.optimizers.Adam(schedule), loss=LOSSES[config.loss])
 
     fixed_size = model.input_shape[1:3]
@@ -167,6 +211,7 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
         "seed": config.seed,
         "batch": config.batch,
         "loss": config.loss,
+        "time_limit": config.time_limit,
         "steps_per_epoch": config.steps_per_epoch,
         "data": train_set.description,
         "validation_data": val_set.description,
@@ -194,6 +239,8 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
         keras.callbacks.EarlyStopping(monitor="val_psnr", mode="max", patience=config.patience, verbose=1),
         writer.callback,
     ]
+    if config.time_limit:
+        callbacks.append(_TimeBudget(config.time_limit, config.learning_rate, writer.wall_before).callback)
     initial_epoch = int(state.get("epochs_done", 0))
     if initial_epoch >= config.epochs:
         raise TrainingError(f"the checkpoint already has {initial_epoch} epochs; pass a larger --epochs to continue")
