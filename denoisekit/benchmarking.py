@@ -44,15 +44,23 @@ class Result:
 
 
 def make_cases(images: Mapping[str, np.ndarray], corruption: Any, params: Mapping[str, Any],
-               seed: int, store: str = "png") -> list[Case]:
-    """Corrupt each image with a seed keyed by its name and store it as asked."""
-    cases = []
+               seed: int, store: str = "png") -> tuple[list[Case], list[str]]:
+    """Corrupt each image with a seed keyed by its name and store it as asked.
+
+    Returns the cases and the names of images the corruption left unchanged (a gray photo
+    under ``grayscale``): they are left out, since their input scores infinite PSNR, which
+    no mean can hold, while a restorer's finite score would lift its own mean alone.
+    """
+    cases, unchanged = [], []
     for name, clean in images.items():
         noisy = apply_corruption(corruption, clean, params, seed, key=name)
         if store == "png":
             noisy = to_integers(noisy, np.uint8).astype(np.float32) / np.float32(255.0)
-        cases.append(Case(name, clean, noisy))
-    return cases
+        if np.max(np.abs(np.clip(noisy, 0, 1) - clean)) < 0.5 / 255:
+            unchanged.append(name)
+        else:
+            cases.append(Case(name, clean, noisy))
+    return cases, unchanged
 
 
 def score_input(cases: list[Case]) -> Result:

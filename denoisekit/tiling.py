@@ -69,6 +69,10 @@ def plan_axis(length: int, tile: int, overlap: int, multiple: int = 1, fixed: bo
             return _round_up(length, multiple), [Span(0, 0, length)]
         if overlap >= tile:
             raise ValueError(f"the tile ({tile}) must be larger than the overlap ({overlap})")
+        # Shrink the tile to the smallest that needs no more tiles: 1024 px in 512 tiles with 64
+        # overlap takes three either way, and three of 384 do 44% less work than three of 512.
+        count = -(-(length - overlap) // (tile - overlap))
+        tile = min(tile, _round_up(-(-(length + (count - 1) * overlap) // count), multiple))
     padded = max(tile, _round_up(length, step_multiple))
     step = tile - overlap
     starts = list(range(0, padded - tile, step)) + [padded - tile]

@@ -78,12 +78,29 @@ def test_benchmark_noisy_input_is_stored_on_the_8bit_grid():
     from denoisekit.benchmarking import make_cases
     from denoisekit.plugins import corruption
 
-    cases = make_cases({"x": np.full((32, 32, 1), 0.5, np.float32)}, corruption("gaussian").obj,
+    cases, _ = make_cases({"x": np.full((32, 32, 1), 0.5, np.float32)}, corruption("gaussian").obj,
                        {"sigma": 10.0, "clip": True}, seed=1)
     assert np.allclose(cases[0].noisy * 255, np.rint(cases[0].noisy * 255), atol=1e-4)  # 8-bit grid
-    floats = make_cases({"x": np.full((32, 32, 1), 0.5, np.float32)}, corruption("gaussian").obj,
+    floats, _ = make_cases({"x": np.full((32, 32, 1), 0.5, np.float32)}, corruption("gaussian").obj,
                         {"sigma": 10.0, "clip": False}, seed=1, store="float")
     assert not np.allclose(floats[0].noisy * 255, np.rint(floats[0].noisy * 255), atol=1e-4)
+
+
+def test_images_the_corruption_leaves_unchanged_are_left_out(runner, clean_dir, tmp_path):
+    # A gray photo under colorization: its input would score infinite PSNR (dropped from the
+    # input's mean) while a restorer's finite score on it would lift only the restorer's mean.
+    from skimage import data
+    import cv2
+
+    cv2.imwrite(str(clean_dir / "rgb.png"), cv2.cvtColor(data.astronaut()[:96, :96], cv2.COLOR_RGB2BGR))
+    out = tmp_path / "colorize.json"
+    result = runner.invoke(main, ["benchmark", str(clean_dir), "--noise", "grayscale", "--channels", "rgb",
+                                  "--restorers", "median", "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "note: camera.png left out: the corruption does not change it" in result.stderr
+    report = json.loads(out.read_text())
+    assert report["images"] == ["rgb.png"] and report["unchanged"] == ["camera.png", "coins.png"]
+    assert all(len(r["per_image"]) == 1 for r in report["results"])
 
 
 def test_benchmark_bad_restorer_is_a_usage_error(runner, clean_dir):

@@ -71,7 +71,11 @@ def benchmark_command(clean_dir, noise, params, restorers, channels, store, seed
     if not images:
         raise click.ClickException(f"{clean_dir}: no images")
 
-    cases = make_cases(images, corruption.obj, noise_values, seed, store)
+    cases, unchanged = make_cases(images, corruption.obj, noise_values, seed, store)
+    for name in unchanged:
+        click.echo(f"note: {name} left out: the corruption does not change it", err=True)
+    if not cases:
+        raise click.ClickException(f"{clean_dir}: the corruption changes none of the images")
     results = [score_input(cases)]
     for label, found, values in plans:
         with click.progressbar(length=len(cases), label=label, file=sys.stderr) as bar:
@@ -86,6 +90,6 @@ def benchmark_command(clean_dir, noise, params, restorers, channels, store, seed
     if json_file is not None:
         write_json({
             "noise": noise, "params": list(params), "seed": seed, "store": store, "channels": channels,
-            "images": [c.name for c in cases], "megapixels": megapixels, "cpu": cpu_description(),
+            "images": [c.name for c in cases], "unchanged": unchanged, "megapixels": megapixels, "cpu": cpu_description(),
             "results": [asdict(r) for r in results],
         }, json_file)

@@ -69,7 +69,8 @@ def make_restorer(registered: Any, values: dict[str, Any]) -> RestoreFn:
 @click.option("--recursive/--no-recursive", default=True, show_default=True, help="Descend into subfolders.")
 @click.option("--overwrite", is_flag=True, help="Replace existing output files (else they are kept: resume).")
 @click.option("--tile", type=click.IntRange(8), default=None,
-              help=f"Tile side for the model [default: {DEFAULT_TILE}].")
+              help=f"Largest tile side for the model; tiles shrink to the least that covers the image "
+                   f"in as many tiles [default: {DEFAULT_TILE}].")
 @click.option("--overlap", type=click.IntRange(0), default=None,
               help=f"Tile overlap; half of it is context per side [default: {DEFAULT_OVERLAP}].")
 @click.option("--batch", type=click.IntRange(1), default=None, help=f"Tiles per model call [default: {DEFAULT_BATCH}].")
