@@ -95,6 +95,7 @@ def test_metadata_travels_with_the_model(tmp_path, photo_dirs):
     assert "3 images" in meta["data"] and "camera.png" in meta["validation_data"]
     assert {"psnr", "ssim", "input_psnr", "input_ssim"} <= set(meta["validation"])
     assert meta["denoisekit_version"]
+    assert meta["epochs"] == 1 and meta["best_epoch"] == 1  # which epoch's weights the file holds
     listing = CliRunner().invoke(main, ["models", str(out), "--json"])
     assert listing.exit_code == 0 and json.loads(listing.output)[0]["corruption"] == "gaussian"
 
@@ -123,6 +124,19 @@ def test_time_limit_ends_the_run_in_time_with_a_decayed_learning_rate(tmp_path, 
     assert 1 <= summary["epochs"] < 1000 and summary["time_limit"] == 4
     assert len(log_rows(out)) == summary["epochs"]
     assert summary["arch_params"]["bias"] == "True" and summary["loss"] == "l2"
+
+
+def test_tf_distribute_strategies_refuse_other_keras_backends(tmp_path, photo_dirs, monkeypatch):
+    import keras
+
+    train_dir, val_dir = photo_dirs
+    monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
+    result = CliRunner().invoke(main, ["train", "--noise", "gaussian", "--data", str(train_dir), "--val-data",
+                                       str(val_dir), *TINY_UNET, "--strategy", "mirrored",
+                                       "--out", str(tmp_path / "m.keras")])
+    assert result.exit_code == 1
+    assert "--strategy mirrored needs Keras' TensorFlow backend (KERAS_BACKEND is 'jax')" in result.output
+    assert not (tmp_path / "m.keras").exists()
 
 
 def test_time_budget_schedule_is_a_cosine_over_the_budget():

@@ -68,6 +68,12 @@ def make_strategy(name: str) -> Any:
     tf = tensorflow()
     if name == "default":
         return tf.distribute.get_strategy()
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        # tf.distribute places TensorFlow variables; under JAX it would silently use one device.
+        raise TrainingError(f"--strategy {name} needs Keras' TensorFlow backend "
+                            f"(KERAS_BACKEND is {keras.backend.backend()!r})")
     if name == "mirrored":
         return tf.distribute.MirroredStrategy()
     if name == "multi-worker":
@@ -95,12 +101,13 @@ class _StateWriter:
         self.callback = Callback()
         self.path, self.config, self.start, self.wall_before = path, config, time.time(), wall_before
         self.best: float | None = None
+        self.best_epoch: int | None = None
 
     def write(self, epochs_done: int, logs: dict) -> None:
         val = logs.get("val_psnr")
         if val is not None and (self.best is None or val > self.best):
-            self.best = val
-        state = {"epochs_done": epochs_done, "best_val_psnr": self.best,
+            self.best, self.best_epoch = val, epochs_done
+        state = {"epochs_done": epochs_done, "best_val_psnr": self.best, "best_epoch": self.best_epoch,
                  "wall_seconds": self.wall_before + time.time() - self.start, "config": asdict(self.config)}
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps(state, indent=2, default=list))
@@ -225,7 +232,7 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
 
     ckpt.mkdir(parents=True, exist_ok=True)
     writer = _StateWriter(ckpt / "state.json", config, state.get("wall_seconds", 0.0))
-    writer.best = state.get("best_val_psnr")
+    writer.best, writer.best_epoch = state.get("best_val_psnr"), state.get("best_epoch")
     best_ckpt = keras.callbacks.ModelCheckpoint(str(ckpt / "best.keras"), monitor="val_psnr", mode="max",
                                                 save_best_only=True, verbose=0)
     if writer.best is not None:
@@ -258,6 +265,7 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
         "validation": {"psnr": figures["psnr"], "ssim": figures["ssim"],
                        "input_psnr": before["psnr"], "input_ssim": before["ssim"], "images": len(pairs)},
         "epochs": epochs_run,
+        "best_epoch": writer.best_epoch if (ckpt / "best.keras").exists() else epochs_run,
         "wall_seconds": round(writer.wall_before + time.time() - writer.start, 1),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     })
