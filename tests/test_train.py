@@ -162,6 +162,27 @@ def test_bias_parameter_switches_every_convolution(tmp_path):
         assert all(l.use_bias for l in hidden(arch.build(1, bias=True, **params)))
 
 
+def test_init_fine_tunes_an_existing_model(tmp_path, photo_dirs):
+    train_dir, val_dir = photo_dirs
+    common = ["--noise", "gaussian", "-p", "sigma=25", "--data", str(train_dir), "--val-data", str(val_dir),
+              "--steps-per-epoch", "25", "--batch", "8", "--patch", "48"]
+    base = run_train([*common, *TINY_UNET, "--epochs", "3", "--lr", "5e-3", "--out", str(tmp_path / "base.keras")])
+    assert base["validation"]["psnr"] > base["validation"]["input_psnr"] + 0.5
+    # A nearly frozen fine-tune starts where the base model ended, not from scratch.
+    tuned = run_train([*common, "--init", str(tmp_path / "base.keras"), "--epochs", "1", "--lr", "1e-7",
+                       "--out", str(tmp_path / "tuned.keras")])
+    assert tuned["validation"]["psnr"] == pytest.approx(base["validation"]["psnr"], abs=0.1)
+    assert tuned["arch"] == "unet" and tuned["arch_params"] == base["arch_params"]
+    assert tuned["init"] == str(tmp_path / "base.keras") and tuned["channels"] == 1
+    # The architecture is the model's own: --arch/-a or other channels are usage errors.
+    for extra in (["-a", "features=16"], ["--arch", "dncnn"], ["--channels", "rgb"]):
+        result = CliRunner().invoke(main, ["train", *common, "--init", str(tmp_path / "base.keras"), *extra,
+                                           "--out", str(tmp_path / "x.keras")])
+        assert result.exit_code == 2 and "--init" in result.output
+    missing = CliRunner().invoke(main, ["train", *common, "--init", "nope.keras", "--out", str(tmp_path / "x.keras")])
+    assert missing.exit_code == 2 and "no model file 'nope.keras'" in missing.output
+
+
 def test_same_seed_same_model(tmp_path, photo_dirs):
     train_dir, val_dir = photo_dirs
     weights = []

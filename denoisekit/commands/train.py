@@ -23,6 +23,8 @@ CHANNELS = {"gray": 1, "rgb": 3}
 @click.option("--arch", default="unet", show_default=True, help="Architecture plugin.")
 @click.option("-a", "--arch-param", "arch_params", multiple=True, metavar="KEY=VALUE",
               help="Architecture parameter, repeatable (e.g. -a features=48).")
+@click.option("--init", metavar="MODEL", default=None,
+              help="Fine-tune: start from this model's architecture and weights (a bundled name or a .keras file).")
 @click.option("--channels", type=click.Choice(list(CHANNELS)), default=None,
               help="gray or rgb [default: gray; rgb for --noise grayscale].")
 @click.option("--epochs", type=click.IntRange(1), default=20, show_default=True)
@@ -45,7 +47,7 @@ CHANNELS = {"gray": 1, "rgb": 3}
 @click.option("--resume", is_flag=True, help="Continue from the last checkpoint beside --out.")
 @click.option("--overwrite", is_flag=True, help="Start over even if --out or its checkpoints exist.")
 @click.option("--json", "as_json", is_flag=True, help="Print the model's metadata as JSON when done.")
-def train_command(noise, params, data, val_data, arch, arch_params, channels, epochs, steps_per_epoch, batch,
+def train_command(noise, params, data, val_data, arch, arch_params, init, channels, epochs, steps_per_epoch, batch,
                   patch, learning_rate, loss, patience, time_limit, seed, strategy, out, resume, overwrite, as_json):
     """Train a denoiser for any installed noise model, from clean images only.
 
@@ -58,20 +60,23 @@ def train_command(noise, params, data, val_data, arch, arch_params, channels, ep
       denoisekit train --noise gaussian -p sigma=0:55 --out gray.keras
       denoisekit train --noise grayscale --channels rgb --out colorize.keras
       denoisekit train --noise gaussian -p sigma=127.5 --data mnist --arch autoencoder --loss l2
+      denoisekit train --noise gaussian -p sigma=0:55 --init gaussian-gray --data my_photos/ --lr 1e-4 --out mine.keras
     """
     from ..training.trainer import TrainConfig, TrainingError, train
 
     if out.suffix != ".keras":
         raise click.BadParameter("the model file must end in .keras", param_hint="--out")
     _, noise_values = plugin_with_params("corruption", noise, params, "--noise")
+    arch_texts: list[str] | dict[str, str] = list(arch_params)
+    if init is not None:
+        arch, arch_texts, channels = _from_init(init, arch_params, channels)
     arch_reg, _ = plugin_with_params("architecture", arch, (), "--arch")
     channels = channels or ("rgb" if noise == "grayscale" else "gray")
     if noise == "grayscale" and channels != "rgb":
         raise click.BadParameter("colorization (--noise grayscale) needs --channels rgb", param_hint="--channels")
-    arch_texts = list(arch_params)
-    if noise == "grayscale" and any(p.name == "head" for p in arch_reg.params) and not any(
-            t.startswith("head=") for t in arch_texts):
-        arch_texts.append("head=chroma")  # colorize by predicting chroma from luminance
+    if init is None and noise == "grayscale" and any(p.name == "head" for p in arch_reg.params) and not any(
+            t.startswith("head=") for t in arch_params):
+        arch_texts = [*arch_params, "head=chroma"]  # colorize by predicting chroma from luminance
     try:
         arch_values = resolve_params(arch_reg.params, arch_texts, f"architecture {arch!r}")
     except ParamError as err:
@@ -81,6 +86,7 @@ def train_command(noise, params, data, val_data, arch, arch_params, channels, ep
         channels=CHANNELS[channels], data=data, val_data=val_data, epochs=epochs,
         steps_per_epoch=steps_per_epoch, batch=batch, patch=patch, seed=seed,
         learning_rate=learning_rate, loss=loss, patience=patience, strategy=strategy, time_limit=time_limit,
+        init=init,
     )
     try:
         summary = train(config, resume=resume, overwrite=overwrite)
@@ -92,3 +98,22 @@ def train_command(noise, params, data, val_data, arch, arch_params, channels, ep
         val = summary.get("validation", {})
         click.echo(f"saved {summary['model']}: validation PSNR {val.get('psnr', float('nan')):.2f} dB "
                    f"(input {val.get('input_psnr', float('nan')):.2f}), SSIM {val.get('ssim', float('nan')):.4f}")
+
+
+def _from_init(init: str, arch_params: tuple[str, ...], channels: str | None) -> tuple[str, dict[str, str], str]:
+    """The architecture, its parameters and the channels of the model to fine-tune."""
+    from ..modelio import ModelLoadError, load_denoiser
+
+    ctx = click.get_current_context()
+    if arch_params or ctx.get_parameter_source("arch") is click.core.ParameterSource.COMMANDLINE:
+        raise click.BadParameter("the architecture comes from the model; leave out --arch and -a", param_hint="--init")
+    try:
+        source = load_denoiser(init)
+    except ModelLoadError as err:
+        raise click.BadParameter(str(err), param_hint="--init") from None
+    kind = "rgb" if source.channels == 3 else "gray"
+    if channels not in (None, kind):
+        raise click.BadParameter(f"{init} is a {kind} model; it cannot train on --channels {channels}",
+                                 param_hint="--init")
+    meta = source.metadata
+    return str(meta["arch"]), dict(meta.get("arch_params", {})), kind

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..modelio import attach_metadata, load_keras_model, read_metadata, update_metadata
+from ..modelio import attach_metadata, load_denoiser, load_keras_model, read_metadata, update_metadata
 from ..params import params_to_text
 from ..plugins import architecture, corruption
 from ..tf_setup import tensorflow
@@ -56,6 +56,7 @@ class TrainConfig:
     strategy: str = "default"
     loss: str = "l1"
     time_limit: float | None = None
+    init: str | None = None
 
     @property
     def checkpoint_dir(self) -> Path:
@@ -190,7 +191,10 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
         if resume:
             model = load_keras_model(ckpt / "last.keras", compile=True)
         else:
-            model = arch_obj.build(config.channels, **config.arch_params)
+            if config.init:  # fine-tune: the architecture and weights of an existing model
+                model = load_denoiser(config.init).model
+            else:
+                model = arch_obj.build(config.channels, **config.arch_params)
             fixed = model.input_shape[1:3]
             if None not in fixed and config.patch != fixed[0]:
                 config.patch = int(fixed[0])  # a fixed-size model trains on patches of its own size
@@ -219,6 +223,7 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
         "batch": config.batch,
         "loss": config.loss,
         "time_limit": config.time_limit,
+        "init": config.init,
         "steps_per_epoch": config.steps_per_epoch,
         "data": train_set.description,
         "validation_data": val_set.description,
