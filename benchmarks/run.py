@@ -31,22 +31,24 @@ PHOTOS = ("baboon.jpg", "fruits.jpg", "building.jpg", "butterfly.jpg", "messi5.j
           "rubberwhale1.png", "basketball1.png", "chicky_512.png", "home.jpg")
 CROP = 384
 
+#: The bundled salt-and-pepper model, plain and as a self-ensemble (8 flips/rotations averaged).
+SP = "model:model=salt-and-pepper,model:model=salt-and-pepper:ensemble=true"
 TASKS = {
     # name: (channels, noise params, restorers, store)
-    "gray-gaussian-15": ("gray", ["gaussian", "sigma=15"], "model,bm3d,nlmeans", "png"),
-    "gray-gaussian-25": ("gray", ["gaussian", "sigma=25"], "model,bm3d,nlmeans", "png"),
-    "gray-gaussian-50": ("gray", ["gaussian", "sigma=50"], "model,bm3d,nlmeans", "png"),
-    "color-gaussian-25": ("rgb", ["gaussian", "sigma=25"], "model,model:model=gaussian-gray,bm3d,nlmeans", "png"),
+    "gray-gaussian-15": ("gray", ["gaussian", "sigma=15"], "model,model:ensemble=true,bm3d,nlmeans", "png"),
+    "gray-gaussian-25": ("gray", ["gaussian", "sigma=25"], "model,model:ensemble=true,bm3d,nlmeans", "png"),
+    "gray-gaussian-50": ("gray", ["gaussian", "sigma=50"], "model,model:ensemble=true,bm3d,nlmeans", "png"),
+    "color-gaussian-25": ("rgb", ["gaussian", "sigma=25"], "model,model:ensemble=true,model:model=gaussian-gray,bm3d,nlmeans", "png"),
     # BM3D on unclipped float noise (input "a" of ../shared/README.md), what the targets count from:
     "gray-gaussian-15-float": ("gray", ["gaussian", "sigma=15", "clip=false"], "bm3d", "float"),
     "gray-gaussian-25-float": ("gray", ["gaussian", "sigma=25", "clip=false"], "bm3d", "float"),
     "gray-gaussian-50-float": ("gray", ["gaussian", "sigma=50", "clip=false"], "bm3d", "float"),
     "color-gaussian-25-float": ("rgb", ["gaussian", "sigma=25", "clip=false"], "bm3d", "float"),
-    "gray-saltpepper-10": ("gray", ["salt-and-pepper", "amount=0.1"], "model:model=salt-and-pepper,median,median:size=5", "png"),
-    "gray-saltpepper-30": ("gray", ["salt-and-pepper", "amount=0.3"], "model:model=salt-and-pepper,median,median:size=5", "png"),
-    "gray-saltpepper-50": ("gray", ["salt-and-pepper", "amount=0.5"], "model:model=salt-and-pepper,median,median:size=5", "png"),
-    "color-saltpepper-30": ("rgb", ["salt-and-pepper", "amount=0.3"], "model:model=salt-and-pepper,median:size=5", "png"),
-    "colorize": ("rgb", ["grayscale"], "model:model=colorize", "png"),
+    "gray-saltpepper-10": ("gray", ["salt-and-pepper", "amount=0.1"], SP + ",median,median:size=5", "png"),
+    "gray-saltpepper-30": ("gray", ["salt-and-pepper", "amount=0.3"], SP + ",median,median:size=5", "png"),
+    "gray-saltpepper-50": ("gray", ["salt-and-pepper", "amount=0.5"], SP + ",median,median:size=5", "png"),
+    "color-saltpepper-30": ("rgb", ["salt-and-pepper", "amount=0.3"], SP + ",median:size=5", "png"),
+    "colorize": ("rgb", ["grayscale"], "model:model=colorize,model:model=colorize:ensemble=true", "png"),
 }
 
 

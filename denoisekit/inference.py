@@ -20,6 +20,7 @@ import numpy as np
 
 from .images import to_gray, to_rgb
 from .modelio import TASKS, Denoiser, ModelLoadError, bundled_for, bundled_models, load_denoiser
+from .plugins import PluginError, corruption
 from .tiling import DEFAULT_BATCH, DEFAULT_OVERLAP, DEFAULT_TILE, tiled_apply
 
 PASS_MODEL_PATH = "pass --model PATH to a .keras file made by `denoisekit train`"
@@ -46,11 +47,12 @@ class ModelRestore:
     """
 
     def __init__(self, spec: str, tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP,
-                 batch: int = DEFAULT_BATCH) -> None:
+                 batch: int = DEFAULT_BATCH, keep_untouched: bool = True, ensemble: bool = False) -> None:
         if overlap >= tile:
             raise ValueError(f"the overlap ({overlap}) must be smaller than the tile ({tile})")
         check_model_spec(spec)
         self.spec, self.tile, self.overlap, self.batch = spec, tile, overlap, batch
+        self.keep_untouched, self.ensemble = keep_untouched, ensemble
         self.notes: list[str] = []
         self.last_model: str | None = None
         self._loaded: dict[str, Denoiser] = {}
@@ -84,6 +86,10 @@ class ModelRestore:
             self._note(f"colorization model {label}: gray images become RGB"
                        if channels == 1 else f"colorization model {label}: the colours of RGB images are re-predicted")
             return self._tiled(denoiser, to_rgb(pixels))
+        return self._keep_untouched(denoiser, pixels, self._restore(denoiser, label, pixels))
+
+    def _restore(self, denoiser: Denoiser, label: str, pixels: np.ndarray) -> np.ndarray:
+        channels = pixels.shape[-1]
         if denoiser.channels == channels:
             return self._tiled(denoiser, pixels)
         if denoiser.channels == 1:
@@ -95,8 +101,42 @@ class ModelRestore:
         self._note(f"RGB model {label} on gray images: restored as RGB (gray replicated), converted back to gray")
         return to_gray(self._tiled(denoiser, to_rgb(pixels)))
 
+    def _keep_untouched(self, denoiser: Denoiser, pixels: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """The input where the model's corruption cannot have changed it (its plugin says where)."""
+        if not self.keep_untouched:
+            return out
+        try:
+            noise = corruption(str(denoiser.metadata.get("corruption"))).obj
+        except PluginError:
+            return out  # trained on a corruption whose plugin is not installed here
+        untouched = getattr(noise, "untouched", None)  # plugins need not subclass Corruption
+        mask = untouched(pixels) if callable(untouched) else None
+        if mask is None:
+            return out
+        np.copyto(out, pixels, where=mask)
+        return out
+
     def _tiled(self, denoiser: Denoiser, pixels: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        return tiled_apply(
-            pixels, denoiser, tile=self.tile, overlap=self.overlap, batch=self.batch,
-            multiple=denoiser.size_multiple, fixed_size=denoiser.fixed_size, out=out,
-        )
+        def run(image: np.ndarray, into: np.ndarray | None = None) -> np.ndarray:
+            return tiled_apply(
+                image, denoiser, tile=self.tile, overlap=self.overlap, batch=self.batch,
+                multiple=denoiser.size_multiple, fixed_size=denoiser.fixed_size, out=into,
+            )
+
+        if not self.ensemble:
+            return run(pixels, out)
+        # Self-ensemble: the mean of the restorations of the 8 flips and 90-degree rotations,
+        # each turned back; one running sum, so memory stays a few image-sized arrays.
+        total = np.zeros(pixels.shape, np.float32)
+        for turns in range(4):
+            for flip in (False, True):
+                view = np.rot90(pixels, turns)
+                view = view[:, ::-1] if flip else view
+                restored = run(np.ascontiguousarray(view))
+                restored = restored[:, ::-1] if flip else restored
+                total += np.rot90(restored, -turns)
+        total /= np.float32(8)
+        if out is None:
+            return total
+        out[...] = total
+        return out

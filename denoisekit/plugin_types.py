@@ -19,6 +19,12 @@ class Corruption:
     def apply(self, images: Any, seed: Any, **params: Any) -> Any:  # pragma: no cover - interface
         raise NotImplementedError
 
+    def untouched(self, noisy: np.ndarray) -> np.ndarray | None:
+        """Where this corruption certainly left a noisy image ``(H, W, C)`` in [0, 1] as it
+        was (True), or None when any pixel may have changed. A model trained on the corruption
+        keeps those input pixels as they are: salt-and-pepper only ever writes 0 or 1."""
+        return None
+
 
 class Restorer:
     """A restorer: ``make(**params)`` returns a function from one noisy image to its restoration."""

@@ -27,7 +27,7 @@ def test_builtin_restorers_are_registered_through_the_hook():
     table = get_registry().table("restorer")
     assert {"model", "median", "nlmeans"} <= set(table)
     assert all(r.provider == "denoisekit (builtin)" for r in table.values())
-    assert [p.name for p in table["model"].params] == ["model", "tile", "overlap", "batch"]
+    assert [p.name for p in table["model"].params] == ["model", "tile", "overlap", "batch", "keep_untouched", "ensemble"]
 
 
 # --------------------------------------------------------------------------- median
@@ -172,3 +172,63 @@ def test_a_third_party_restorer_plugs_in_through_the_same_hook():
     assert found.provider == "dk-invert-test"
     image = np.random.default_rng(0).random((5, 6, 3), dtype=np.float32)
     np.testing.assert_allclose(found.obj.make(amount=1.0)(image), 1 - image, atol=1e-7)
+
+
+def test_salt_and_pepper_model_keeps_the_pixels_impulses_cannot_have_touched():
+    from skimage import data
+
+    from denoisekit.images import to_integers
+    from denoisekit.noise_ops import apply_corruption
+    from denoisekit.plugins import corruption
+
+    clean = data.camera()[200:296, 200:296, None].astype(np.float32) / 255.0
+    noisy = apply_corruption(corruption("salt-and-pepper").obj, clean, {"amount": 0.3, "salt_vs_pepper": 0.5}, 4)
+    noisy = to_integers(noisy, np.uint8).astype(np.float32) / 255.0  # as a stored file
+    untouched = (noisy > 0) & (noisy < 1)
+    assert 0.6 < untouched.mean() < 0.8  # about 30% of the pixels are impulses
+    kept = restorer("model").obj.make(model="salt-and-pepper-gray")(noisy)
+    raw = restorer("model").obj.make(model="salt-and-pepper-gray", keep_untouched=False)(noisy)
+    # Every pixel that is not pure black or white is the clean pixel itself, and stays so.
+    np.testing.assert_array_equal(kept[untouched], noisy[untouched])
+    assert not np.array_equal(raw[untouched], noisy[untouched])
+    np.testing.assert_array_equal(kept[~untouched], raw[~untouched])  # impulses: the model's estimate
+    assert psnr(clean, kept) > psnr(clean, raw) + 1.0
+    # A Gaussian model keeps nothing: any pixel may be noisy.
+    assert corruption("gaussian").obj.untouched(noisy) is None
+
+
+def test_self_ensemble_averages_the_eight_flips_and_rotations(clean_models):
+    clean = smooth_images(1, 40, 56, 1, seed=3)[0]  # not square: rotations change the shape
+    noisy = add_noise(clean, seed=4)
+    plain = make("model", model=str(clean_models.gray), tile=32, overlap=16)
+    expected = np.zeros_like(noisy)
+    for turns in range(4):
+        for flip in (False, True):
+            view = np.rot90(noisy, turns)
+            view = np.ascontiguousarray(view[:, ::-1] if flip else view)
+            restored = plain(view)
+            expected += np.rot90(restored[:, ::-1] if flip else restored, -turns)
+    ensemble = make("model", model=str(clean_models.gray), tile=32, overlap=16, ensemble=True)
+    out = ensemble(noisy)
+    assert out.shape == noisy.shape
+    np.testing.assert_allclose(out, expected / 8, atol=1e-6)
+    assert psnr(clean, out) > psnr(clean, plain(noisy))  # averaging 8 estimates cuts their error
+
+
+def test_clean_ensemble_flag_is_the_model_restorers_parameter(clean_models, tmp_path):
+    from click.testing import CliRunner
+
+    from denoisekit.cli import main
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "a.png"), (add_noise(smooth_images(1, 48, 48, 1, seed=5)[0], seed=6) * 255).astype(np.uint8))
+    runner = CliRunner()
+    args = ["clean", str(folder), "--model", str(clean_models.gray), "--json"]
+    assert runner.invoke(main, [*args, str(tmp_path / "a"), "--ensemble"]).exit_code == 0
+    assert runner.invoke(main, [*args, str(tmp_path / "b")]).exit_code == 0
+    ensembled = cv2.imread(str(tmp_path / "a" / "a.png"), cv2.IMREAD_UNCHANGED)
+    single = cv2.imread(str(tmp_path / "b" / "a.png"), cv2.IMREAD_UNCHANGED)
+    assert ensembled.shape == single.shape and not np.array_equal(ensembled, single)
+    refused = runner.invoke(main, ["clean", str(folder), str(tmp_path / "c"), "--restorer", "median", "--ensemble"])
+    assert refused.exit_code == 2 and "has no 'ensemble' parameter" in refused.output

@@ -131,7 +131,7 @@ class ResidualUNet(Architecture):
 
 class DnCNN(Architecture):
     name = "dncnn"
-    description = "Plain residual CNN (DnCNN-style, no batch norm) at full resolution (the bundled color, salt-and-pepper and colorization models)."
+    description = "Plain residual CNN (DnCNN-style, no batch norm) at full resolution (the bundled color Gaussian model)."
     params = (
         Param("features", "int", 48, 4, 512, help="channels of every hidden layer"),
         Param("depth", "int", 10, 3, 40, help="number of conv layers"),

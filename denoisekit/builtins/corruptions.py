@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from .. import hookimpl
 from ..noise_ops import per_image, split_seed
 from ..params import Param
@@ -47,6 +49,10 @@ class SaltAndPepper(Corruption):
         salt = tf.random.stateless_uniform(shape, which_seed) < salt_vs_pepper
         impulse = tf.cast(salt, images.dtype) * tf.ones_like(images)
         return tf.where(hit, impulse, images)
+
+    def untouched(self, noisy: np.ndarray) -> np.ndarray:
+        # An impulse is pure white or black: every other value is the clean pixel itself.
+        return (noisy > 0) & (noisy < 1)
 
 
 class Grayscale(Corruption):

@@ -32,13 +32,20 @@ class ModelRestorer(Restorer):
         Param("tile", "int", DEFAULT_TILE, 8, 16384, help="tile side in pixels (fixed-size models use their own)"),
         Param("overlap", "int", DEFAULT_OVERLAP, 0, 4096, help="tile overlap in pixels; half of it is context a side"),
         Param("batch", "int", DEFAULT_BATCH, 1, 1024, help="tiles per model call"),
+        Param("keep_untouched", "bool", True,
+              help="keep input pixels the model's corruption cannot have changed (salt-and-pepper: "
+                   "all but pure black and white)"),
+        Param("ensemble", "bool", False,
+              help="self-ensemble: average the restorations of the 8 flips and 90-degree rotations "
+                   "(better, 8x slower)"),
     )
 
     def make(self, model: str = "gaussian", tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP,
-             batch: int = DEFAULT_BATCH) -> RestoreFn:
+             batch: int = DEFAULT_BATCH, keep_untouched: bool = True, ensemble: bool = False) -> RestoreFn:
         from ..inference import ModelRestore
 
-        return ModelRestore(model, tile=tile, overlap=overlap, batch=batch)
+        return ModelRestore(model, tile=tile, overlap=overlap, batch=batch, keep_untouched=keep_untouched,
+                            ensemble=ensemble)
 
 
 class MedianRestorer(Restorer):

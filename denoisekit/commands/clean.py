@@ -74,10 +74,13 @@ def make_restorer(registered: Any, values: dict[str, Any]) -> RestoreFn:
 @click.option("--overlap", type=click.IntRange(0), default=None,
               help=f"Tile overlap; half of it is context per side [default: {DEFAULT_OVERLAP}].")
 @click.option("--batch", type=click.IntRange(1), default=None, help=f"Tiles per model call [default: {DEFAULT_BATCH}].")
+@click.option("--ensemble", is_flag=True, default=None,
+              help="Self-ensemble: average the model's restorations of the 8 flips and rotations (better, 8x slower).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout (the table goes to stderr).")
 def clean_command(source: Path, out: Path, model: str | None, restorer: str, params: tuple[str, ...],
                   reference: Path | None, report_path: Path | None, recursive: bool, overwrite: bool,
-                  tile: int | None, overlap: int | None, batch: int | None, as_json: bool) -> None:
+                  tile: int | None, overlap: int | None, batch: int | None, ensemble: bool | None,
+                  as_json: bool) -> None:
     """Restore the images in IN (a folder or a file) and write them to OUT.
 
     Each image keeps its size, channels, alpha, bit depth and format; the folder
@@ -90,8 +93,10 @@ def clean_command(source: Path, out: Path, model: str | None, restorer: str, par
       denoisekit clean noisy/ out/ --reference clean/ --report report.html
       denoisekit clean photo.jpg out/ --model my.keras --tile 256
       denoisekit clean noisy/ out/ --restorer median -p size=5
+      denoisekit clean scans/ out/ --model salt-and-pepper --ensemble
     """
-    texts = restorer_texts(restorer, params, {"model": model, "tile": tile, "overlap": overlap, "batch": batch})
+    texts = restorer_texts(restorer, params, {"model": model, "tile": tile, "overlap": overlap, "batch": batch,
+                                              "ensemble": "true" if ensemble else None})
     registered, values = plugin_with_params("restorer", restorer, texts, "--restorer")
     if report_path is not None and report_path.suffix.lower() not in REPORT_SUFFIXES:
         raise click.BadParameter(f"{report_path}: use a .json, .csv or .html file", param_hint="--report")
