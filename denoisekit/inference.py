@@ -43,7 +43,9 @@ class ModelRestore:
     """One image ``(H, W, C)`` in [0, 1] -> its restoration, through a saved model, tiled.
 
     After each call ``last_model`` names the model used; ``notes`` collects one line
-    per kind of channel adaptation done (for the user), in order.
+    per kind of channel adaptation done (for the user), in order. ``keep_untouched``
+    keeps the input pixels the model's corruption cannot have changed (its plugin's
+    ``untouched``); ``ensemble`` averages the restorations of the 8 flips and rotations.
     """
 
     def __init__(self, spec: str, tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP,
