@@ -161,3 +161,15 @@ def test_apply_runs_inside_tf_data_map(name, texts):
     np.testing.assert_allclose(batches[0], eager, atol=1e-6)
     if name != "grayscale":
         assert not np.allclose(batches[0], images[:3])
+
+
+def test_salt_and_pepper_knows_which_pixels_it_cannot_have_touched():
+    from denoisekit.plugins import corruption
+
+    noise = corruption("salt-and-pepper").obj
+    rgb = np.array([[[1, 1, 1], [0, 0, 0], [1, 0, 0], [0.5, 1, 1]]], np.float32)
+    # Impulses set every channel of a pixel at once: only all-white and all-black pixels may be hit.
+    np.testing.assert_array_equal(noise.untouched(rgb)[0, :, 0], [False, False, True, True])
+    assert noise.untouched(rgb).shape == rgb.shape and noise.untouched(rgb)[0, 2].all()
+    gray = np.array([[[0.0], [0.2], [1.0]]], np.float32)
+    np.testing.assert_array_equal(noise.untouched(gray)[0, :, 0], [False, True, False])

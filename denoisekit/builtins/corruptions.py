@@ -51,8 +51,10 @@ class SaltAndPepper(Corruption):
         return tf.where(hit, impulse, images)
 
     def untouched(self, noisy: np.ndarray) -> np.ndarray:
-        # An impulse is pure white or black: every other value is the clean pixel itself.
-        return (noisy > 0) & (noisy < 1)
+        # An impulse turns every channel of a pixel pure white or black at once: any pixel
+        # that is not all-0 or all-1 is the clean pixel itself (a saturated red too).
+        impulse = np.all(noisy <= 0, axis=-1, keepdims=True) | np.all(noisy >= 1, axis=-1, keepdims=True)
+        return np.broadcast_to(~impulse, noisy.shape)
 
 
 class Grayscale(Corruption):
