@@ -9,7 +9,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from denoisekit.commands.benchmark import parse_restorer_spec
+from denoisekit.params import split_assignments
+
 RESULTS = Path(__file__).parent / "results"
+#: `clean --model TASK` names (denoisekit.modelio.TASKS, not imported: that starts TensorFlow).
+BUNDLED_TASKS = ("gaussian", "salt-and-pepper", "colorize")
 BUNDLED = Path(__file__).parent.parent / "denoisekit" / "bundled"
 
 
@@ -19,12 +24,10 @@ def figures(task: str) -> dict[str, dict]:
         return {}
     rows = {r["restorer"]: r for r in json.loads(path.read_text())["results"]}
     for label in list(rows):  # "model:model=salt-and-pepper" is the task's bundled model
-        parts = label.split(":")
-        if parts[0] != "model":
-            continue
-        task = next((p.split("=", 1)[1] for p in parts[1:] if p.startswith("model=")), "gaussian")
-        ensemble = "ensemble=true" in parts[1:]
-        if task in ("gaussian", "salt-and-pepper", "colorize") and len(parts) - 1 == ("model=" in label) + ensemble:
+        name, texts = parse_restorer_spec(label)
+        params = split_assignments(texts)
+        ensemble = params.pop("ensemble", "false") == "true"
+        if name == "model" and params.pop("model", "gaussian") in BUNDLED_TASKS and not params:
             rows["model+ensemble" if ensemble else "model"] = rows[label]
     return rows
 

@@ -143,9 +143,9 @@ def test_time_budget_schedule_is_a_cosine_over_the_budget():
     from denoisekit.training.trainer import _TimeBudget
 
     # A resumed run that already spent half its budget is at the cosine's midpoint.
-    halfway = _TimeBudget(limit=100.0, learning_rate=1e-3, wall_before=50.0).learning_rate()
+    halfway = _TimeBudget(limit=100.0, learning_rate=1e-3, elapsed=lambda: 50.0).learning_rate()
     assert halfway == pytest.approx(1e-3 * (0.01 + 0.99 * 0.5), rel=1e-3)
-    spent = _TimeBudget(limit=100.0, learning_rate=1e-3, wall_before=150.0).learning_rate()
+    spent = _TimeBudget(limit=100.0, learning_rate=1e-3, elapsed=lambda: 150.0).learning_rate()
     assert spent == pytest.approx(1e-5)  # past the budget: the floor, 1% of the start
 
 

@@ -10,7 +10,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from .. import __version__
 from ..modelio import attach_metadata, load_denoiser, load_keras_model, read_metadata, update_metadata
@@ -109,10 +109,14 @@ class _StateWriter:
         if val is not None and (self.best is None or val > self.best):
             self.best, self.best_epoch = val, epochs_done
         state = {"epochs_done": epochs_done, "best_val_psnr": self.best, "best_epoch": self.best_epoch,
-                 "wall_seconds": self.wall_before + time.time() - self.start, "config": asdict(self.config)}
+                 "wall_seconds": self.elapsed(), "config": asdict(self.config)}
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps(state, indent=2, default=list))
         os.replace(tmp, self.path)
+
+    def elapsed(self) -> float:
+        """Wall-clock seconds of training so far, resumed runs included."""
+        return self.wall_before + time.time() - self.start
 
 
 class _TimeBudget:
@@ -120,7 +124,7 @@ class _TimeBudget:
     (set at each epoch start, from the time spent so far) and training stops at the last epoch
     that ends inside it. ``--epochs`` then only caps the run."""
 
-    def __init__(self, limit: float, learning_rate: float, wall_before: float) -> None:
+    def __init__(self, limit: float, learning_rate: float, elapsed: Callable[[], float]) -> None:
         import keras
 
         outer = self
@@ -139,11 +143,8 @@ class _TimeBudget:
                     self.model.stop_training = True
 
         self.callback = Callback()
-        self.limit, self.lr0, self.start, self.wall_before = limit, learning_rate, time.time(), wall_before
-        self.epoch_start, self.longest_epoch = self.start, 0.0
-
-    def elapsed(self) -> float:
-        return self.wall_before + time.time() - self.start
+        self.limit, self.lr0, self.elapsed = limit, learning_rate, elapsed
+        self.epoch_start, self.longest_epoch = time.time(), 0.0
 
     def learning_rate(self) -> float:
         done = min(1.0, self.elapsed() / self.limit)
@@ -252,7 +253,7 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
         writer.callback,
     ]
     if config.time_limit:
-        callbacks.append(_TimeBudget(config.time_limit, config.learning_rate, writer.wall_before).callback)
+        callbacks.append(_TimeBudget(config.time_limit, config.learning_rate, writer.elapsed).callback)
     initial_epoch = int(state.get("epochs_done", 0))
     if initial_epoch >= config.epochs:
         raise TrainingError(f"the checkpoint already has {initial_epoch} epochs; pass a larger --epochs to continue")
@@ -261,7 +262,8 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
     history = model.fit(dataset, epochs=config.epochs, steps_per_epoch=config.steps_per_epoch,
                         initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose, shuffle=False)
 
-    best = load_keras_model(ckpt / "best.keras") if (ckpt / "best.keras").exists() else model
+    kept_best = (ckpt / "best.keras").exists()
+    best = load_keras_model(ckpt / "best.keras") if kept_best else model
     final = keras.Model(best.inputs, best.outputs, name=best.name)  # uncompiled: no optimizer state in the file
     outputs = predict_pairs(final, pairs)
     figures, before = score(pairs, outputs), validation.input_scores
@@ -270,8 +272,8 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
         "validation": {"psnr": figures["psnr"], "ssim": figures["ssim"],
                        "input_psnr": before["psnr"], "input_ssim": before["ssim"], "images": len(pairs)},
         "epochs": epochs_run,
-        "best_epoch": writer.best_epoch if (ckpt / "best.keras").exists() else epochs_run,
-        "wall_seconds": round(writer.wall_before + time.time() - writer.start, 1),
+        "best_epoch": writer.best_epoch if kept_best else epochs_run,
+        "wall_seconds": round(writer.elapsed(), 1),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     })
     out = Path(config.out)
