@@ -1,20 +1,23 @@
 #!/usr/bin/env bash
 # Retrain the bundled models with `denoisekit train`, each for a wall-clock budget
 # (see denoisekit/bundled/RECIPE.md for how the shipped files were made):
-#   bash benchmarks/train_bundled.sh [--parallel] [--budget SECONDS] [--out DIR] [MODEL...]
+#   bash benchmarks/train_bundled.sh [--parallel] [--budget SECONDS] [--finetune] [--out DIR] [MODEL...]
 # --parallel starts every run at once: meant for one GPU (KERAS_BACKEND=jax, so Keras runs the
 # models on the GPU through JAX while tf.data cuts and corrupts patches on the CPU cores; the
 # small models leave the GPU mostly idle, so the runs share it). Without it the runs go one
-# after another, as a 2-core CPU needs. Models land in --out (default runs/bundled); copy the
+# after another, as a 2-core CPU needs. --finetune continues from the model now in
+# denoisekit/bundled/ (`train --init`, learning rate 3e-4 instead of 1e-3, a fresh cosine over
+# --budget): the shipped files are a first run plus fine-tuning runs (RECIPE.md). Models land in --out (default runs/bundled); copy the
 # ones you keep into denoisekit/bundled/ (salt-and-pepper-color was trained but not kept: the
 # gray model per channel beat it; see RECIPE.md).
 set -uo pipefail
 cd "$(dirname "$0")/.."
-parallel=0 budget=440 out=runs/bundled names=()
+parallel=0 budget=440 finetune=0 out=runs/bundled names=()
 while [ $# -gt 0 ]; do
   case $1 in
     --parallel) parallel=1 ;;
     --budget) budget=$2; shift ;;
+    --finetune) finetune=1 ;;
     --out) out=$2; shift ;;
     *) names+=("$1") ;;
   esac
@@ -31,22 +34,33 @@ common=(--data runs/train-images --val-data samples/clean --seed 1 --patience 10
 # full-resolution DnCNN on colour Gaussian noise (29.8 against 32.6 dB validation): DnCNN there.
 # Impulse noise and colorization train with L2 and biases: under L1 a residual net's best first
 # guess is "no noise anywhere" (the median of a sparse residual is 0), and its ReLUs all died.
-declare -A RECIPES=(
+declare -A TASKS=(
   [gaussian-gray]="--noise gaussian -p sigma=0:55 --channels gray"
-  [gaussian-color]="--noise gaussian -p sigma=0:55 --channels rgb --arch dncnn -a features=48 -a depth=8"
-  [salt-and-pepper-gray]="--noise salt-and-pepper -p amount=0:0.5 --channels gray -a bias=true --loss l2"
-  [salt-and-pepper-color]="--noise salt-and-pepper -p amount=0:0.5 --channels rgb -a bias=true --loss l2"
-  [colorize-color]="--noise grayscale --channels rgb -a bias=true --loss l2"
+  [gaussian-color]="--noise gaussian -p sigma=0:55 --channels rgb"
+  [salt-and-pepper-gray]="--noise salt-and-pepper -p amount=0:0.5 --channels gray --loss l2"
+  [salt-and-pepper-color]="--noise salt-and-pepper -p amount=0:0.5 --channels rgb --loss l2"
+  [colorize-color]="--noise grayscale --channels rgb --loss l2"
+)
+# The architecture of a first run (a fine-tuning run takes it from the model it starts from).
+declare -A ARCHS=(
+  [gaussian-gray]=""
+  [gaussian-color]="--arch dncnn -a features=48 -a depth=8"
+  [salt-and-pepper-gray]="-a bias=true"
+  [salt-and-pepper-color]="-a bias=true"
+  [colorize-color]="-a bias=true"
 )
 [ ${#names[@]} -gt 0 ] || names=(gaussian-gray gaussian-color salt-and-pepper-gray salt-and-pepper-color colorize-color)
 for name in "${names[@]}"; do
-  [ -n "${RECIPES[$name]:-}" ] || { echo "unknown model $name (choose from ${!RECIPES[*]})" >&2; exit 2; }
+  [ -n "${TASKS[$name]:-}" ] || { echo "unknown model $name (choose from ${!TASKS[*]})" >&2; exit 2; }
+  [ $finetune = 0 ] || [ -f "denoisekit/bundled/$name.keras" ] || { echo "no bundled $name to fine-tune" >&2; exit 2; }
 done
 
 train_one() {
+  local start=(${ARCHS[$1]})
+  [ $finetune = 0 ] || start=(--init "denoisekit/bundled/$1.keras" --lr 3e-4)
   # shellcheck disable=SC2086
   timeout $((budget + 300)) denoisekit train "${common[@]}" --out "$out/$1.keras" --overwrite \
-    ${RECIPES[$1]} >"$out/$1.log" 2>&1
+    ${TASKS[$1]} "${start[@]}" >"$out/$1.log" 2>&1
 }
 for name in "${names[@]}"; do
   if [ $parallel = 1 ]; then train_one "$name" & else train_one "$name"; fi

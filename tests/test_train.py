@@ -14,6 +14,7 @@ from skimage import data
 
 from denoisekit.cli import main
 from denoisekit.modelio import load_denoiser
+from denoisekit.training import trainer
 from denoisekit.training.trainer import TrainConfig, TrainingError, train
 
 SPECKLE_PLUGIN = """
@@ -162,7 +163,7 @@ def test_bias_parameter_switches_every_convolution(tmp_path):
         assert all(l.use_bias for l in hidden(arch.build(1, bias=True, **params)))
 
 
-def test_init_fine_tunes_an_existing_model(tmp_path, photo_dirs):
+def test_init_fine_tunes_an_existing_model(tmp_path, photo_dirs, monkeypatch):
     train_dir, val_dir = photo_dirs
     common = ["--noise", "gaussian", "-p", "sigma=25", "--data", str(train_dir), "--val-data", str(val_dir),
               "--steps-per-epoch", "25", "--batch", "8", "--patch", "48"]
@@ -174,6 +175,17 @@ def test_init_fine_tunes_an_existing_model(tmp_path, photo_dirs):
     assert tuned["validation"]["psnr"] == pytest.approx(base["validation"]["psnr"], abs=0.1)
     assert tuned["arch"] == "unet" and tuned["arch_params"] == base["arch_params"]
     assert tuned["init"] == str(tmp_path / "base.keras") and tuned["channels"] == 1
+    # A fresh Adam's first steps move every weight by about the full rate, whatever its gradient:
+    # fine-tuning ramps the rate up, so a few steps at a high rate leave the model near the base
+    # (with and without a time budget), where an unramped start wrecks it.
+    fast = [*common, "--init", str(tmp_path / "base.keras"), "--epochs", "1", "--steps-per-epoch", "3",
+            "--lr", "5e-2"]
+    for i, budget in enumerate(([], ["--time-limit", "600"])):
+        ramped = run_train([*fast, *budget, "--out", str(tmp_path / f"ramped{i}.keras")])
+        assert ramped["validation"]["psnr"] == pytest.approx(base["validation"]["psnr"], abs=0.3)
+    monkeypatch.setattr(trainer, "FINETUNE_WARMUP_STEPS", 1)
+    jolted = run_train([*fast, "--time-limit", "600", "--out", str(tmp_path / "jolted.keras")])
+    assert jolted["validation"]["psnr"] < base["validation"]["psnr"] - 1.0
     # The architecture is the model's own: --arch/-a or other channels are usage errors.
     for extra in (["-a", "features=16"], ["--arch", "dncnn"], ["--channels", "rgb"]):
         result = CliRunner().invoke(main, ["train", *common, "--init", str(tmp_path / "base.keras"), *extra,

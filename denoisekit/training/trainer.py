@@ -28,6 +28,10 @@ LOSSES = {"l1": "mean_absolute_error", "l2": "mean_squared_error"}
 VALIDATION_CROP = 256
 #: The cosine schedule ends at this fraction of the initial learning rate.
 COSINE_FLOOR = 0.01
+#: A fine-tuning run (--init) ramps its learning rate up over this many steps: a fresh Adam's
+#: first steps move every weight by about the full rate, whatever its gradient, which took a
+#: trained salt-and-pepper model from 28.2 to 18.1 dB validation in 3 steps at 3e-4.
+FINETUNE_WARMUP_STEPS = 500
 
 
 class TrainingError(Exception):
@@ -151,6 +155,28 @@ class _TimeBudget:
         return self.lr0 * (COSINE_FLOOR + (1 - COSINE_FLOOR) * 0.5 * (1 + math.cos(math.pi * done)))
 
 
+class _Warmup:
+    """Ramps a time-budgeted run's learning rate linearly up to the budget's value over its first
+    steps (the un-budgeted schedule has this built in, CosineDecay's warmup)."""
+
+    def __init__(self, steps: int) -> None:
+        import keras
+
+        outer = self
+
+        class Callback(keras.callbacks.Callback):
+            def on_epoch_begin(self, epoch, logs=None):
+                outer.target = float(self.model.optimizer.learning_rate)  # as _TimeBudget set it
+
+            def on_train_batch_begin(self, batch, logs=None):
+                if outer.done <= steps:  # a Python counter: no device sync per step
+                    outer.done += 1
+                    self.model.optimizer.learning_rate = outer.target * min(1.0, outer.done / steps)
+
+        self.callback = Callback()
+        self.done, self.target = 0, 0.0
+
+
 def read_state(config: TrainConfig) -> dict[str, Any]:
     path = config.checkpoint_dir / "state.json"
     if not path.exists():
@@ -200,12 +226,14 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
             if None not in fixed and config.patch != fixed[0]:
                 config.patch = int(fixed[0])  # a fixed-size model trains on patches of its own size
             model = attach_metadata(model, {})
+            warmup = FINETUNE_WARMUP_STEPS if config.init else 0
             if config.time_limit:
-                schedule = config.learning_rate  # set each epoch by _TimeBudget
+                schedule = config.learning_rate  # set each epoch by _TimeBudget, ramped by _Warmup
             else:
+                decay_steps = max(1, config.epochs * config.steps_per_epoch - warmup)
                 schedule = keras.optimizers.schedules.CosineDecay(
-                    config.learning_rate, decay_steps=max(1, config.epochs * config.steps_per_epoch),
-                    alpha=COSINE_FLOOR)
+                    0.0 if warmup else config.learning_rate, decay_steps=decay_steps, alpha=COSINE_FLOOR,
+                    warmup_target=config.learning_rate if warmup else None, warmup_steps=warmup)
             model.compile(optimizer=keras.optimizers.Adam(schedule), loss=LOSSES[config.loss])
 
     fixed_size = model.input_shape[1:3]
@@ -254,6 +282,8 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
     ]
     if config.time_limit:
         callbacks.append(_TimeBudget(config.time_limit, config.learning_rate, writer.elapsed).callback)
+        if config.init and not resume:
+            callbacks.append(_Warmup(FINETUNE_WARMUP_STEPS).callback)
     initial_epoch = int(state.get("epochs_done", 0))
     if initial_epoch >= config.epochs:
         raise TrainingError(f"the checkpoint already has {initial_epoch} epochs; pass a larger --epochs to continue")
