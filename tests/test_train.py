@@ -175,6 +175,9 @@ def test_init_fine_tunes_an_existing_model(tmp_path, photo_dirs, monkeypatch):
     assert tuned["validation"]["psnr"] == pytest.approx(base["validation"]["psnr"], abs=0.1)
     assert tuned["arch"] == "unet" and tuned["arch_params"] == base["arch_params"]
     assert tuned["init"] == str(tmp_path / "base.keras") and tuned["channels"] == 1
+    # Its training time counts the base model's run too.
+    assert base["total_wall_seconds"] == base["wall_seconds"]
+    assert tuned["total_wall_seconds"] == pytest.approx(base["wall_seconds"] + tuned["wall_seconds"], abs=0.11)
     # A fresh Adam's first steps move every weight by about the full rate, whatever its gradient:
     # fine-tuning ramps the rate up, so a few steps at a high rate leave the model near the base
     # (with and without a time budget), where an unramped start wrecks it.

@@ -213,13 +213,17 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
     if config.noise == "grayscale":
         val_set = drop_gray_images(val_set)  # a gray image says nothing about how well color is restored
 
+    source = load_denoiser(config.init) if config.init else None
+    # A fine-tuned model's training time counts the runs it grew from.
+    prior_seconds = source.metadata.get("total_wall_seconds", source.metadata.get("wall_seconds", 0.0)) if source else 0.0
+
     strategy = make_strategy(config.strategy)
     with strategy.scope():
         if resume:
             model = load_keras_model(ckpt / "last.keras", compile=True)
         else:
             if config.init:  # fine-tune: the architecture and weights of an existing model
-                model = load_denoiser(config.init).model
+                model = source.model
             else:
                 model = arch_obj.build(config.channels, **config.arch_params)
             fixed = model.input_shape[1:3]
@@ -304,6 +308,7 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
         "epochs": epochs_run,
         "best_epoch": writer.best_epoch if kept_best else epochs_run,
         "wall_seconds": round(writer.elapsed(), 1),
+        "total_wall_seconds": round(prior_seconds + writer.elapsed(), 1),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     })
     out = Path(config.out)
