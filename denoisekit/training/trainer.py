@@ -177,6 +177,20 @@ class _Warmup:
         self.done, self.target = 0, 0.0
 
 
+def _epoch_checkpoint(path: str, **kwargs: Any) -> Any:
+    """Keras's ModelCheckpoint, saving at epoch ends, marked safe for asynchronous batch hooks.
+
+    A callback with its own ``on_train_batch_end`` makes Keras fetch every step's loss from the
+    device before the next step starts (on JAX, which could otherwise queue steps ahead);
+    ModelCheckpoint has one, a no-op when it saves per epoch.
+    """
+    import keras
+
+    checkpoint = keras.callbacks.ModelCheckpoint(path, save_freq="epoch", **kwargs)
+    checkpoint.async_safe = True
+    return checkpoint
+
+
 def read_state(config: TrainConfig) -> dict[str, Any]:
     path = config.checkpoint_dir / "state.json"
     if not path.exists():
@@ -271,14 +285,14 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
     ckpt.mkdir(parents=True, exist_ok=True)
     writer = _StateWriter(ckpt / "state.json", config, state.get("wall_seconds", 0.0))
     writer.best, writer.best_epoch = state.get("best_val_psnr"), state.get("best_epoch")
-    best_ckpt = keras.callbacks.ModelCheckpoint(str(ckpt / "best.keras"), monitor="val_psnr", mode="max",
-                                                save_best_only=True, verbose=0)
+    best_ckpt = _epoch_checkpoint(str(ckpt / "best.keras"), monitor="val_psnr", mode="max",
+                                  save_best_only=True, verbose=0)
     if writer.best is not None:
         best_ckpt.best = writer.best  # a resumed run only replaces a better earlier best
     validation = ValidationCallback(pairs)
     callbacks = [
         validation,
-        keras.callbacks.ModelCheckpoint(str(ckpt / "last.keras"), verbose=0),
+        _epoch_checkpoint(str(ckpt / "last.keras"), verbose=0),
         best_ckpt,
         keras.callbacks.CSVLogger(str(ckpt / "log.csv"), append=resume),
         keras.callbacks.EarlyStopping(monitor="val_psnr", mode="max", patience=config.patience, verbose=1),
