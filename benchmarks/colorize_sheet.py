@@ -1,0 +1,38 @@
+"""A contact sheet for judging colorization by eye: gray input, bundled model's output, original.
+
+    python benchmarks/colorize_sheet.py [OUT.jpg]      (after benchmarks/run.py has fetched the photos)
+
+Four of the evaluation photographs (never trained on), one row each, at 192 pixels high.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from denoisekit.images import read_image, to_gray, to_rgb
+from denoisekit.inference import ModelRestore
+
+HERE = Path(__file__).parent
+PHOTOS = ("fruits", "butterfly", "home", "squirrel_cls")
+
+
+def main() -> None:
+    out = Path(sys.argv[1]) if len(sys.argv) > 1 else HERE / "colorize-photos.jpg"
+    restore = ModelRestore("colorize-color")
+    rows = []
+    for name in PHOTOS:
+        clean = read_image(HERE / "data" / "photos" / f"{name}.png").pixels.astype(np.float32)
+        gray = np.round(to_gray(clean) * 255) / 255  # the 8-bit gray file a user has
+        row = np.concatenate([to_rgb(gray), np.clip(restore(gray), 0, 1), clean], axis=1)
+        rows.append(cv2.resize(row, (576, 192), interpolation=cv2.INTER_AREA))
+    sheet = (np.concatenate(rows, axis=0) * 255).round().astype(np.uint8)
+    cv2.imwrite(str(out), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 88])
+    print(out)
+
+
+if __name__ == "__main__":
+    main()
