@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Retrain the bundled models with `denoisekit train`, each for a wall-clock budget
 # (see denoisekit/bundled/RECIPE.md for how the shipped files were made):
-#   bash benchmarks/train_bundled.sh [--parallel] [--budget SECONDS] [--finetune] [--out DIR] [MODEL...]
+#   bash benchmarks/train_bundled.sh [--parallel] [--budget SECONDS] [--finetune] [--batch N] [--out DIR] [MODEL...]
 # --parallel starts every run at once: meant for one GPU (KERAS_BACKEND=jax, so Keras runs the
 # models on the GPU through JAX while tf.data cuts and corrupts patches on the CPU cores; the
 # small models leave the GPU mostly idle, so the runs share it). Without it the runs go one
@@ -12,12 +12,13 @@
 # gray model per channel beat it; see RECIPE.md).
 set -uo pipefail
 cd "$(dirname "$0")/.."
-parallel=0 budget=440 finetune=0 out=runs/bundled names=()
+parallel=0 budget=440 finetune=0 batch=32 out=runs/bundled names=()
 while [ $# -gt 0 ]; do
   case $1 in
     --parallel) parallel=1 ;;
     --budget) budget=$2; shift ;;
     --finetune) finetune=1 ;;
+    --batch) batch=$2; shift ;;
     --out) out=$2; shift ;;
     *) names+=("$1") ;;
   esac
@@ -28,7 +29,7 @@ mkdir -p "$out"
 # Each JAX process would otherwise reserve 75% of the GPU's memory for itself.
 export XLA_PYTHON_CLIENT_MEM_FRACTION=${XLA_PYTHON_CLIENT_MEM_FRACTION:-0.15}
 
-common=(--data runs/train-images --val-data samples/clean --seed 1 --patience 1000 --patch 128 --batch 32
+common=(--data runs/train-images --val-data samples/clean --seed 1 --patience 1000 --patch 128 --batch "$batch"
         --epochs 100000 --steps-per-epoch 500 --time-limit "$budget")
 # The half-resolution U-Net, fed 12 correlated colour channels after space-to-depth, trailed a
 # full-resolution DnCNN on colour Gaussian noise (29.8 against 32.6 dB validation): DnCNN there.
