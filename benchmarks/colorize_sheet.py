@@ -1,4 +1,5 @@
-"""A contact sheet for judging colorization by eye: gray input, bundled model's output, original.
+"""A contact sheet for judging colorization by eye: gray input, the bundled model's raw colour
+(`chroma_radius=0`), `clean`'s output (chroma smoothed along the luma edges), original.
 
     python benchmarks/colorize_sheet.py [OUT.jpg]      (after benchmarks/run.py has fetched the photos)
 
@@ -22,13 +23,13 @@ PHOTOS = ("fruits", "butterfly", "home", "squirrel_cls")
 
 def main() -> None:
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else HERE / "colorize-photos.jpg"
-    restore = ModelRestore("colorize-color")
+    raw, smoothed = ModelRestore("colorize-color", chroma_radius=0), ModelRestore("colorize-color")
     rows = []
     for name in PHOTOS:
         clean = read_image(HERE / "data" / "photos" / f"{name}.png").pixels.astype(np.float32)
         gray = np.round(to_gray(clean) * 255) / 255  # the 8-bit gray file a user has
-        row = np.concatenate([to_rgb(gray), np.clip(restore(gray), 0, 1), clean], axis=1)
-        rows.append(cv2.resize(row, (576, 192), interpolation=cv2.INTER_AREA))
+        row = np.concatenate([to_rgb(gray), raw(gray), smoothed(gray), clean], axis=1)
+        rows.append(cv2.resize(row, (768, 192), interpolation=cv2.INTER_AREA))
     sheet = (np.concatenate(rows, axis=0) * 255).round().astype(np.uint8)
     cv2.imwrite(str(out), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 88])
     print(out)

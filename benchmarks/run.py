@@ -48,7 +48,8 @@ TASKS = {
     "gray-saltpepper-30": ("gray", ["salt-and-pepper", "amount=0.3"], SP + ",median,median:size=5", "png"),
     "gray-saltpepper-50": ("gray", ["salt-and-pepper", "amount=0.5"], SP + ",median,median:size=5", "png"),
     "color-saltpepper-30": ("rgb", ["salt-and-pepper", "amount=0.3"], SP + ",median:size=5", "png"),
-    "colorize": ("rgb", ["grayscale"], "model:model=colorize,model:model=colorize:ensemble=true", "png"),
+    "colorize": ("rgb", ["grayscale"], "model:model=colorize,model:model=colorize:ensemble=true,"
+                 "model:model=colorize:chroma_radius=0", "png"),
 }
 
 

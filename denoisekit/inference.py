@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .chroma import DEFAULT_CHROMA_RADIUS, smooth_chroma
 from .images import to_gray, to_rgb
 from .modelio import TASKS, Denoiser, ModelLoadError, bundled_for, bundled_models, load_denoiser
 from .plugins import PluginError, corruption
@@ -45,16 +46,18 @@ class ModelRestore:
     After each call ``last_model`` names the model used; ``notes`` collects one line
     per kind of channel adaptation done (for the user), in order. ``keep_untouched``
     keeps the input pixels the model's corruption cannot have changed (its plugin's
-    ``untouched``); ``ensemble`` averages the restorations of the 8 flips and rotations.
+    ``untouched``); ``ensemble`` averages the restorations of the 8 flips and rotations;
+    ``chroma_radius`` smooths a colorization's chroma along the luma's edges (0: off).
     """
 
     def __init__(self, spec: str, tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP,
-                 batch: int = DEFAULT_BATCH, keep_untouched: bool = True, ensemble: bool = False) -> None:
+                 batch: int = DEFAULT_BATCH, keep_untouched: bool = True, ensemble: bool = False,
+                 chroma_radius: int = DEFAULT_CHROMA_RADIUS) -> None:
         if overlap >= tile:
             raise ValueError(f"the overlap ({overlap}) must be smaller than the tile ({tile})")
         check_model_spec(spec)
         self.spec, self.tile, self.overlap, self.batch = spec, tile, overlap, batch
-        self.keep_untouched, self.ensemble = keep_untouched, ensemble
+        self.keep_untouched, self.ensemble, self.chroma_radius = keep_untouched, ensemble, chroma_radius
         self.notes: list[str] = []
         self.last_model: str | None = None
         self._loaded: dict[str, Denoiser] = {}
@@ -87,8 +90,15 @@ class ModelRestore:
         if denoiser.task == "colorize":
             self._note(f"colorization model {label}: gray images become RGB"
                        if channels == 1 else f"colorization model {label}: the colours of RGB images are re-predicted")
-            return self._tiled(denoiser, to_rgb(pixels))
+            return self._colorize(denoiser, pixels)
         return self._keep_untouched(denoiser, pixels, self._restore(denoiser, label, pixels))
+
+    def _colorize(self, denoiser: Denoiser, pixels: np.ndarray) -> np.ndarray:
+        rgb = to_rgb(pixels)
+        out = self._tiled(denoiser, rgb)
+        if self.chroma_radius:
+            smooth_chroma(to_gray(rgb), out, self.chroma_radius)
+        return out
 
     def _restore(self, denoiser: Denoiser, label: str, pixels: np.ndarray) -> np.ndarray:
         channels = pixels.shape[-1]

@@ -15,6 +15,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import hookimpl
+from ..chroma import DEFAULT_CHROMA_RADIUS
 from ..params import Param
 from ..plugin_types import Restorer
 from ..tiling import DEFAULT_BATCH, DEFAULT_OVERLAP, DEFAULT_TILE
@@ -38,14 +39,18 @@ class ModelRestorer(Restorer):
         Param("ensemble", "bool", False,
               help="self-ensemble: average the restorations of the 8 flips and 90-degree rotations "
                    "(better, 8x slower)"),
+        Param("chroma_radius", "int", DEFAULT_CHROMA_RADIUS, 0, 1024,
+              help="colorization: smooth the predicted colour along the brightness edges over this "
+                   "radius in pixels (guided filter); 0: the model's raw colour"),
     )
 
     def make(self, model: str = "gaussian", tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP,
-             batch: int = DEFAULT_BATCH, keep_untouched: bool = True, ensemble: bool = False) -> RestoreFn:
+             batch: int = DEFAULT_BATCH, keep_untouched: bool = True, ensemble: bool = False,
+             chroma_radius: int = DEFAULT_CHROMA_RADIUS) -> RestoreFn:
         from ..inference import ModelRestore
 
         return ModelRestore(model, tile=tile, overlap=overlap, batch=batch, keep_untouched=keep_untouched,
-                            ensemble=ensemble)
+                            ensemble=ensemble, chroma_radius=chroma_radius)
 
 
 class MedianRestorer(Restorer):

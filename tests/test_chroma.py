@@ -1,0 +1,68 @@
+"""Chroma smoothing of colorizations: colour follows brightness edges, brightness is kept."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from clean_fixtures import clean_models  # noqa: F401
+from denoisekit.chroma import smooth_chroma
+from denoisekit.images import to_gray
+
+
+def colour_image(luma: np.ndarray, chroma: np.ndarray) -> np.ndarray:
+    """An RGB image with the given BT.601 luma: ``chroma`` (H, W, 3) is made luma-free first."""
+    chroma = chroma - to_gray(chroma.astype(np.float32))
+    return (luma + chroma).astype(np.float32)
+
+
+def test_blotches_in_a_flat_region_are_averaged_and_the_luma_is_kept():
+    rng = np.random.default_rng(0)
+    luma = np.full((96, 80, 1), 0.5, np.float32)
+    rgb = colour_image(luma, rng.normal(0, 0.05, (96, 80, 3)))
+    before = rgb - luma
+    after = smooth_chroma(luma, rgb.copy(), radius=8) - luma
+    assert after.std() < before.std() / 5
+    # The filter is linear in the chroma for a fixed guide: brightness is untouched.
+    np.testing.assert_allclose(to_gray(luma + after), luma, atol=1e-5)
+
+
+def test_a_colour_edge_on_a_brightness_edge_survives():
+    luma = np.full((64, 64, 1), 0.35, np.float32)
+    luma[:, 32:] = 0.75
+    chroma = np.zeros((64, 64, 3), np.float32)
+    chroma[:, :32] = (-0.1, 0.0, 0.15)  # bluish where dark
+    chroma[:, 32:] = (0.15, 0.02, -0.1)  # orange where bright
+    rgb = colour_image(luma, chroma)
+    out = smooth_chroma(luma, rgb.copy(), radius=8)
+    # Three pixels either side of the edge keep most of their own side's colour, where plain
+    # averaging over the same window would keep under half (12 own pixels against 5 opposite).
+    for column in (29, 34):
+        kept = (out[:, column] - luma[:, column]) / (rgb[:, column] - luma[:, column])
+        assert kept.min() > 0.7
+
+
+def test_strips_give_the_same_result_as_the_whole_image():
+    rng = np.random.default_rng(1)
+    luma = rng.random((150, 40, 1)).astype(np.float32)
+    rgb = np.clip(luma + rng.normal(0, 0.1, (150, 40, 3)), 0, 1).astype(np.float32)
+    whole = smooth_chroma(luma, rgb.copy(), radius=5, strip=10_000)
+    for strip in (1, 7, 64):
+        np.testing.assert_array_equal(smooth_chroma(luma, rgb.copy(), radius=5, strip=strip), whole)
+
+
+@pytest.mark.parametrize("radius", [0, 4])
+def test_colorize_restorer_smooths_its_chroma_unless_told_not_to(clean_models, radius):
+    from denoisekit.plugins import restorer
+
+    rng = np.random.default_rng(2)
+    gray = rng.random((40, 48, 1)).astype(np.float32)
+    raw = restorer("model").obj.make(model=str(clean_models.colorize), chroma_radius=0)(gray)
+    out = restorer("model").obj.make(model=str(clean_models.colorize), chroma_radius=radius)(gray)
+    if radius == 0:
+        np.testing.assert_array_equal(out, raw)
+    else:
+        expected = smooth_chroma(to_gray(np.repeat(gray, 3, axis=-1)), raw.copy(), radius)
+        np.testing.assert_allclose(out, expected, atol=1e-6)
+        roughness = lambda img: np.abs(np.diff(img - gray, axis=1)).mean()  # noqa: E731
+        assert roughness(out) < roughness(raw)
