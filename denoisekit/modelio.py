@@ -69,6 +69,22 @@ def resolve_model_path(spec: str | Path) -> Path:
     raise ModelLoadError(f"no model file {spec!r} and no bundled model of that name (bundled: {known})")
 
 
+def peek_metadata(spec: str | Path) -> dict[str, Any]:
+    """A saved model's denoisekit metadata, read from the file's config without building the model."""
+    import json
+    import zipfile
+
+    path = resolve_model_path(spec)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            config = json.loads(archive.read("config.json"))
+        info = next(layer["config"]["metadata"] for layer in config["config"]["layers"]
+                    if layer.get("class_name") == "ModelInfo")
+        return json.loads(info) if isinstance(info, str) else dict(info)
+    except (OSError, KeyError, TypeError, ValueError, StopIteration, zipfile.BadZipFile) as err:
+        raise ModelLoadError(f"{path}: not a model made by `denoisekit train` ({type(err).__name__})") from None
+
+
 def load_keras_model(path: str | Path, compile: bool = False) -> Any:
     """Load a ``.keras`` file with safe_mode on; a clear error if that is impossible."""
     tensorflow()

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from skimage import data
 
 from denoisekit.cli import main
-from denoisekit.modelio import load_denoiser
+from denoisekit.modelio import bundled_models, load_denoiser, peek_metadata
 from denoisekit.training import trainer
 from denoisekit.training.trainer import TrainConfig, TrainingError, train
 
@@ -196,6 +196,16 @@ def test_init_fine_tunes_an_existing_model(tmp_path, photo_dirs, monkeypatch):
         assert result.exit_code == 2 and "--init" in result.output
     missing = CliRunner().invoke(main, ["train", *common, "--init", "nope.keras", "--out", str(tmp_path / "x.keras")])
     assert missing.exit_code == 2 and "no model file 'nope.keras'" in missing.output
+    junk = tmp_path / "junk.keras"
+    junk.write_text("not a model")
+    bad = CliRunner().invoke(main, ["train", *common, "--init", str(junk), "--out", str(tmp_path / "x.keras")])
+    assert bad.exit_code == 2 and "not a model made by `denoisekit train`" in bad.output
+
+
+def test_metadata_read_without_building_the_model_is_what_loading_reads():
+    assert set(bundled_models()) >= {"gaussian-gray", "gaussian-color", "salt-and-pepper-gray", "colorize-color"}
+    for name in bundled_models():
+        assert peek_metadata(name) == load_denoiser(name).metadata
 
 
 def test_same_seed_same_model(tmp_path, photo_dirs):

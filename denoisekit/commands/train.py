@@ -62,6 +62,7 @@ def train_command(noise, params, data, val_data, arch, arch_params, init, channe
       denoisekit train --noise gaussian -p sigma=127.5 --data mnist --arch autoencoder --loss l2
       denoisekit train --noise gaussian -p sigma=0:55 --init gaussian-gray --data my_photos/ --lr 1e-4 --out mine.keras
     """
+    from ..modelio import ModelLoadError
     from ..training.trainer import TrainConfig, TrainingError, train
 
     if out.suffix != ".keras":
@@ -90,7 +91,7 @@ def train_command(noise, params, data, val_data, arch, arch_params, init, channe
     )
     try:
         summary = train(config, resume=resume, overwrite=overwrite)
-    except (TrainingError, DataError, ValueError) as err:
+    except (TrainingError, DataError, ModelLoadError, ValueError) as err:
         raise click.ClickException(str(err)) from None
     if as_json:
         write_json(summary, "-")
@@ -102,18 +103,20 @@ def train_command(noise, params, data, val_data, arch, arch_params, init, channe
 
 def _from_init(init: str, arch_params: tuple[str, ...], channels: str | None) -> tuple[str, dict[str, str], str]:
     """The architecture, its parameters and the channels of the model to fine-tune."""
-    from ..modelio import ModelLoadError, load_denoiser
+    from ..modelio import ModelLoadError, peek_metadata
 
     ctx = click.get_current_context()
     if arch_params or ctx.get_parameter_source("arch") is click.core.ParameterSource.COMMANDLINE:
         raise click.BadParameter("the architecture comes from the model; leave out --arch and -a", param_hint="--init")
-    try:
-        source = load_denoiser(init)
+    try:  # the metadata only: the trainer loads the weights
+        meta = peek_metadata(init)
     except ModelLoadError as err:
         raise click.BadParameter(str(err), param_hint="--init") from None
-    kind = "rgb" if source.channels == 3 else "gray"
+    if "arch" not in meta or meta.get("channels") not in (1, 3):
+        raise click.BadParameter(f"{init}: its metadata does not say its architecture and channels",
+                                 param_hint="--init")
+    kind = "rgb" if meta["channels"] == 3 else "gray"
     if channels not in (None, kind):
         raise click.BadParameter(f"{init} is a {kind} model; it cannot train on --channels {channels}",
                                  param_hint="--init")
-    meta = source.metadata
     return str(meta["arch"]), dict(meta.get("arch_params", {})), kind
