@@ -56,7 +56,8 @@ def main() -> None:
                              png.get(key, {}).get("psnr"), None if bm3d_a is None else bm3d_a + 0.5))
     png, flt = figures("color-gaussian-25"), figures("color-gaussian-25-float")
     cbm3d_a = flt.get("bm3d", {}).get("psnr")
-    for key, how in VARIANTS:
+    opponent = (("model:model=gaussian-gray:color=opponent", " -p model=gaussian-gray -p color=opponent"),)
+    for key, how in VARIANTS + opponent:
         lines.append(row(f"color gaussian sigma 25: model{how} >= CBM3D(a) + 0.5 dB", png.get(key, {}).get("psnr"),
                          None if cbm3d_a is None else cbm3d_a + 0.5))
     for amount, base, plus in ((10, "median", 6), (30, "median:size=5", 6), (50, "median:size=5", 5)):

@@ -21,8 +21,12 @@ import numpy as np
 from .chroma import DEFAULT_CHROMA_RADIUS, smooth_chroma
 from .images import to_gray, to_rgb
 from .modelio import TASKS, Denoiser, ModelLoadError, bundled_for, bundled_models, load_denoiser
+from .opponent import from_opponent, to_opponent
 from .plugins import PluginError, corruption
 from .tiling import DEFAULT_BATCH, DEFAULT_OVERLAP, DEFAULT_TILE, tiled_apply
+
+#: How a gray model restores an RGB image: each RGB channel, or each opponent-colour channel.
+COLOR_SPACES = ("rgb", "opponent")
 
 PASS_MODEL_PATH = "pass --model PATH to a .keras file made by `denoisekit train`"
 
@@ -47,17 +51,22 @@ class ModelRestore:
     per kind of channel adaptation done (for the user), in order. ``keep_untouched``
     keeps the input pixels the model's corruption cannot have changed (its plugin's
     ``untouched``); ``ensemble`` averages the restorations of the 8 flips and rotations;
-    ``chroma_radius`` smooths a colorization's chroma along the luma's edges (0: off).
+    ``chroma_radius`` smooths a colorization's chroma along the luma's edges (0: off);
+    ``color`` says how a gray model restores RGB images: per RGB channel, or per channel of
+    an opponent colour space (``opponent.py``; for noise independent per RGB channel).
     """
 
     def __init__(self, spec: str, tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP,
                  batch: int = DEFAULT_BATCH, keep_untouched: bool = True, ensemble: bool = False,
-                 chroma_radius: int = DEFAULT_CHROMA_RADIUS) -> None:
+                 chroma_radius: int = DEFAULT_CHROMA_RADIUS, color: str = "rgb") -> None:
+        if color not in COLOR_SPACES:
+            raise ValueError(f"color must be one of {', '.join(COLOR_SPACES)}, not {color!r}")
         if overlap >= tile:
             raise ValueError(f"the overlap ({overlap}) must be smaller than the tile ({tile})")
         check_model_spec(spec)
         self.spec, self.tile, self.overlap, self.batch = spec, tile, overlap, batch
         self.keep_untouched, self.ensemble, self.chroma_radius = keep_untouched, ensemble, chroma_radius
+        self.color = color
         self.notes: list[str] = []
         self.last_model: str | None = None
         self._loaded: dict[str, Denoiser] = {}
@@ -105,11 +114,14 @@ class ModelRestore:
         if denoiser.channels == channels:
             return self._tiled(denoiser, pixels)
         if denoiser.channels == 1:
-            self._note(f"gray model {label} on RGB images: each channel restored on its own")
+            opponent = self.color == "opponent"
+            kind = "opponent-colour channel (mean, red-blue, green-magenta)" if opponent else "channel"
+            self._note(f"gray model {label} on RGB images: each {kind} restored on its own")
+            source = to_opponent(pixels) if opponent else pixels
             out = np.empty(pixels.shape, np.float32)
             for c in range(channels):
-                self._tiled(denoiser, pixels[..., c:c + 1], out=out[..., c:c + 1])
-            return out
+                self._tiled(denoiser, source[..., c:c + 1], out=out[..., c:c + 1])
+            return from_opponent(out) if opponent else out
         self._note(f"RGB model {label} on gray images: restored as RGB (gray replicated), converted back to gray")
         return to_gray(self._tiled(denoiser, to_rgb(pixels)))
 

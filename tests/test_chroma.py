@@ -66,3 +66,35 @@ def test_colorize_restorer_smooths_its_chroma_unless_told_not_to(clean_models, r
         np.testing.assert_allclose(out, expected, atol=1e-6)
         roughness = lambda img: np.abs(np.diff(img - gray, axis=1)).mean()  # noqa: E731
         assert roughness(out) < roughness(raw)
+
+
+def test_opponent_colour_space_round_trips_and_splits_noise_independently():
+    from denoisekit.opponent import from_opponent, to_opponent
+
+    rng = np.random.default_rng(3)
+    rgb = rng.random((50, 60, 3)).astype(np.float32)
+    opp = to_opponent(rgb)
+    assert opp.min() >= 0 and opp.max() <= 1
+    np.testing.assert_allclose(from_opponent(opp), rgb, atol=1e-6)
+    # Noise independent per RGB channel stays independent, at sigma/sqrt(3), /sqrt(2), *sqrt(6)/4.
+    noise = to_opponent(rng.normal(0, 0.1, (400, 400, 3))) - to_opponent(np.zeros((400, 400, 3)))
+    np.testing.assert_allclose(noise.reshape(-1, 3).std(0), [0.1 / 3 ** 0.5, 0.1 / 2 ** 0.5, 0.1 * 6 ** 0.5 / 4],
+                               rtol=0.02)
+    assert np.abs(np.corrcoef(noise.reshape(-1, 3).T) - np.eye(3)).max() < 0.02
+
+
+def test_gray_model_restores_colour_in_the_opponent_space_when_asked(clean_models):
+    from denoisekit.opponent import from_opponent, to_opponent
+    from denoisekit.plugins import restorer
+
+    rng = np.random.default_rng(4)
+    rgb = rng.random((40, 48, 3)).astype(np.float32)
+    per_rgb = restorer("model").obj.make(model=str(clean_models.gray))
+    opponent = restorer("model").obj.make(model=str(clean_models.gray), color="opponent")
+    out = opponent(rgb)
+    expected = from_opponent(np.concatenate([per_rgb(to_opponent(rgb)[..., c:c + 1]) for c in range(3)], axis=-1))
+    np.testing.assert_allclose(out, expected, atol=1e-6)
+    assert opponent.notes == ["gray model gray.keras on RGB images: each opponent-colour channel "
+                              "(mean, red-blue, green-magenta) restored on its own"]
+    with pytest.raises(ValueError, match="color must be one of rgb, opponent"):
+        restorer("model").obj.make(model=str(clean_models.gray), color="lab")

@@ -42,15 +42,19 @@ class ModelRestorer(Restorer):
         Param("chroma_radius", "int", DEFAULT_CHROMA_RADIUS, 0, 1024,
               help="colorization: smooth the predicted colour along the brightness edges over this "
                    "radius in pixels (guided filter); 0: the model's raw colour"),
+        Param("color", "str", "rgb", choices=("rgb", "opponent"),
+              help="a gray model on RGB images restores each RGB channel, or each channel of an "
+                   "opponent colour space (mean, red-blue, green-magenta: less noise per channel "
+                   "for Gaussian noise; not for salt-and-pepper)"),
     )
 
     def make(self, model: str = "gaussian", tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP,
              batch: int = DEFAULT_BATCH, keep_untouched: bool = True, ensemble: bool = False,
-             chroma_radius: int = DEFAULT_CHROMA_RADIUS) -> RestoreFn:
+             chroma_radius: int = DEFAULT_CHROMA_RADIUS, color: str = "rgb") -> RestoreFn:
         from ..inference import ModelRestore
 
         return ModelRestore(model, tile=tile, overlap=overlap, batch=batch, keep_untouched=keep_untouched,
-                            ensemble=ensemble, chroma_radius=chroma_radius)
+                            ensemble=ensemble, chroma_radius=chroma_radius, color=color)
 
 
 class MedianRestorer(Restorer):
