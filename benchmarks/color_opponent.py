@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from denoisekit.images import read_image
+from denoisekit.images import has_color, read_image
 from denoisekit.inference import ModelRestore
 from denoisekit.metrics import psnr
 
@@ -27,7 +27,7 @@ WAYS = {
 
 def color_images(paths) -> list[np.ndarray]:
     images = [read_image(p).pixels.astype(np.float32) for p in paths]
-    return [im for im in images if im.shape[-1] == 3 and not (im == im[..., :1]).all()]
+    return [im for im in images if has_color(im)]
 
 
 def main() -> None:

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from denoisekit.chroma import smooth_chroma
-from denoisekit.images import read_image, to_gray, to_rgb
+from denoisekit.images import has_color, read_image, to_gray, to_rgb
 from denoisekit.inference import ModelRestore
 from denoisekit.metrics import psnr, ssim
 
@@ -28,7 +28,7 @@ def load(paths, restore):
     out = []
     for path in paths:
         clean = read_image(path).pixels.astype(np.float32)
-        if (clean == clean[..., :1]).all():  # a gray photograph stored as RGB
+        if not has_color(clean):  # a gray photograph stored as RGB
             continue
         gray = np.round(to_gray(clean) * 255) / 255  # the 8-bit gray file a user has
         out.append((clean, to_rgb(gray), restore(gray)))

@@ -153,6 +153,11 @@ def to_gray(pixels: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(np.ascontiguousarray(pixels, np.float32), cv2.COLOR_RGB2GRAY)[..., None]
 
 
+def has_color(pixels: np.ndarray) -> bool:
+    """Whether an image's channels differ (by more than one 8-bit step): not gray stored as RGB."""
+    return pixels.shape[-1] == 3 and float(np.ptp(pixels - pixels[..., :1])) > 1 / 255
+
+
 def to_rgb(pixels: np.ndarray) -> np.ndarray:
     """Gray -> RGB by repeating the channel; RGB stays as it is."""
     return pixels if pixels.shape[-1] == 3 else np.repeat(pixels, 3, axis=-1)

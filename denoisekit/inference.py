@@ -21,12 +21,9 @@ import numpy as np
 from .chroma import DEFAULT_CHROMA_RADIUS, smooth_chroma
 from .images import to_gray, to_rgb
 from .modelio import TASKS, Denoiser, ModelLoadError, bundled_for, bundled_models, load_denoiser
-from .opponent import from_opponent, to_opponent
+from .opponent import COLOR_SPACES, from_opponent, to_opponent
 from .plugins import PluginError, corruption
 from .tiling import DEFAULT_BATCH, DEFAULT_OVERLAP, DEFAULT_TILE, tiled_apply
-
-#: How a gray model restores an RGB image: each RGB channel, or each opponent-colour channel.
-COLOR_SPACES = ("rgb", "opponent")
 
 PASS_MODEL_PATH = "pass --model PATH to a .keras file made by `denoisekit train`"
 

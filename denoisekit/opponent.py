@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
+#: How a gray model restores an RGB image: each RGB channel, or each opponent-colour channel.
+COLOR_SPACES = ("rgb", "opponent")
+
 
 def to_opponent(rgb: np.ndarray) -> np.ndarray:
     """(H, W, 3) RGB in [0, 1] -> (H, W, 3) mean, red-blue + 0.5, green-magenta + 0.5."""

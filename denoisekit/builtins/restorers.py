@@ -16,6 +16,7 @@ import numpy as np
 
 from .. import hookimpl
 from ..chroma import DEFAULT_CHROMA_RADIUS
+from ..opponent import COLOR_SPACES
 from ..params import Param
 from ..plugin_types import Restorer
 from ..tiling import DEFAULT_BATCH, DEFAULT_OVERLAP, DEFAULT_TILE
@@ -42,7 +43,7 @@ class ModelRestorer(Restorer):
         Param("chroma_radius", "int", DEFAULT_CHROMA_RADIUS, 0, 1024,
               help="colorization: smooth the predicted colour along the brightness edges over this "
                    "radius in pixels (guided filter); 0: the model's raw colour"),
-        Param("color", "str", "rgb", choices=("rgb", "opponent"),
+        Param("color", "str", "rgb", choices=COLOR_SPACES,
               help="a gray model on RGB images restores each RGB channel, or each channel of an "
                    "opponent colour space (mean, red-blue, green-magenta: less noise per channel "
                    "for Gaussian noise; not for salt-and-pepper)"),

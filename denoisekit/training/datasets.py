@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..files import collect_inputs
-from ..images import ImageReadError, read_image, to_gray, to_rgb
+from ..images import ImageReadError, has_color, read_image, to_gray, to_rgb
 
 #: scikit-image's natural images used for training (all load offline).
 DEFAULT_TRAIN = (
@@ -133,7 +133,7 @@ def split_folder(full: ImageSet) -> tuple[ImageSet, ImageSet]:
 
 def drop_gray_images(images: ImageSet) -> ImageSet:
     """Only the images with color (channels that differ): the validation set of a colorizer."""
-    keep = [i for i, im in enumerate(images.images) if im.shape[-1] == 3 and np.ptp(im - im[..., :1]) > 1 / 255]
+    keep = [i for i, im in enumerate(images.images) if has_color(im)]
     if not keep:
         raise DataError(f"colorization needs color validation images; none in: {images.description}")
     dropped = len(images.images) - len(keep)

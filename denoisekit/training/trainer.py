@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .. import __version__
-from ..modelio import attach_metadata, load_denoiser, load_keras_model, read_metadata, update_metadata
+from ..modelio import attach_metadata, load_denoiser, load_keras_model, peek_metadata, read_metadata, update_metadata
 from ..params import params_to_text
 from ..plugins import architecture, corruption
 from ..tf_setup import tensorflow
@@ -227,9 +227,10 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
     if config.noise == "grayscale":
         val_set = drop_gray_images(val_set)  # a gray image says nothing about how well color is restored
 
-    source = load_denoiser(config.init) if config.init else None
-    # A fine-tuned model's training time counts the runs it grew from.
-    prior_seconds = source.metadata.get("total_wall_seconds", source.metadata.get("wall_seconds", 0.0)) if source else 0.0
+    # A fine-tuned model's training time counts the runs it grew from (read without building it:
+    # a resumed run takes its weights from the checkpoint).
+    source_meta = peek_metadata(config.init) if config.init else {}
+    prior_seconds = source_meta.get("total_wall_seconds", source_meta.get("wall_seconds", 0.0))
 
     strategy = make_strategy(config.strategy)
     with strategy.scope():
@@ -237,7 +238,7 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
             model = load_keras_model(ckpt / "last.keras", compile=True)
         else:
             if config.init:  # fine-tune: the architecture and weights of an existing model
-                model = source.model
+                model = load_denoiser(config.init).model
             else:
                 model = arch_obj.build(config.channels, **config.arch_params)
             fixed = model.input_shape[1:3]
