@@ -18,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 
-from .blend import blend_residual
 from .chroma import DEFAULT_CHROMA_RADIUS, smooth_chroma
 from .images import to_gray, to_rgb
 from .modelio import TASKS, Denoiser, ModelLoadError, bundled_for, bundled_models, load_denoiser
@@ -51,14 +50,12 @@ class ModelRestore:
     ``untouched``); ``ensemble`` averages the restorations of the 8 flips and rotations;
     ``chroma_radius`` smooths a colorization's chroma along the luma's edges (0: off);
     ``color`` says how a gray model restores RGB images: per RGB channel, or per channel of
-    an opponent colour space (``opponent.py``; for noise independent per RGB channel);
-    ``blend`` gives back the share of the removed residual the model was calibrated for
-    (``blend.py``; its metadata's ``blend_gain``, none when absent).
+    an opponent colour space (``opponent.py``; for noise independent per RGB channel).
     """
 
     def __init__(self, spec: str, tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP,
                  batch: int = DEFAULT_BATCH, keep_untouched: bool = True, ensemble: bool = False,
-                 chroma_radius: int = DEFAULT_CHROMA_RADIUS, color: str = "rgb", blend: bool = True) -> None:
+                 chroma_radius: int = DEFAULT_CHROMA_RADIUS, color: str = "rgb") -> None:
         if color not in COLOR_SPACES:
             raise ValueError(f"color must be one of {', '.join(COLOR_SPACES)}, not {color!r}")
         if overlap >= tile:
@@ -66,7 +63,7 @@ class ModelRestore:
         check_model_spec(spec)
         self.spec, self.tile, self.overlap, self.batch = spec, tile, overlap, batch
         self.keep_untouched, self.ensemble, self.chroma_radius = keep_untouched, ensemble, chroma_radius
-        self.color, self.blend = color, blend
+        self.color = color
         self.notes: list[str] = []
         self.last_model: str | None = None
         self._loaded: dict[str, Denoiser] = {}
@@ -111,9 +108,8 @@ class ModelRestore:
 
     def _restore(self, denoiser: Denoiser, label: str, pixels: np.ndarray) -> np.ndarray:
         channels = pixels.shape[-1]
-        gain = float(denoiser.metadata.get("blend_gain", 0.0)) if self.blend else 0.0
         if denoiser.channels == channels:
-            return blend_residual(pixels, self._tiled(denoiser, pixels), gain)
+            return self._tiled(denoiser, pixels)
         if denoiser.channels == 1:
             opponent = self.color == "opponent"
             kind = "opponent-colour channel (mean, red-blue, green-magenta)" if opponent else "channel"
@@ -122,10 +118,9 @@ class ModelRestore:
             out = np.empty(pixels.shape, np.float32)
             for c in range(channels):
                 self._tiled(denoiser, source[..., c:c + 1], out=out[..., c:c + 1])
-                blend_residual(source[..., c:c + 1], out[..., c:c + 1], gain)  # each channel's own noise level
             return from_opponent(out) if opponent else out
         self._note(f"RGB model {label} on gray images: restored as RGB (gray replicated), converted back to gray")
-        return blend_residual(pixels, to_gray(self._tiled(denoiser, to_rgb(pixels))), gain)
+        return to_gray(self._tiled(denoiser, to_rgb(pixels)))
 
     def _keep_untouched(self, denoiser: Denoiser, pixels: np.ndarray, out: np.ndarray) -> np.ndarray:
         """The input where the model's corruption cannot have changed it (its plugin says where)."""

@@ -28,7 +28,7 @@ def test_builtin_restorers_are_registered_through_the_hook():
     assert {"model", "median", "nlmeans"} <= set(table)
     assert all(r.provider == "denoisekit (builtin)" for r in table.values())
     assert [p.name for p in table["model"].params] == ["model", "tile", "overlap", "batch", "keep_untouched", "ensemble",
-                                                       "chroma_radius", "color", "blend"]
+                                                       "chroma_radius", "color"]
 
 
 # --------------------------------------------------------------------------- median

@@ -47,18 +47,15 @@ class ModelRestorer(Restorer):
               help="a gray model on RGB images restores each RGB channel, or each channel of an "
                    "opponent colour space (mean, red-blue, green-magenta: less noise per channel "
                    "for Gaussian noise; not for salt-and-pepper)"),
-        Param("blend", "bool", True,
-              help="give back the share of the removed residual the model was calibrated for, less "
-                   "the noisier the image (its metadata's blend_gain; gaussian-gray has one)"),
     )
 
     def make(self, model: str = "gaussian", tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP,
              batch: int = DEFAULT_BATCH, keep_untouched: bool = True, ensemble: bool = False,
-             chroma_radius: int = DEFAULT_CHROMA_RADIUS, color: str = "rgb", blend: bool = True) -> RestoreFn:
+             chroma_radius: int = DEFAULT_CHROMA_RADIUS, color: str = "rgb") -> RestoreFn:
         from ..inference import ModelRestore
 
         return ModelRestore(model, tile=tile, overlap=overlap, batch=batch, keep_untouched=keep_untouched,
-                            ensemble=ensemble, chroma_radius=chroma_radius, color=color, blend=blend)
+                            ensemble=ensemble, chroma_radius=chroma_radius, color=color)
 
 
 class MedianRestorer(Restorer):

@@ -40,7 +40,6 @@ def models_command(files: tuple[Path, ...], as_json: bool) -> None:
         params = ",".join(f"{k}={v}" for k, v in e.get("corruption_params", {}).items())
         rows.append([e["name"], e.get("arch"), "rgb" if e.get("channels") == 3 else "gray",
                      f"{e.get('corruption')} {params}".strip(), val.get("input_psnr"), val.get("psnr"),
-                     val.get("ssim"), e.get("blend_gain", "-"), e.get("epochs"),
-                     e.get("total_wall_seconds", e.get("wall_seconds")), e["size_mb"]])
-    echo_table(["model", "arch", "channels", "trained on", "val input dB", "val dB", "val SSIM", "blend",
+                     val.get("ssim"), e.get("epochs"), e.get("total_wall_seconds", e.get("wall_seconds")), e["size_mb"]])
+    echo_table(["model", "arch", "channels", "trained on", "val input dB", "val dB", "val SSIM",
                 "epochs", "train s", "MB"], rows)
