@@ -6,7 +6,9 @@ OpenCV's non-local means and BM3D on the same image, in one run on one machine.
 Prints a table and writes benchmarks/results/speed.json. Options measured: float32 graph
 (tf.function), XLA (jit_compile), whole image vs 512-pixel tiles with batches of 1 and 4,
 one vs all intra-op threads and oneDNN on/off (a separate process each), and mixed bfloat16 where the CPU
-has AMX or AVX512-BF16 (elsewhere it is emulated and slower, so it is reported as skipped).
+has AMX or AVX512-BF16 (elsewhere it is emulated and slower, so it is reported as skipped),
+and TensorFlow Lite's XNNPACK CPU kernels on the same tiles, float32 and with dynamic-range int8
+weights (each with its largest deviation from the Keras output, on the 0-1 scale).
 """
 
 from __future__ import annotations
@@ -30,6 +32,36 @@ def timed(fn, repeats: int = 3) -> float:
     for _ in range(repeats):
         fn()
     return (time.perf_counter() - start) / repeats
+
+
+def tflite_predict(model, quantize: bool, threads: int):
+    """A batch function running ``model`` through TensorFlow Lite (XNNPACK), any batch shape."""
+    import tempfile
+
+    from denoisekit.tf_setup import tensorflow
+
+    tf = tensorflow()
+    with tempfile.TemporaryDirectory() as saved:
+        spec = tf.TensorSpec([None, None, None, model.input_shape[-1]], tf.float32)
+        model.export(saved, format="tf_saved_model", input_signature=[spec], verbose=False)
+        converter = tf.lite.TFLiteConverter.from_saved_model(saved)
+        if quantize:
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]  # int8 weights, activations quantized per call
+        flatbuffer = converter.convert()
+    interpreter = tf.lite.Interpreter(model_content=flatbuffer, num_threads=threads)
+    inp, out = interpreter.get_input_details()[0]["index"], interpreter.get_output_details()[0]["index"]
+    shape: list[tuple[int, ...]] = [()]
+
+    def predict(batch):
+        if batch.shape != shape[0]:  # a new tile shape: resize and re-plan once
+            interpreter.resize_tensor_input(inp, batch.shape)
+            interpreter.allocate_tensors()
+            shape[0] = batch.shape
+        interpreter.set_tensor(inp, np.ascontiguousarray(batch, np.float32))
+        interpreter.invoke()
+        return interpreter.get_tensor(out)
+
+    return predict
 
 
 def measure(model_name: str, size: int, threads: int | None) -> dict[str, float | str]:
@@ -64,6 +96,14 @@ def measure(model_name: str, size: int, threads: int | None) -> dict[str, float 
     tiled = restore._load(model_name)
     tiled._predict = tf.function(lambda x: tiled.model(x, training=False), jit_compile=True, reduce_retracing=True)
     rows["fp32 XLA tiles 512/64, batch 4"] = timed(lambda: restore(noisy)) / mp
+    reference = ModelRestore(model_name, tile=512, overlap=64, batch=4)(noisy)
+    for quantize, label in ((False, "fp32"), (True, "dynamic-range int8")):
+        restore = ModelRestore(model_name, tile=512, overlap=64, batch=4)
+        restore._load(model_name)._predict = tflite_predict(denoiser.model, quantize, threads or os.cpu_count() or 1)
+        seconds = timed(lambda: restore(noisy)) / mp
+        deviation = float(np.abs(restore(noisy) - reference).max())
+        rows[f"TFLite XNNPACK {label} tiles 512/64, batch 4"] = seconds
+        rows[f"TFLite XNNPACK {label}: largest deviation from Keras (0-1 scale)"] = f"{deviation:.1e}"
     cpu = cpu_description()
     if cpu["amx_bf16"] or cpu["avx512_bf16"]:
         keras.mixed_precision.set_global_policy("mixed_bfloat16")
@@ -109,8 +149,8 @@ def main() -> None:
                               "--child-threads", str(threads)], capture_output=True, text=True, check=True, env=env)
         label = f"{threads} thread{'s' if threads > 1 else ''}, oneDNN {'on' if onednn == '1' else 'off'}"
         for key, value in json.loads(out.stdout.strip().splitlines()[-1]).items():
-            if onednn == "0" and "OpenCV" in key:
-                continue  # OpenCV does not use oneDNN
+            if onednn == "0" and ("OpenCV" in key or "TFLite" in key):
+                continue  # neither OpenCV nor TFLite's XNNPACK uses oneDNN
             rows[f"{key} [{label}]"] = value
     rows["BM3D (bm3d package), sigma 25, 512x512 [all threads]"] = bm3d_seconds_per_mp(512)
     cpu = cpu_description()
