@@ -98,6 +98,9 @@ def measure(model_name: str, size: int, threads: int | None) -> dict[str, float 
     rows["fp32 XLA tiles 512/64, batch 4"] = timed(lambda: restore(noisy)) / mp
     reference = ModelRestore(model_name, tile=512, overlap=64, batch=4)(noisy)
     for quantize, label in ((False, "fp32"), (True, "dynamic-range int8")):
+        if not hasattr(getattr(tf, "lite", None), "Interpreter"):  # deprecated: LiteRT replaces it
+            rows[f"TFLite XNNPACK {label}"] = "skipped: this TensorFlow has no tf.lite.Interpreter"
+            continue
         restore = ModelRestore(model_name, tile=512, overlap=64, batch=4)
         restore._load(model_name)._predict = tflite_predict(denoiser.model, quantize, threads or os.cpu_count() or 1)
         seconds = timed(lambda: restore(noisy)) / mp
