@@ -1,5 +1,6 @@
-"""Color Gaussian noise three ways: the color model, the gray model per RGB channel, and the gray
-model per opponent-colour channel (`-p color=opponent`). An experiment.
+"""Color Gaussian noise four ways: the color model, the gray model per RGB channel, the gray
+model per opponent-colour channel (`-p color=opponent`), and the mean of the first and the third
+(`clean --model gaussian`'s default for color images since it beat both on validation). An experiment.
 
     python benchmarks/color_opponent.py      (after benchmarks/run.py has fetched the photos)
 
@@ -22,6 +23,7 @@ WAYS = {
     "color model (gaussian-color)": ModelRestore("gaussian-color"),
     "gray model per RGB channel": ModelRestore("gaussian-gray"),
     "gray model per opponent channel": ModelRestore("gaussian-gray", color="opponent"),
+    "mean of the color model and the gray model per opponent channel (clean's default)": ModelRestore("gaussian"),
 }
 
 

@@ -98,3 +98,31 @@ def test_gray_model_restores_colour_in_the_opponent_space_when_asked(clean_model
                               "(mean, red-blue, green-magenta) restored on its own"]
     with pytest.raises(ValueError, match="color must be one of rgb, opponent"):
         restorer("model").obj.make(model=str(clean_models.gray), color="lab")
+
+
+def test_gaussian_task_fuses_the_color_model_with_the_gray_model_per_opponent_channel(clean_models, tmp_path,
+                                                                                       monkeypatch):
+    from denoisekit import modelio
+    from denoisekit.inference import ModelRestore
+
+    bundled = tmp_path / "bundled"
+    bundled.mkdir()
+    for task in ("gaussian", "salt-and-pepper"):
+        (bundled / f"{task}-gray.keras").write_bytes(clean_models.gray.read_bytes())
+        (bundled / f"{task}-color.keras").write_bytes(clean_models.color.read_bytes())
+    monkeypatch.setattr(modelio, "BUNDLED_DIR", bundled)
+    rng = np.random.default_rng(5)
+    rgb = rng.random((40, 48, 3)).astype(np.float32)
+    color_alone = ModelRestore(str(clean_models.color))(rgb)
+    gray_opponent = ModelRestore(str(clean_models.gray), color="opponent")(rgb)
+
+    fused = ModelRestore("gaussian")
+    np.testing.assert_allclose(fused(rgb), (color_alone + gray_opponent) / 2, atol=1e-6)
+    assert fused.last_model == "gaussian-color+gaussian-gray" and fused.notes == []
+    np.testing.assert_array_equal(ModelRestore("gaussian", fuse=False)(rgb), color_alone)
+    gray = rgb[..., :1]
+    np.testing.assert_array_equal(fused(gray), ModelRestore(str(clean_models.gray))(gray))  # gray: its own model
+    # Impulses hit all channels of a pixel at once: salt-and-pepper is never fused.
+    impulses = ModelRestore("salt-and-pepper", keep_untouched=False)
+    np.testing.assert_array_equal(impulses(rgb), color_alone)
+    assert impulses.last_model == "salt-and-pepper-color"

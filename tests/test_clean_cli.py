@@ -47,10 +47,11 @@ def test_readme_command_on_the_samples(runner, tmp_path):
     for side in ("input", "output"):
         for key in ("psnr", "ssim"):
             assert data["mean"][side][key] == pytest.approx(np.mean([r[side][key] for r in data["files"]]))
-    assert data["restorer"] == "model" and data["models"] == ["gaussian-color", "gaussian-gray"]
+    # Color images: the mean of the color model and the gray model per opponent channel.
+    assert data["restorer"] == "model" and data["models"] == ["gaussian-color+gaussian-gray", "gaussian-gray"]
     assert data["params"] == {"model": "gaussian", "tile": 512, "overlap": 64, "batch": 4,
                               "keep_untouched": True, "ensemble": False, "chroma_radius": 16,
-                              "color": "rgb"}
+                              "color": "rgb", "fuse": True}
     assert "mean" in result.stdout and "PSNR in" in result.stdout
     assert result.stderr.count("note:") == 0  # gray and color images each get their own model
 
@@ -179,8 +180,11 @@ def test_task_name_uses_bundled_models_per_channel_count(runner, noisy_set, tmp_
     result = clean(runner, noisy_set.noisy, tmp_path / "out", "--json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert {f["file"]: f["model"] for f in data["files"]}["rgb.png"] == "gaussian-color"
-    assert data["models"] == ["gaussian-color", "gaussian-gray"] and data["notes"] == []
+    assert {f["file"]: f["model"] for f in data["files"]}["rgb.png"] == "gaussian-color+gaussian-gray"
+    assert data["models"] == ["gaussian-color+gaussian-gray", "gaussian-gray"] and data["notes"] == []
+    alone = clean(runner, noisy_set.noisy, tmp_path / "out2", "-p", "fuse=false", "--json")
+    assert alone.exit_code == 0, alone.output
+    assert json.loads(alone.stdout)["models"] == ["gaussian-color", "gaussian-gray"]
 
 
 def test_bit_depth_alpha_format_and_channels_are_kept(runner, tmp_path, clean_models, make_image):

@@ -28,7 +28,7 @@ def test_builtin_restorers_are_registered_through_the_hook():
     assert {"model", "median", "nlmeans"} <= set(table)
     assert all(r.provider == "denoisekit (builtin)" for r in table.values())
     assert [p.name for p in table["model"].params] == ["model", "tile", "overlap", "batch", "keep_untouched", "ensemble",
-                                                       "chroma_radius", "color"]
+                                                       "chroma_radius", "color", "fuse"]
 
 
 # --------------------------------------------------------------------------- median
@@ -155,8 +155,12 @@ def test_model_task_picks_the_bundled_model_by_channel_count(monkeypatch, tmp_pa
     monkeypatch.setattr(modelio, "BUNDLED_DIR", tmp_path)
     fn = make("model")  # default: the gaussian task
     assert fn(np.full((16, 16, 1), 0.5, np.float32)).shape == (16, 16, 1) and fn.last_model == "gaussian-gray"
-    assert fn(np.full((16, 16, 3), 0.5, np.float32)).shape == (16, 16, 3) and fn.last_model == "gaussian-color"
-    assert fn.notes == []
+    # Color images: the color model, averaged with the gray model per opponent channel unless told not to.
+    assert fn(np.full((16, 16, 3), 0.5, np.float32)).shape == (16, 16, 3)
+    assert fn.last_model == "gaussian-color+gaussian-gray"
+    alone = make("model", fuse=False)
+    assert alone(np.full((16, 16, 3), 0.5, np.float32)).shape == (16, 16, 3) and alone.last_model == "gaussian-color"
+    assert fn.notes == [] and alone.notes == []
 
 
 def test_fixed_size_model_is_tiled_at_its_size(clean_models):

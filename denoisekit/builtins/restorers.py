@@ -47,15 +47,18 @@ class ModelRestorer(Restorer):
               help="a gray model on RGB images restores each RGB channel, or each channel of an "
                    "opponent colour space (mean, red-blue, green-magenta: less noise per channel "
                    "for Gaussian noise; not for salt-and-pepper)"),
+        Param("fuse", "bool", True,
+              help="with the task gaussian, restore RGB images with the color model and with the "
+                   "gray model per opponent channel and average the two (better, about 1.8x the time)"),
     )
 
     def make(self, model: str = "gaussian", tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP,
              batch: int = DEFAULT_BATCH, keep_untouched: bool = True, ensemble: bool = False,
-             chroma_radius: int = DEFAULT_CHROMA_RADIUS, color: str = "rgb") -> RestoreFn:
+             chroma_radius: int = DEFAULT_CHROMA_RADIUS, color: str = "rgb", fuse: bool = True) -> RestoreFn:
         from ..inference import ModelRestore
 
         return ModelRestore(model, tile=tile, overlap=overlap, batch=batch, keep_untouched=keep_untouched,
-                            ensemble=ensemble, chroma_radius=chroma_radius, color=color)
+                            ensemble=ensemble, chroma_radius=chroma_radius, color=color, fuse=fuse)
 
 
 class MedianRestorer(Restorer):
