@@ -150,9 +150,7 @@ class ModelRestore:
     def _per_channel(self, denoiser: Denoiser, pixels: np.ndarray, opponent: bool) -> np.ndarray:
         """A gray model on each RGB channel, or on each opponent-colour channel, of ``pixels``."""
         source = to_opponent(pixels) if opponent else pixels
-        out = np.empty(pixels.shape, np.float32)
-        for c in range(pixels.shape[-1]):
-            self._tiled(denoiser, source[..., c:c + 1], out=out[..., c:c + 1])
+        out = self._tiled(denoiser, source, channels_as_batch=True)
         return from_opponent(out) if opponent else out
 
     def _keep_untouched(self, denoiser: Denoiser, pixels: np.ndarray, out: np.ndarray) -> np.ndarray:
@@ -170,10 +168,23 @@ class ModelRestore:
         np.copyto(out, pixels, where=mask)
         return out
 
-    def _tiled(self, denoiser: Denoiser, pixels: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    def _tiled(self, denoiser: Denoiser, pixels: np.ndarray, out: np.ndarray | None = None,
+               channels_as_batch: bool = False) -> np.ndarray:
+        """``denoiser`` over ``pixels`` in tiles; ``channels_as_batch``: a gray model restores each
+        channel of each tile, the channels going through it as one batch (one call, not one per channel)."""
+        fn, batch = denoiser, self.batch
+        if channels_as_batch:
+            channels = pixels.shape[-1]
+            batch = max(1, self.batch // channels)  # about as many gray tiles per call as usual
+
+            def fn(tiles: np.ndarray) -> np.ndarray:
+                n, h, w, c = tiles.shape
+                gray = np.ascontiguousarray(tiles.transpose(0, 3, 1, 2)).reshape(n * c, h, w, 1)
+                return denoiser(gray).reshape(n, c, h, w).transpose(0, 2, 3, 1)
+
         def run(image: np.ndarray, into: np.ndarray | None = None) -> np.ndarray:
             return tiled_apply(
-                image, denoiser, tile=self.tile, overlap=self.overlap, batch=self.batch,
+                image, fn, tile=self.tile, overlap=self.overlap, batch=batch,
                 multiple=denoiser.size_multiple, fixed_size=denoiser.fixed_size, out=into,
             )
 
