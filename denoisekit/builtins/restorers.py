@@ -27,7 +27,8 @@ RestoreFn = Callable[[np.ndarray], np.ndarray]
 class ModelRestorer(Restorer):
     name = "model"
     description = ("Learned denoiser (a .keras file or bundled model), run in overlapping tiles; "
-                   "a task name picks the bundled gray or color model per image.")
+                   "a task name picks the bundled gray or color model per image (gaussian on color images: "
+                   "both, averaged; see fuse).")
     params = (
         Param("model", "str", "gaussian",
               help="task (gaussian, salt-and-pepper, colorize), bundled model name, or .keras path"),
