@@ -19,6 +19,7 @@ the better of the two by 0.2-0.5 dB on the validation crops at every noise level
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +35,13 @@ PASS_MODEL_PATH = "pass --model PATH to a .keras file made by `denoisekit train`
 #: Tasks whose RGB images get the mean of the color model and the gray model per opponent channel.
 #: Not salt-and-pepper: an impulse hits all channels of a pixel, so opponent channels share it.
 FUSED_TASKS = ("gaussian",)
+
+
+def _channels_as_batch(denoiser: Denoiser, tiles: np.ndarray) -> np.ndarray:
+    """Tiles (N, h, w, C) through a gray model as one batch of N * C one-channel tiles."""
+    n, h, w, c = tiles.shape
+    gray = np.ascontiguousarray(tiles.transpose(0, 3, 1, 2)).reshape(n * c, h, w, 1)
+    return denoiser(gray).reshape(n, c, h, w).transpose(0, 2, 3, 1)
 
 
 def check_model_spec(spec: str) -> None:
@@ -117,8 +125,9 @@ class ModelRestore:
         if not (self.fuse and self.spec in FUSED_TASKS and channels == 3):
             return None
         color, gray = bundled_for(self.spec, 3), bundled_for(self.spec, 1)
-        if color is None or gray is None or color == gray:
+        if color is None or gray is None:  # only if the bundled folder changed under us
             return None
+        # With one kind bundled both names are that model, and the channel check says no.
         return (color, gray) if self._load(color).channels == 3 and self._load(gray).channels == 1 else None
 
     def _fused(self, pixels: np.ndarray, color: str, gray: str) -> np.ndarray:
@@ -168,28 +177,20 @@ class ModelRestore:
         np.copyto(out, pixels, where=mask)
         return out
 
-    def _tiled(self, denoiser: Denoiser, pixels: np.ndarray, out: np.ndarray | None = None,
-               channels_as_batch: bool = False) -> np.ndarray:
+    def _tiled(self, denoiser: Denoiser, pixels: np.ndarray, channels_as_batch: bool = False) -> np.ndarray:
         """``denoiser`` over ``pixels`` in tiles; ``channels_as_batch``: a gray model restores each
         channel of each tile, the channels going through it as one batch (one call, not one per channel)."""
         fn, batch = denoiser, self.batch
         if channels_as_batch:
-            channels = pixels.shape[-1]
-            batch = max(1, self.batch // channels)  # about as many gray tiles per call as usual
+            fn = partial(_channels_as_batch, denoiser)
+            batch = max(1, self.batch // pixels.shape[-1])  # about as many gray tiles per call as usual
 
-            def fn(tiles: np.ndarray) -> np.ndarray:
-                n, h, w, c = tiles.shape
-                gray = np.ascontiguousarray(tiles.transpose(0, 3, 1, 2)).reshape(n * c, h, w, 1)
-                return denoiser(gray).reshape(n, c, h, w).transpose(0, 2, 3, 1)
-
-        def run(image: np.ndarray, into: np.ndarray | None = None) -> np.ndarray:
-            return tiled_apply(
-                image, fn, tile=self.tile, overlap=self.overlap, batch=batch,
-                multiple=denoiser.size_multiple, fixed_size=denoiser.fixed_size, out=into,
-            )
+        def run(image: np.ndarray) -> np.ndarray:
+            return tiled_apply(image, fn, tile=self.tile, overlap=self.overlap, batch=batch,
+                               multiple=denoiser.size_multiple, fixed_size=denoiser.fixed_size)
 
         if not self.ensemble:
-            return run(pixels, out)
+            return run(pixels)
         # Self-ensemble: the mean of the restorations of the 8 flips and 90-degree rotations,
         # each turned back; one running sum, so memory stays a few image-sized arrays.
         total = np.zeros(pixels.shape, np.float32)
@@ -201,7 +202,4 @@ class ModelRestore:
                 restored = restored[:, ::-1] if flip else restored
                 total += np.rot90(restored, -turns)
         total /= np.float32(8)
-        if out is None:
-            return total
-        out[...] = total
-        return out
+        return total
