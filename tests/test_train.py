@@ -321,3 +321,36 @@ def test_validation_warns_when_the_model_returns_its_input():
     with pytest.warns(RuntimeWarning, match="returns its input unchanged"):
         callback.on_epoch_end(0, logs)
     assert logs["val_psnr"] == pytest.approx(callback.input_scores["psnr"])
+
+
+def test_ssim_loss_is_one_minus_the_ssim_that_metrics_reports():
+    from denoisekit.metrics import ssim
+    from denoisekit.training import LOSS_NAMES
+    from denoisekit.training.losses import LOSSES, l1_ssim_loss, ssim_loss
+
+    assert tuple(LOSSES) == LOSS_NAMES  # every name the CLI offers has a loss
+    rng = np.random.default_rng(3)
+    clean = np.stack([data.astronaut()[100:164, 200:264], data.coffee()[50:114, 300:364]]).astype(np.float32) / 255
+    noisy = np.clip(clean + rng.normal(0, 0.1, clean.shape), 0, 1).astype(np.float32)
+    losses = np.asarray(ssim_loss(clean, noisy))
+    expected = [1 - ssim(c, n) for c, n in zip(clean, noisy)]
+    assert losses == pytest.approx(expected, abs=1e-4)
+    assert np.asarray(ssim_loss(clean, clean)) == pytest.approx([0, 0], abs=1e-5)
+    l1 = np.abs(clean - noisy).mean(axis=(1, 2, 3))
+    assert np.asarray(l1_ssim_loss(clean, noisy)) == pytest.approx(0.84 * np.array(expected) + 0.16 * l1, abs=1e-4)
+
+
+def test_ssim_loss_and_ssim_selection_train_and_resume(tmp_path, photo_dirs):
+    train_dir, val_dir = photo_dirs
+    out = tmp_path / "s.keras"
+    common = ["--noise", "gaussian", "--data", str(train_dir), "--val-data", str(val_dir), *TINY_UNET,
+              "--loss", "l1+ssim", "--select", "ssim", "--steps-per-epoch", "3", "--batch", "4", "--patch", "32",
+              "--out", str(out)]
+    run_train([*common, "--epochs", "2"])
+    state = json.loads((tmp_path / "s.ckpt" / "state.json").read_text())
+    ssims = [float(r["val_ssim"]) for r in log_rows(out)]
+    assert state["best_val"] == pytest.approx(max(ssims)) and state["best_epoch"] == 1 + int(np.argmax(ssims))
+    summary = run_train([*common, "--epochs", "3", "--resume"])  # the compiled loss is read back from the checkpoint
+    assert summary["epochs"] == 3 and summary["loss"] == "l1+ssim" and summary["select"] == "ssim"
+    kept = max(float(r["val_ssim"]) for r in log_rows(out))
+    assert summary["validation"]["ssim"] == pytest.approx(kept, abs=1e-6)  # the kept model is the best-SSIM epoch

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ..params import ParamError, resolve_params
+from ..training import LOSS_NAMES, SELECT
 from ..training.datasets import DataError
 from .common import param_option, plugin_with_params, write_json
 
@@ -33,10 +34,13 @@ CHANNELS = {"gray": 1, "rgb": 3}
 @click.option("--patch", type=click.IntRange(8), default=96, show_default=True, help="Patch size in pixels.")
 @click.option("--lr", "learning_rate", type=click.FloatRange(min=0, min_open=True), default=1e-3, show_default=True,
               help="Initial learning rate (cosine decay to 1% of it).")
-@click.option("--loss", type=click.Choice(["l1", "l2"]), default="l1", show_default=True,
-              help="Training loss: l1 for photos, l2 for sparse images such as digits.")
+@click.option("--loss", type=click.Choice(list(LOSS_NAMES)), default="l1", show_default=True,
+              help="Training loss: l1 for photos, l2 for sparse images such as digits, impulse noise and "
+                   "colorization; +ssim mixes in 0.84 of (1 - SSIM), the SSIM that `metrics` reports.")
+@click.option("--select", type=click.Choice(list(SELECT)), default="psnr", show_default=True,
+              help="Validation figure that picks the kept epoch and stops a run that no longer improves.")
 @click.option("--patience", type=click.IntRange(1), default=10, show_default=True,
-              help="Stop after this many epochs without a better validation PSNR.")
+              help="Stop after this many epochs without a better validation figure (--select).")
 @click.option("--time-limit", type=click.FloatRange(min=1), default=None, metavar="SECONDS",
               help="Train for this long (wall clock, resumed runs included): the learning rate decays "
                    "over the budget and training stops at the last epoch that fits; --epochs only caps it.")
@@ -48,12 +52,12 @@ CHANNELS = {"gray": 1, "rgb": 3}
 @click.option("--overwrite", is_flag=True, help="Start over even if --out or its checkpoints exist.")
 @click.option("--json", "as_json", is_flag=True, help="Print the model's metadata as JSON when done.")
 def train_command(noise, params, data, val_data, arch, arch_params, init, channels, epochs, steps_per_epoch, batch,
-                  patch, learning_rate, loss, patience, time_limit, seed, strategy, out, resume, overwrite, as_json):
+                  patch, learning_rate, loss, select, patience, time_limit, seed, strategy, out, resume, overwrite, as_json):
     """Train a denoiser for any installed noise model, from clean images only.
 
     Noise is made on the fly, so every epoch sees fresh noise. Checkpoints, a CSV
     log and the resume state go to OUT's stem + '.ckpt/'; the best model (by
-    validation PSNR) goes to --out with its metadata, ready for `denoisekit clean`.
+    validation PSNR, or SSIM with --select ssim) goes to --out with its metadata, ready for `denoisekit clean`.
 
     \b
     Examples:
@@ -86,7 +90,7 @@ def train_command(noise, params, data, val_data, arch, arch_params, init, channe
         noise=noise, noise_params=noise_values, out=str(out), arch=arch, arch_params=arch_values,
         channels=CHANNELS[channels], data=data, val_data=val_data, epochs=epochs,
         steps_per_epoch=steps_per_epoch, batch=batch, patch=patch, seed=seed,
-        learning_rate=learning_rate, loss=loss, patience=patience, strategy=strategy, time_limit=time_limit,
+        learning_rate=learning_rate, loss=loss, select=select, patience=patience, strategy=strategy, time_limit=time_limit,
         init=init,
     )
     try:

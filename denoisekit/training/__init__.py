@@ -1,1 +1,6 @@
 """Training denoisers: data sources, the tf.data patch pipeline, validation, the trainer."""
+
+#: ``train --loss`` names (training/losses.py maps them to Keras losses) and ``--select``
+#: figures, here so that the CLI can list them without importing Keras.
+LOSS_NAMES = ("l1", "l2", "ssim", "l1+ssim", "l2+ssim")
+SELECT = ("psnr", "ssim")

@@ -18,13 +18,11 @@ from ..params import params_to_text
 from ..plugins import architecture, corruption
 from ..tf_setup import tensorflow
 from .datasets import drop_gray_images, load_training_set, load_validation_set, split_folder
+from .losses import LOSSES
 from .pipeline import patch_dataset, validation_pairs
 from .validation import ValidationCallback, predict_pairs, score
 
 STRATEGIES = ("default", "mirrored", "multi-worker")
-#: L1 suits photos (KAIR's recipe); L2 suits sparse images such as digits, where L1's
-#: median pulls an untrained autoencoder to an all-black output.
-LOSSES = {"l1": "mean_absolute_error", "l2": "mean_squared_error"}
 VALIDATION_CROP = 256
 #: The cosine schedule ends at this fraction of the initial learning rate.
 COSINE_FLOOR = 0.01
@@ -59,6 +57,7 @@ class TrainConfig:
     patience: int = 10
     strategy: str = "default"
     loss: str = "l1"
+    select: str = "psnr"
     time_limit: float | None = None
     init: str | None = None
 
@@ -109,10 +108,10 @@ class _StateWriter:
         self.best_epoch: int | None = None
 
     def write(self, epochs_done: int, logs: dict) -> None:
-        val = logs.get("val_psnr")
+        val = logs.get(f"val_{self.config.select}")
         if val is not None and (self.best is None or val > self.best):
             self.best, self.best_epoch = val, epochs_done
-        state = {"epochs_done": epochs_done, "best_val_psnr": self.best, "best_epoch": self.best_epoch,
+        state = {"epochs_done": epochs_done, "best_val": self.best, "best_epoch": self.best_epoch,
                  "wall_seconds": self.elapsed(), "config": asdict(self.config)}
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps(state, indent=2, default=list))
@@ -270,6 +269,7 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
         "seed": config.seed,
         "batch": config.batch,
         "loss": config.loss,
+        "select": config.select,
         "time_limit": config.time_limit,
         "init": config.init,
         "steps_per_epoch": config.steps_per_epoch,
@@ -285,8 +285,10 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
 
     ckpt.mkdir(parents=True, exist_ok=True)
     writer = _StateWriter(ckpt / "state.json", config, state.get("wall_seconds", 0.0))
-    writer.best, writer.best_epoch = state.get("best_val_psnr"), state.get("best_epoch")
-    best_ckpt = _epoch_checkpoint(str(ckpt / "best.keras"), monitor="val_psnr", mode="max",
+    # (checkpoints written before --select stored their best PSNR as best_val_psnr)
+    writer.best, writer.best_epoch = state.get("best_val", state.get("best_val_psnr")), state.get("best_epoch")
+    monitor = f"val_{config.select}"
+    best_ckpt = _epoch_checkpoint(str(ckpt / "best.keras"), monitor=monitor, mode="max",
                                   save_best_only=True, verbose=0)
     if writer.best is not None:
         best_ckpt.best = writer.best  # a resumed run only replaces a better earlier best
@@ -296,7 +298,7 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
         _epoch_checkpoint(str(ckpt / "last.keras"), verbose=0),
         best_ckpt,
         keras.callbacks.CSVLogger(str(ckpt / "log.csv"), append=resume),
-        keras.callbacks.EarlyStopping(monitor="val_psnr", mode="max", patience=config.patience, verbose=1),
+        keras.callbacks.EarlyStopping(monitor=monitor, mode="max", patience=config.patience, verbose=1),
         writer.callback,
     ]
     if config.time_limit:
