@@ -74,13 +74,15 @@ def main() -> None:
         return
 
     rows = []
-    print(f"{'corruption':16s} {'channels':8s} {'CPU ms':>7s} {'wall ms':>7s}  (per batch of {args.batch} x {args.patch}^2)")
+    print(f"{'corruption':16s} {'channels':8s} {'CPU ms':>7s} {'wall ms':>7s}"
+          f"  (per batch of {args.batch} x {args.patch}^2)")
     for task, (name, _, channels) in enumerate(TASKS):
         # A fresh process per row: a finished dataset's threads would keep working for the next.
         child = subprocess.run([sys.executable, __file__, "--task", str(task), *sizes],
                                capture_output=True, text=True, check=True)
         cpu_ms, wall_ms = (float(v) for v in child.stdout.split()[-2:])
-        rows.append({"corruption": name, "channels": channels, "cpu_ms": round(cpu_ms, 1), "wall_ms": round(wall_ms, 1)})
+        rows.append({"corruption": name, "channels": channels,
+                     "cpu_ms": round(cpu_ms, 1), "wall_ms": round(wall_ms, 1)})
         print(f"{name:16s} {'gray' if channels == 1 else 'rgb':8s} {cpu_ms:7.1f} {wall_ms:7.1f}", flush=True)
     RESULTS.mkdir(exist_ok=True)
     out = {"command": "python benchmarks/feed.py " + " ".join(sizes), "cpu": cpu_name(), "cores": os.cpu_count(),

@@ -52,12 +52,14 @@ CHANNELS = {"gray": 1, "rgb": 3}
 @click.option("--overwrite", is_flag=True, help="Start over even if --out or its checkpoints exist.")
 @click.option("--json", "as_json", is_flag=True, help="Print the model's metadata as JSON when done.")
 def train_command(noise, params, data, val_data, arch, arch_params, init, channels, epochs, steps_per_epoch, batch,
-                  patch, learning_rate, loss, select, patience, time_limit, seed, strategy, out, resume, overwrite, as_json):
+                  patch, learning_rate, loss, select, patience, time_limit, seed, strategy, out, resume, overwrite,
+                  as_json):
     """Train a denoiser for any installed noise model, from clean images only.
 
     Noise is made on the fly, so every epoch sees fresh noise. Checkpoints, a CSV
     log and the resume state go to OUT's stem + '.ckpt/'; the best model (by
-    validation PSNR, or SSIM with --select ssim) goes to --out with its metadata, ready for `denoisekit clean`.
+    validation PSNR, or SSIM with --select ssim) goes to --out with its
+    metadata, ready for `denoisekit clean`.
 
     \b
     Examples:
@@ -90,8 +92,8 @@ def train_command(noise, params, data, val_data, arch, arch_params, init, channe
         noise=noise, noise_params=noise_values, out=str(out), arch=arch, arch_params=arch_values,
         channels=CHANNELS[channels], data=data, val_data=val_data, epochs=epochs,
         steps_per_epoch=steps_per_epoch, batch=batch, patch=patch, seed=seed,
-        learning_rate=learning_rate, loss=loss, select=select, patience=patience, strategy=strategy, time_limit=time_limit,
-        init=init,
+        learning_rate=learning_rate, loss=loss, select=select, patience=patience, strategy=strategy,
+        time_limit=time_limit, init=init,
     )
     try:
         summary = train(config, resume=resume, overwrite=overwrite)
