@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -53,14 +52,6 @@ def measure(task: int, batches: int, patch: int, batch: int) -> tuple[float, flo
     return (cpu_seconds() - cpu) / batches * 1000, (time.perf_counter() - wall) / batches * 1000
 
 
-def cpu_name() -> str:
-    cpuinfo = Path("/proc/cpuinfo")
-    for line in cpuinfo.read_text().splitlines() if cpuinfo.exists() else []:
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return "unknown"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--batches", type=int, default=100)
@@ -84,9 +75,10 @@ def main() -> None:
         rows.append({"corruption": name, "channels": channels,
                      "cpu_ms": round(cpu_ms, 1), "wall_ms": round(wall_ms, 1)})
         print(f"{name:16s} {'gray' if channels == 1 else 'rgb':8s} {cpu_ms:7.1f} {wall_ms:7.1f}", flush=True)
+    from denoisekit.benchmarking import cpu_description
+
     RESULTS.mkdir(exist_ok=True)
-    out = {"command": "python benchmarks/feed.py " + " ".join(sizes), "cpu": cpu_name(), "cores": os.cpu_count(),
-           "rows": rows}
+    out = {"command": "python benchmarks/feed.py " + " ".join(sizes), "cpu": cpu_description(), "rows": rows}
     (RESULTS / "feed.json").write_text(json.dumps(out, indent=2) + "\n")
     print(f"wrote {RESULTS / 'feed.json'}")
 

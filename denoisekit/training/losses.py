@@ -15,7 +15,6 @@ from typing import Any
 import keras
 from keras import ops
 
-
 SSIM_WINDOW = 7
 SSIM_WEIGHT = 0.84
 _C1, _C2 = 0.01 ** 2, 0.03 ** 2
@@ -42,21 +41,24 @@ def ssim_loss(y_true: Any, y_pred: Any) -> Any:
     return 1.0 - ssim_per_image(y_true, y_pred)
 
 
+def _with_ssim(per_pixel: Any, y_true: Any, y_pred: Any) -> Any:
+    """SSIM_WEIGHT of (1 - SSIM) plus the rest of the per-image mean of ``per_pixel`` (N, H, W, C)."""
+    return SSIM_WEIGHT * ssim_loss(y_true, y_pred) + (1 - SSIM_WEIGHT) * ops.mean(per_pixel, axis=(1, 2, 3))
+
+
 @keras.saving.register_keras_serializable(package="denoisekit")
 def l1_ssim_loss(y_true: Any, y_pred: Any) -> Any:
-    l1 = ops.mean(ops.abs(y_true - y_pred), axis=(1, 2, 3))
-    return SSIM_WEIGHT * ssim_loss(y_true, y_pred) + (1 - SSIM_WEIGHT) * l1
+    return _with_ssim(ops.abs(y_true - y_pred), y_true, y_pred)
 
 
 @keras.saving.register_keras_serializable(package="denoisekit")
 def l2_ssim_loss(y_true: Any, y_pred: Any) -> Any:
-    l2 = ops.mean(ops.square(y_true - y_pred), axis=(1, 2, 3))
-    return SSIM_WEIGHT * ssim_loss(y_true, y_pred) + (1 - SSIM_WEIGHT) * l2
+    return _with_ssim(ops.square(y_true - y_pred), y_true, y_pred)
 
 
-#: ``train --loss`` names (``training.LOSS_NAMES``) -> Keras losses. L1 suits photos (KAIR's recipe); L2 suits sparse
-#: images such as digits, where L1's median pulls an untrained autoencoder to an all-black
-#: output, and impulse noise and colorization (see RECIPE.md).
+#: ``train --loss`` names (``training.LOSS_NAMES``) -> Keras losses. L1 suits photos (KAIR's
+#: recipe); L2 suits sparse images such as digits, where L1's median pulls an untrained
+#: autoencoder to an all-black output, and impulse noise and colorization (see RECIPE.md).
 LOSSES: dict[str, Any] = {
     "l1": "mean_absolute_error",
     "l2": "mean_squared_error",

@@ -62,6 +62,11 @@ class TrainConfig:
     init: str | None = None
 
     @property
+    def monitor(self) -> str:
+        """The validation log entry that picks the kept epoch (``--select``)."""
+        return f"val_{self.select}"
+
+    @property
     def checkpoint_dir(self) -> Path:
         out = Path(self.out)
         return out.with_name(out.stem + ".ckpt")
@@ -108,7 +113,7 @@ class _StateWriter:
         self.best_epoch: int | None = None
 
     def write(self, epochs_done: int, logs: dict) -> None:
-        val = logs.get(f"val_{self.config.select}")
+        val = logs.get(self.config.monitor)
         if val is not None and (self.best is None or val > self.best):
             self.best, self.best_epoch = val, epochs_done
         state = {"epochs_done": epochs_done, "best_val": self.best, "best_epoch": self.best_epoch,
@@ -287,8 +292,7 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
     writer = _StateWriter(ckpt / "state.json", config, state.get("wall_seconds", 0.0))
     # (checkpoints written before --select stored their best PSNR as best_val_psnr)
     writer.best, writer.best_epoch = state.get("best_val", state.get("best_val_psnr")), state.get("best_epoch")
-    monitor = f"val_{config.select}"
-    best_ckpt = _epoch_checkpoint(str(ckpt / "best.keras"), monitor=monitor, mode="max",
+    best_ckpt = _epoch_checkpoint(str(ckpt / "best.keras"), monitor=config.monitor, mode="max",
                                   save_best_only=True, verbose=0)
     if writer.best is not None:
         best_ckpt.best = writer.best  # a resumed run only replaces a better earlier best
@@ -298,7 +302,7 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
         _epoch_checkpoint(str(ckpt / "last.keras"), verbose=0),
         best_ckpt,
         keras.callbacks.CSVLogger(str(ckpt / "log.csv"), append=resume),
-        keras.callbacks.EarlyStopping(monitor=monitor, mode="max", patience=config.patience, verbose=1),
+        keras.callbacks.EarlyStopping(monitor=config.monitor, mode="max", patience=config.patience, verbose=1),
         writer.callback,
     ]
     if config.time_limit:
