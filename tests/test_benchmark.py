@@ -108,3 +108,62 @@ def test_benchmark_bad_restorer_is_a_usage_error(runner, clean_dir):
     assert result.exit_code == 2 and "no restorer named 'nope'" in result.output
     result = runner.invoke(main, ["benchmark", str(clean_dir), "--noise", "gaussian", "--restorers", "median:size=x"])
     assert result.exit_code == 2 and "size" in result.output
+
+
+def test_repeated_passes_keep_each_images_fastest_time_and_first_output(monkeypatch):
+    from denoisekit import benchmarking
+    from denoisekit.benchmarking import Case, TimedRestorer
+
+    # A fake clock: each restore call lasts the next of these durations (seconds).
+    durations = iter([5.0, 1.0, 2.0, 9.0, 3.0, 0.5])
+    now = [0.0]
+
+    def restore(pixels):
+        now[0] += next(durations)
+        return pixels * 0.5
+
+    monkeypatch.setattr(benchmarking.time, "perf_counter", lambda: now[0])
+    cases = [Case(name, np.ones((100, 100, 1), np.float32), np.ones((100, 100, 1), np.float32))
+             for name in ("a", "b")]
+    timed = TimedRestorer("half", restore)
+    for _ in range(2):
+        timed.run_pass(cases)  # first pass: warm-up 5.0 (untimed), a 1.0, b 2.0; second: a 9.0, b 3.0
+    result = timed.result(cases)
+    assert [row["seconds"] for row in result.per_image] == [1.0, 2.0]
+    assert result.seconds_per_mp == pytest.approx(3.0 / 0.02)
+    assert np.allclose(timed.outputs[0], 0.5) and len(timed.outputs) == 2
+
+
+def test_benchmark_repeat_times_every_image_in_each_pass(runner, clean_dir, tmp_path):
+    import denoisekit
+    from denoisekit.plugins import get_registry
+
+    calls = []
+
+    class Counter(denoisekit.Restorer):
+        name = "counter"
+
+        def make(self):
+            return lambda pixels: calls.append(pixels.shape) or pixels
+
+    class Plugin:
+        @denoisekit.hookimpl
+        def register_restorers(self, register):
+            register(Counter())
+
+    get_registry().register(Plugin(), "counting-plugin")
+    reports = []
+    for repeat in ("1", "3"):
+        out = tmp_path / f"repeat{repeat}.json"
+        result = runner.invoke(main, ["benchmark", str(clean_dir), "--noise", "gaussian", "-p", "sigma=20",
+                                      "--restorers", "counter,median", "--repeat", repeat, "--json", str(out)])
+        assert result.exit_code == 0, result.output
+        reports.append(json.loads(out.read_text()))
+    assert len(calls) == (1 + 2) + (1 + 3 * 2)  # a warm-up, then each image once per pass
+    assert "fastest of 3 passes" in result.output and reports[1]["repeat"] == 3
+    for report in reports:
+        median = report["results"][2]
+        assert median["seconds_per_mp"] == pytest.approx(sum(p["seconds"] for p in median["per_image"])
+                                                         / report["megapixels"])
+    assert [r["psnr"] for r in reports[0]["results"]] == [r["psnr"] for r in reports[1]["results"]]
+    assert runner.invoke(main, ["benchmark", str(clean_dir), "--noise", "gaussian", "--repeat", "0"]).exit_code == 2

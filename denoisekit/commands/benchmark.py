@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from ..benchmarking import STORES, cpu_description, make_cases, run_restorer, score_input
+from ..benchmarking import STORES, TimedRestorer, cpu_description, make_cases, score_input
 from ..files import collect_inputs
 from ..images import ImageReadError, read_image, to_gray, to_rgb
 from ..params import ParamError, resolve_params
@@ -33,11 +33,15 @@ def parse_restorer_spec(spec: str) -> tuple[str, list[str]]:
 @click.option("--store", type=click.Choice(STORES), default="png", show_default=True,
               help="png: noisy input clipped and rounded to 8 bits, as users' files are; float: unrounded.")
 @seed_option
+@click.option("--repeat", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Time every image this many times, in passes over all restorers, and keep "
+                   "each image's fastest (steadier on a busy or shared machine).")
 @click.option("--json", "json_file", type=click.Path(path_type=Path, allow_dash=True),
               help="Write all figures (per image too) and the CPU as JSON to FILE ('-': stdout).")
-def benchmark_command(clean_dir, noise, params, restorers, channels, store, seed, json_file):
+def benchmark_command(clean_dir, noise, params, restorers, channels, store, seed, repeat, json_file):
     """Corrupt CLEAN_DIR's images with a fixed seed, run each restorer, and print
-    PSNR, SSIM and seconds per megapixel (timed after a warm-up, on this machine).
+    PSNR, SSIM and seconds per megapixel (timed after a warm-up, on this machine;
+    with --repeat N, each image's fastest of N passes).
 
     A restorer parameter named sigma (bm3d, nlmeans) defaults to the corruption's
     sigma when that is a fixed value, so the classical methods get the true level.
@@ -76,20 +80,24 @@ def benchmark_command(clean_dir, noise, params, restorers, channels, store, seed
         click.echo(f"note: {name} left out: the corruption does not change it", err=True)
     if not cases:
         raise click.ClickException(f"{clean_dir}: the corruption changes none of the images")
-    results = [score_input(cases)]
-    for label, found, values in plans:
-        with click.progressbar(length=len(cases), label=label, file=sys.stderr) as bar:
-            results.append(run_restorer(label, found.obj.make(**values), cases, lambda: bar.update(1)))
+    timed = [TimedRestorer(label, found.obj.make(**values)) for label, found, values in plans]
+    for done in range(repeat):
+        for restorer in timed:
+            label = restorer.label + (f" (pass {done + 1}/{repeat})" if repeat > 1 else "")
+            with click.progressbar(length=len(cases), label=label, file=sys.stderr) as bar:
+                restorer.run_pass(cases, lambda: bar.update(1))
+    results = [score_input(cases)] + [restorer.result(cases) for restorer in timed]
 
     megapixels = sum(c.megapixels for c in cases)
     if str(json_file) != "-":
         click.echo(f"{len(cases)} images, {megapixels:.2f} MP; noise {noise} "
-                   f"{' '.join(params)} (seed {seed}, stored as {store}); CPU: {cpu_description()['model']}")
+                   f"{' '.join(params)} (seed {seed}, stored as {store}); CPU: {cpu_description()['model']}"
+                   + (f"; times: fastest of {repeat} passes" if repeat > 1 else ""))
         echo_table(["restorer", "PSNR (dB)", "SSIM", "s/MP"],
                    [[r.restorer, r.psnr, r.ssim, r.seconds_per_mp] for r in results])
     if json_file is not None:
         write_json({
-            "noise": noise, "params": list(params), "seed": seed, "store": store, "channels": channels,
+            "noise": noise, "params": list(params), "seed": seed, "store": store, "channels": channels, "repeat": repeat,
             "images": [c.name for c in cases], "unchanged": unchanged, "megapixels": megapixels, "cpu": cpu_description(),
             "results": [asdict(r) for r in results],
         }, json_file)
