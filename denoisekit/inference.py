@@ -13,8 +13,9 @@ image's, it adapts (and records a note saying what it did):
 
 With a task whose noise is independent per RGB channel (``FUSED_TASKS``: gaussian), an RGB
 image is restored twice, by the task's color model and by its gray model per opponent-colour
-channel, and the two are averaged (``fuse``): their errors differ enough that the mean beat
-the better of the two by 0.2-0.5 dB on the validation crops at every noise level tried.
+channel, and the two are blended per opponent channel (``fuse``, ``COLOR_MODEL_SHARE``): their
+errors differ enough that the equal mean beat the better of the two by 0.2-0.5 dB on the
+validation crops at every noise level tried, and these shares beat the equal mean there.
 """
 
 from __future__ import annotations
@@ -32,9 +33,15 @@ from .plugins import PluginError, corruption
 from .tiling import DEFAULT_BATCH, DEFAULT_OVERLAP, DEFAULT_TILE, tiled_apply
 
 PASS_MODEL_PATH = "pass --model PATH to a .keras file made by `denoisekit train`"
-#: Tasks whose RGB images get the mean of the color model and the gray model per opponent channel.
+#: Tasks whose RGB images get a blend of the color model and the gray model per opponent channel.
 #: Not salt-and-pepper: an impulse hits all channels of a pixel, so opponent channels share it.
 FUSED_TASKS = ("gaussian",)
+#: The color model's share of a fused restoration per opponent channel (mean, red-blue,
+#: green-magenta), the gray model's the rest. Least-squares shares on the validation images
+#: (scikit-image chelsea and coffee) at sigma 15-50 were 0.53-0.74, 0.32-0.75 and 0.05-0.21:
+#: the gray model restores the green-magenta channel far better. These rounded ones beat the
+#: equal mean there by 0.015-0.13 dB at every sigma from 5 to 50 (benchmarks/README.md).
+COLOR_MODEL_SHARE = np.array([0.6, 0.45, 0.15], np.float32)
 
 
 def _channels_as_batch(denoiser: Denoiser, tiles: np.ndarray) -> np.ndarray:
@@ -67,8 +74,8 @@ class ModelRestore:
     ``chroma_radius`` smooths a colorization's chroma along the luma's edges (0: off);
     ``color`` says how a gray model restores RGB images: per RGB channel, or per channel of
     an opponent colour space (``opponent.py``; for noise independent per RGB channel);
-    ``fuse``: with a task in ``FUSED_TASKS``, RGB images get the mean of the task's color model
-    and its gray model per opponent channel.
+    ``fuse``: with a task in ``FUSED_TASKS``, RGB images get a blend of the task's color model
+    and its gray model per opponent channel (``COLOR_MODEL_SHARE``).
     """
 
     def __init__(self, spec: str, tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP,
@@ -132,10 +139,10 @@ class ModelRestore:
 
     def _fused(self, pixels: np.ndarray, color: str, gray: str) -> np.ndarray:
         self.last_model = f"{color}+{gray}"
-        out = self._tiled(self._load(color), pixels)
-        out += self._per_channel(self._load(gray), pixels, opponent=True)
-        out *= np.float32(0.5)
-        return out
+        by_color = to_opponent(self._tiled(self._load(color), pixels))
+        by_gray = self._tiled(self._load(gray), to_opponent(pixels), channels_as_batch=True)
+        by_gray += COLOR_MODEL_SHARE * (by_color - by_gray)
+        return from_opponent(by_gray)
 
     def _colorize(self, denoiser: Denoiser, pixels: np.ndarray) -> np.ndarray:
         rgb = to_rgb(pixels)

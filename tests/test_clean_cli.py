@@ -47,7 +47,7 @@ def test_readme_command_on_the_samples(runner, tmp_path):
     for side in ("input", "output"):
         for key in ("psnr", "ssim"):
             assert data["mean"][side][key] == pytest.approx(np.mean([r[side][key] for r in data["files"]]))
-    # Color images: the mean of the color model and the gray model per opponent channel.
+    # Color images: a blend of the color model and the gray model per opponent channel.
     assert data["restorer"] == "model" and data["models"] == ["gaussian-color+gaussian-gray", "gaussian-gray"]
     assert data["params"] == {"model": "gaussian", "tile": 512, "overlap": 64, "batch": 4,
                               "keep_untouched": True, "ensemble": False, "chroma_radius": 16,

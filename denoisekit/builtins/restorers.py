@@ -28,7 +28,7 @@ class ModelRestorer(Restorer):
     name = "model"
     description = ("Learned denoiser (a .keras file or bundled model), run in overlapping tiles; "
                    "a task name picks the bundled gray or color model per image (gaussian on color images: "
-                   "both, averaged; see fuse).")
+                   "both, blended; see fuse).")
     params = (
         Param("model", "str", "gaussian",
               help="task (gaussian, salt-and-pepper, colorize), bundled model name, or .keras path"),
@@ -50,7 +50,7 @@ class ModelRestorer(Restorer):
                    "for Gaussian noise; not for salt-and-pepper)"),
         Param("fuse", "bool", True,
               help="with the task gaussian, restore RGB images with the color model and with the "
-                   "gray model per opponent channel and average the two (better, about 1.8x the time)"),
+                   "gray model per opponent channel and blend the two (better, about 1.6x the time)"),
     )
 
     def make(self, model: str = "gaussian", tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP,
