@@ -65,27 +65,28 @@ def make_cases(images: Mapping[str, np.ndarray], corruption: Any, params: Mappin
 
 def score_input(cases: list[Case]) -> Result:
     """The noisy input's own figures (restorer ``noisy``)."""
-    return _result("noisy", cases, [np.clip(c.noisy, 0, 1) for c in cases], None)
+    return _result("noisy", [_score(c, np.clip(c.noisy, 0, 1)) for c in cases], None)
 
 
 @dataclass
 class TimedRestorer:
-    """A restorer under test: its outputs (from the first pass) and each image's fastest time.
+    """A restorer under test: each image's scores (from the first pass) and fastest time.
 
     Call :meth:`run_pass` once per pass; with several passes each image's time is the
     fastest of its passes (as ``timeit`` reports), which a busy or shared machine slows
     least. Passes of different restorers can interleave, so a burst of load from elsewhere
-    does not land on one restorer's every pass.
+    does not land on one restorer's every pass. Outputs are scored as they come and not
+    kept, so memory stays one image per restorer whatever the folder's size.
     """
 
     label: str
     restore: Callable[[np.ndarray], np.ndarray]
-    outputs: list[np.ndarray] = field(default_factory=list)
+    scores: list[dict[str, Any]] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
 
     def run_pass(self, cases: list[Case], progress: Callable[[], None] | None = None) -> None:
         """Restore every case once, timed; the first pass starts with an untimed warm-up (tracing, caches)."""
-        first = not self.outputs
+        first = not self.scores
         if first:
             self.restore(cases[0].noisy[:64, :64])
         for i, case in enumerate(cases):
@@ -93,7 +94,7 @@ class TimedRestorer:
             out = self.restore(case.noisy)
             elapsed = time.perf_counter() - start
             if first:
-                self.outputs.append(np.clip(np.asarray(out, np.float32).reshape(case.clean.shape), 0, 1))
+                self.scores.append(_score(case, np.clip(np.asarray(out, np.float32).reshape(case.clean.shape), 0, 1)))
                 self.seconds.append(elapsed)
             else:
                 self.seconds[i] = min(self.seconds[i], elapsed)
@@ -102,17 +103,17 @@ class TimedRestorer:
 
     def result(self, cases: list[Case]) -> Result:
         """PSNR, SSIM and seconds per megapixel over ``cases`` (after at least one pass)."""
-        if len(self.outputs) != len(cases):
+        if len(self.scores) != len(cases):
             raise RuntimeError(f"{self.label}: run a pass over the cases first")
-        total_mp = sum(c.megapixels for c in cases)
-        return _result(self.label, cases, self.outputs, sum(self.seconds) / total_mp, self.seconds)
+        per_image = [{**score, "seconds": elapsed} for score, elapsed in zip(self.scores, self.seconds)]
+        return _result(self.label, per_image, sum(self.seconds) / sum(c.megapixels for c in cases))
 
 
-def _result(label: str, cases: list[Case], outputs: list[np.ndarray], s_per_mp: float | None,
-            seconds: list[float] | None = None) -> Result:
-    per_image = [{"image": c.name, "psnr": psnr(c.clean, o), "ssim": ssim(c.clean, o)} for c, o in zip(cases, outputs)]
-    for row, elapsed in zip(per_image, seconds or []):
-        row["seconds"] = elapsed
+def _score(case: Case, output: np.ndarray) -> dict[str, Any]:
+    return {"image": case.name, "psnr": psnr(case.clean, output), "ssim": ssim(case.clean, output)}
+
+
+def _result(label: str, per_image: list[dict[str, Any]], s_per_mp: float | None) -> Result:
     return Result(label, mean(r["psnr"] for r in per_image), mean(r["ssim"] for r in per_image), s_per_mp, per_image)
 
 
