@@ -130,7 +130,10 @@ class Denoiser:
 
     def __post_init__(self) -> None:
         tf = tensorflow()
-        self._predict = tf.function(lambda x: self.model(x, training=False), reduce_retracing=True)
+        # One graph for every batch and image size: traced once, on the first call, instead of
+        # again for each new tile or image shape (tracing costs as much as restoring a megapixel).
+        spec = tf.TensorSpec((None, *self.model.input_shape[1:]), tf.float32)
+        self._predict = tf.function(lambda x: self.model(x, training=False), input_signature=[spec])
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         """Restore a batch (N, H, W, channels); H and W must fit ``size_multiple``/``fixed_size``."""

@@ -87,3 +87,28 @@ def test_report_format_follows_the_suffix(tmp_path):
     assert (tmp_path / "reports" / "r.html").read_text().startswith("<!DOCTYPE html>")
     with pytest.raises(ValueError, match="report format"):
         write_report(report, tmp_path / "r.txt")
+
+
+def test_seconds_per_megapixel_leave_out_the_one_off_start_of_each_kind_of_image(monkeypatch):
+    # A model's first call on gray or on RGB images builds its graph (seconds); a fake clock
+    # that such a restorer advances shows that cost lands in no image's time.
+    from denoisekit import cleaning
+    from denoisekit.cleaning import Cleaner
+    from denoisekit.images import Image
+
+    now, started = [0.0], set()
+
+    def restore(pixels):
+        if pixels.shape[2] not in started:
+            started.add(pixels.shape[2])
+            now[0] += 30.0  # tracing
+        now[0] += pixels.shape[0] * pixels.shape[1] * 1e-6  # one second per megapixel
+        return pixels
+
+    monkeypatch.setattr(cleaning.time, "perf_counter", lambda: now[0])
+    cleaner = Cleaner(restore, inputs=None, refs=None, crops=False)
+    for channels in (1, 3, 1, 3):
+        pixels = np.full((500, 400, channels), 0.5, np.float32)
+        _, info = cleaner(Path(f"{channels}.png"), Image(pixels, np.dtype(np.uint8)))
+        assert info["row"]["seconds_per_megapixel"] == pytest.approx(1.0)
+    assert started == {1, 3}

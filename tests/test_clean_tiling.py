@@ -116,6 +116,23 @@ def test_tiled_inference_matches_whole_image_inference(clean_models):
         assert np.abs(tiled - whole).max() < 1e-3
 
 
+def test_a_denoiser_builds_one_graph_for_every_batch_and_image_size(clean_models):
+    # A folder of photos of many sizes (tiles, edge tiles, channels as a batch) must not pay
+    # for tracing the model again at each new shape.
+    from denoisekit.modelio import load_denoiser
+
+    denoiser = load_denoiser(clean_models.gray)
+    rng = np.random.default_rng(0)
+    for shape in ((1, 64, 64, 1), (3, 96, 128, 1), (2, 36, 20, 1), (1, 200, 148, 1)):
+        out = denoiser(rng.random(shape, dtype=np.float32))
+        assert out.shape == shape and out.dtype == np.float32
+    assert denoiser._predict.experimental_get_tracing_count() == 1
+    fixed = load_denoiser(clean_models.fixed)
+    for batch in (1, 5):
+        assert fixed(rng.random((batch, 28, 28, 1), dtype=np.float32)).shape == (batch, 28, 28, 1)
+    assert fixed._predict.experimental_get_tracing_count() == 1
+
+
 MEMORY_SCRIPT = textwrap.dedent("""
     import json, resource, sys, tracemalloc
     import cv2, numpy as np
