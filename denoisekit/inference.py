@@ -64,6 +64,29 @@ def check_model_spec(spec: str) -> None:
         raise ModelLoadError(f"model {spec!r}: {what} (bundled: {known}); {PASS_MODEL_PATH}")
 
 
+def task_routes() -> list[tuple[str, str, str]]:
+    """What ``clean --model TASK`` runs by default, per bundled task: (task, on gray images, on RGB images)."""
+    from .modelio import peek_metadata
+
+    routes = []
+    for task in TASKS:
+        gray, color = bundled_for(task, 1), bundled_for(task, 3)
+        if gray is None or color is None:
+            continue
+        gray_channels, color_channels = (int(peek_metadata(n).get("channels", 1)) for n in (gray, color))
+        colorize = peek_metadata(color).get("corruption") == "grayscale"
+        if colorize:
+            on_gray, on_rgb = f"{gray} (becomes RGB)", f"{color} (colours re-predicted)"
+        else:
+            on_gray = gray if gray_channels == 1 else f"{gray} (gray replicated to RGB, then back)"
+            if task in FUSED_TASKS and color_channels == 3 and gray_channels == 1:
+                on_rgb = f"{color} blended with {gray} per opponent channel (-p fuse=false: {color} alone)"
+            else:
+                on_rgb = color if color_channels == 3 else f"{color} per RGB channel"
+        routes.append((task, on_gray, on_rgb))
+    return routes
+
+
 class ModelRestore:
     """One image ``(H, W, C)`` in [0, 1] -> its restoration, through a saved model, tiled.
 

@@ -187,6 +187,27 @@ def test_task_name_uses_bundled_models_per_channel_count(runner, noisy_set, tmp_
     assert json.loads(alone.stdout)["models"] == ["gaussian-color", "gaussian-gray"]
 
 
+def test_models_lists_the_bundled_ones_and_what_each_task_runs_per_kind_of_image(runner, tmp_path, monkeypatch,
+                                                                                   clean_models):
+    bundled = tmp_path / "bundled"
+    bundled.mkdir()
+    for name, model in (("gaussian-gray", clean_models.gray), ("gaussian-color", clean_models.color),
+                        ("salt-and-pepper-gray", clean_models.gray), ("colorize-color", clean_models.colorize)):
+        (bundled / f"{name}.keras").write_bytes(model.read_bytes())
+    monkeypatch.setattr(modelio, "BUNDLED_DIR", bundled)
+    result = runner.invoke(main, ["models"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    listed = [line.split()[0] for line in lines[2:6]]
+    assert listed == ["colorize-color", "gaussian-color", "gaussian-gray", "salt-and-pepper-gray"]
+    routes = {line.split()[0]: line for line in lines[lines.index("What `clean --model TASK` runs (default: gaussian):"):]}
+    assert "gaussian-color blended with gaussian-gray per opponent channel" in routes["gaussian"]
+    assert "salt-and-pepper-gray per RGB channel" in routes["salt-and-pepper"]
+    assert "colorize-color (becomes RGB)" in routes["colorize"]
+    described = runner.invoke(main, ["models", str(clean_models.gray)])
+    assert described.exit_code == 0 and "clean --model" not in described.stdout  # files: only their own metadata
+
+
 def test_bit_depth_alpha_format_and_channels_are_kept(runner, tmp_path, clean_models, make_image):
     src = tmp_path / "in"
     rgba16 = make_image(src / "rgba16.png", channels=3, dtype=np.uint16, with_alpha=True, seed=1)

@@ -13,7 +13,8 @@ from .common import echo_table, write_json
 @click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the full metadata as JSON.")
 def models_command(files: tuple[Path, ...], as_json: bool) -> None:
-    """List the bundled models with their metadata and validation figures.
+    """List the bundled models with their metadata and validation figures, and
+    which of them `clean --model TASK` runs on gray and on RGB images.
 
     With FILES, describe those .keras files (made by `denoisekit train`) instead.
     """
@@ -43,3 +44,8 @@ def models_command(files: tuple[Path, ...], as_json: bool) -> None:
                      val.get("ssim"), e.get("epochs"), e.get("total_wall_seconds", e.get("wall_seconds")), e["size_mb"]])
     echo_table(["model", "arch", "channels", "trained on", "val input dB", "val dB", "val SSIM",
                 "epochs", "train s", "MB"], rows)
+    if not files:
+        from ..inference import task_routes
+
+        click.echo("\nWhat `clean --model TASK` runs (default: gaussian):")
+        echo_table(["task", "gray images", "RGB images"], [list(route) for route in task_routes()])
