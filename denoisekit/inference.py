@@ -22,12 +22,14 @@ from __future__ import annotations
 
 from functools import partial
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 from .chroma import DEFAULT_CHROMA_RADIUS, smooth_chroma
 from .images import to_gray, to_rgb
-from .modelio import TASKS, Denoiser, ModelLoadError, bundled_for, bundled_models, load_denoiser
+from .modelio import (TASKS, Denoiser, ModelLoadError, bundled_for, bundled_models, load_denoiser, peek_metadata,
+                      task_of)
 from .opponent import COLOR_SPACES, from_opponent, to_opponent
 from .plugins import PluginError, corruption
 from .tiling import DEFAULT_BATCH, DEFAULT_OVERLAP, DEFAULT_TILE, tiled_apply
@@ -64,27 +66,58 @@ def check_model_spec(spec: str) -> None:
         raise ModelLoadError(f"model {spec!r}: {what} (bundled: {known}); {PASS_MODEL_PATH}")
 
 
+#: A model's (channels, task) by name: what the choice of route needs to know of it.
+KindOf = Callable[[str], tuple[int, str]]
+
+
+def _model_for(spec: str, channels: int) -> str:
+    """The model a spec names for an image of ``channels``: a task's bundled one, else the spec."""
+    if spec not in TASKS:
+        return spec
+    name = bundled_for(spec, channels)
+    if name is None:  # checked at start; only if the folder changed under us
+        raise ModelLoadError(f"no bundled model for the task {spec!r}; {PASS_MODEL_PATH}")
+    return name
+
+
+def choose_route(spec: str, channels: int, fuse: bool, kind_of: KindOf) -> tuple[str, tuple[str, ...]]:
+    """How an image of ``channels`` is restored: (way, model names), way one of ``fused``
+    (color model, gray model), ``colorize``, ``direct`` (the model's own channels),
+    ``per_channel`` (a gray model on RGB) or ``replicate`` (an RGB model on gray)."""
+    if fuse and spec in FUSED_TASKS and channels == 3:
+        color, gray = bundled_for(spec, 3), bundled_for(spec, 1)
+        # With one kind bundled both names are that model, and the channel check says no.
+        if color is not None and gray is not None and kind_of(color)[0] == 3 and kind_of(gray)[0] == 1:
+            return "fused", (color, gray)
+    name = _model_for(spec, channels)
+    model_channels, task = kind_of(name)
+    if task == "colorize":
+        return "colorize", (name,)
+    if model_channels == channels:
+        return "direct", (name,)
+    return ("per_channel" if model_channels == 1 else "replicate"), (name,)
+
+
 def task_routes() -> list[tuple[str, str, str]]:
     """What ``clean --model TASK`` runs by default, per bundled task: (task, on gray images, on RGB images)."""
-    from .modelio import peek_metadata
 
-    routes = []
-    for task in TASKS:
-        gray, color = bundled_for(task, 1), bundled_for(task, 3)
-        if gray is None or color is None:
-            continue
-        gray_channels, color_channels = (int(peek_metadata(n).get("channels", 1)) for n in (gray, color))
-        colorize = peek_metadata(color).get("corruption") == "grayscale"
-        if colorize:
-            on_gray, on_rgb = f"{gray} (becomes RGB)", f"{color} (colours re-predicted)"
-        else:
-            on_gray = gray if gray_channels == 1 else f"{gray} (gray replicated to RGB, then back)"
-            if task in FUSED_TASKS and color_channels == 3 and gray_channels == 1:
-                on_rgb = f"{color} blended with {gray} per opponent channel (-p fuse=false: {color} alone)"
-            else:
-                on_rgb = color if color_channels == 3 else f"{color} per RGB channel"
-        routes.append((task, on_gray, on_rgb))
-    return routes
+    def kind_of(name: str) -> tuple[int, str]:
+        metadata = peek_metadata(name)
+        return int(metadata.get("channels", 1)), task_of(metadata)
+
+    def describe(task: str, channels: int) -> str:
+        way, names = choose_route(task, channels, True, kind_of)
+        name = names[0]
+        return {
+            "fused": f"{name} blended with {names[-1]} per opponent channel (-p fuse=false: {name} alone)",
+            "colorize": f"{name} (becomes RGB)" if channels == 1 else f"{name} (colours re-predicted)",
+            "direct": name,
+            "per_channel": f"{name} per RGB channel",
+            "replicate": f"{name} (gray replicated to RGB, then back)",
+        }[way]
+
+    return [(task, describe(task, 1), describe(task, 3)) for task in TASKS
+            if bundled_for(task, 1) is not None]
 
 
 class ModelRestore:
@@ -123,47 +156,32 @@ class ModelRestore:
             self._loaded[name] = load_denoiser(name)
         return self._loaded[name]
 
-    def _name_for(self, channels: int) -> str:
-        if self.spec in TASKS:
-            name = bundled_for(self.spec, channels)
-            if name is None:  # checked at start; only if the folder changed under us
-                raise ModelLoadError(f"no bundled model for the task {self.spec!r}; {PASS_MODEL_PATH}")
-            return name
-        return self.spec
+    def _kind(self, name: str) -> tuple[int, str]:
+        denoiser = self._load(name)
+        return denoiser.channels, denoiser.task
 
     def _note(self, text: str) -> None:
         if text not in self.notes:
             self.notes.append(text)
 
     def __call__(self, pixels: np.ndarray) -> np.ndarray:
-        fused = self._fused_pair(pixels.shape[-1])
-        if fused is not None:
-            return self._fused(pixels, *fused)
-        name = self._name_for(pixels.shape[-1])
-        denoiser = self._load(name)
-        label = Path(name).name
-        self.last_model = label
         channels = pixels.shape[-1]
-        if denoiser.task == "colorize":
+        way, names = choose_route(self.spec, channels, self.fuse, self._kind)
+        if way == "fused":
+            return self._fused(pixels, *names)
+        denoiser = self._load(names[0])
+        label = Path(names[0]).name
+        self.last_model = label
+        if way == "colorize":
             self._note(f"colorization model {label}: gray images become RGB"
                        if channels == 1 else f"colorization model {label}: the colours of RGB images are re-predicted")
             return self._colorize(denoiser, pixels)
-        return self._keep_untouched(denoiser, pixels, self._restore(denoiser, label, pixels))
-
-    def _fused_pair(self, channels: int) -> tuple[str, str] | None:
-        """(color model, gray model) to fuse for an image of ``channels``, or None."""
-        if not (self.fuse and self.spec in FUSED_TASKS and channels == 3):
-            return None
-        color, gray = bundled_for(self.spec, 3), bundled_for(self.spec, 1)
-        if color is None or gray is None:  # only if the bundled folder changed under us
-            return None
-        # With one kind bundled both names are that model, and the channel check says no.
-        return (color, gray) if self._load(color).channels == 3 and self._load(gray).channels == 1 else None
+        return self._keep_untouched(denoiser, pixels, self._restore(denoiser, label, pixels, way))
 
     def _fused(self, pixels: np.ndarray, color: str, gray: str) -> np.ndarray:
         self.last_model = f"{color}+{gray}"
         by_color = to_opponent(self._tiled(self._load(color), pixels))
-        by_gray = self._tiled(self._load(gray), to_opponent(pixels), channels_as_batch=True)
+        by_gray = self._in_opponent_space(self._load(gray), pixels)
         by_gray += COLOR_MODEL_SHARE * (by_color - by_gray)
         return from_opponent(by_gray)
 
@@ -174,11 +192,10 @@ class ModelRestore:
             smooth_chroma(to_gray(rgb), out, self.chroma_radius)
         return out
 
-    def _restore(self, denoiser: Denoiser, label: str, pixels: np.ndarray) -> np.ndarray:
-        channels = pixels.shape[-1]
-        if denoiser.channels == channels:
+    def _restore(self, denoiser: Denoiser, label: str, pixels: np.ndarray, way: str) -> np.ndarray:
+        if way == "direct":
             return self._tiled(denoiser, pixels)
-        if denoiser.channels == 1:
+        if way == "per_channel":
             opponent = self.color == "opponent"
             kind = "opponent-colour channel (mean, red-blue, green-magenta)" if opponent else "channel"
             self._note(f"gray model {label} on RGB images: each {kind} restored on its own")
@@ -188,9 +205,13 @@ class ModelRestore:
 
     def _per_channel(self, denoiser: Denoiser, pixels: np.ndarray, opponent: bool) -> np.ndarray:
         """A gray model on each RGB channel, or on each opponent-colour channel, of ``pixels``."""
-        source = to_opponent(pixels) if opponent else pixels
-        out = self._tiled(denoiser, source, channels_as_batch=True)
-        return from_opponent(out) if opponent else out
+        if opponent:
+            return from_opponent(self._in_opponent_space(denoiser, pixels))
+        return self._tiled(denoiser, pixels, channels_as_batch=True)
+
+    def _in_opponent_space(self, denoiser: Denoiser, pixels: np.ndarray) -> np.ndarray:
+        """A gray model on each opponent-colour channel of RGB ``pixels``; the result stays in that space."""
+        return self._tiled(denoiser, to_opponent(pixels), channels_as_batch=True)
 
     def _keep_untouched(self, denoiser: Denoiser, pixels: np.ndarray, out: np.ndarray) -> np.ndarray:
         """The input where the model's corruption cannot have changed it (its plugin says where)."""

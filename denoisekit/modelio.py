@@ -126,7 +126,7 @@ class Denoiser:
 
     @property
     def task(self) -> str:
-        return "colorize" if self.metadata.get("corruption") == "grayscale" else "denoise"
+        return task_of(self.metadata)
 
     def __post_init__(self) -> None:
         tf = tensorflow()
@@ -139,6 +139,11 @@ class Denoiser:
         """Restore a batch (N, H, W, channels); H and W must fit ``size_multiple``/``fixed_size``."""
         out = self._predict(np.ascontiguousarray(batch, np.float32))
         return np.clip(np.asarray(out), 0.0, 1.0)
+
+
+def task_of(metadata: dict[str, Any]) -> str:
+    """``colorize`` for a model trained to undo ``grayscale``, else ``denoise``."""
+    return "colorize" if metadata.get("corruption") == "grayscale" else "denoise"
 
 
 def load_denoiser(spec: str | Path) -> Denoiser:
