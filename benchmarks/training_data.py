@@ -1,17 +1,30 @@
-"""Export the offline natural images the bundled models train on into a folder of PNGs.
+"""Export the images the bundled models train and validate on into folders of PNGs.
 
-    python benchmarks/training_data.py runs/train-images
+    python benchmarks/training_data.py [--train runs/train-images] [--val runs/val-images] [--photos DIR]
 
-Sources (all shipped inside installed packages, nothing downloaded): scikit-image's
-natural images less its validation four (camera, coins, chelsea, coffee, see
-denoisekit/training/datasets.py), scikit-learn's sample images (china, flower),
-PyWavelets' aero and ascent, and matplotlib's grace_hopper.jpg. The validation
-images are samples/clean (crops of the four held-out scikit-image images).
+Training sources (all shipped inside packages, nothing downloaded at run time):
+- scikit-image's natural images less its validation four (camera, coins, chelsea, coffee,
+  see denoisekit/training/datasets.py), scikit-learn's sample images (china, flower),
+  PyWavelets' aero and ascent, and matplotlib's grace_hopper.jpg;
+- the photographs among the wallpapers of three Debian packages (``PHOTOS``; digital art
+  left out), each area-downscaled by about its short side / 900 (2x-4x): large photos are
+  sharper per pixel after it, and it removes their JPEG blocking.
+
+Validation (never trained on): samples/clean (256x256 crops of the four held-out
+scikit-image images) and four 256x256 crops of each held-out photograph
+(``VALIDATION_PHOTOS``: saturated colour, a dark interior, a dusk scene, a smooth sky,
+fine green texture). ``--photos`` names a folder holding the wallpapers' JPEG files by name
+(as on a machine without package access); by default they are fetched once with
+``apt-get download`` into benchmarks/data/wallpapers.
 """
 
 from __future__ import annotations
 
+import argparse
+import shutil
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import cv2
@@ -19,8 +32,67 @@ import numpy as np
 
 from denoisekit.training.datasets import DEFAULT_TRAIN
 
+HERE = Path(__file__).parent
+WALLPAPERS = HERE / "data" / "wallpapers"
+#: Debian package -> {photo name: path of its largest size inside the package}.
+PHOTOS = {
+    "lomiri-wallpapers-16.04": {
+        name: f"usr/share/backgrounds/{name}.jpg" for name in (
+            "Bridge_by_Sander_Klootwijk", "Dragonfly_by_Bolly", "Picture_0B_by_freespace",
+            "Picture_1A_by_freespace", "Wine_by_Jakkub_Mede", "aitzgorri_by_Aitzol_Berasategi",
+            "free_by_Peter_Nerlich", "friends_by_Aitzol_Berasategi", "life_by_Aitzol_Berasategi",
+            "picosdeeuropa_by_Aitzol_Berasategi", "seeding_by_Clements_Engelhardt",
+            "sunset_by_Aitzol_Berasategi")},
+    "lomiri-wallpapers-20.04": {"Kleiber_by_Lukas_Baubkus": "usr/share/backgrounds/Kleiber_by_Lukas_Baubkus.jpg"},
+    "plasma-workspace-wallpapers": {
+        **{name: f"usr/share/wallpapers/{name}/contents/images/2560x1600.jpg" for name in (
+            "ColdRipple", "ColorfulCups", "EveningGlow", "FallenLeaf", "Grey", "Kite", "OneStandsOut", "Path")},
+        "Volna": "usr/share/wallpapers/Volna/contents/images/5120x2880.jpg",
+    },
+}
+#: Held out for validation, chosen to span what users photograph.
+VALIDATION_PHOTOS = ("Picture_1A_by_freespace", "Wine_by_Jakkub_Mede", "EveningGlow", "Kite", "OneStandsOut")
+VAL_CROP = 256
 
-def sources() -> dict[str, np.ndarray]:
+
+def fetch_wallpapers(folder: Path = WALLPAPERS) -> Path:
+    """The photographs' JPEG files in ``folder`` (fetched once with apt-get download)."""
+    wanted = {name: (pkg, path) for pkg, photos in PHOTOS.items() for name, path in photos.items()}
+    if all((folder / f"{name}.jpg").is_file() for name in wanted):
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run(["apt-get", "download", *PHOTOS], cwd=tmp, check=True)
+        for deb in Path(tmp).glob("*.deb"):
+            subprocess.run(["dpkg-deb", "-x", str(deb), tmp], check=True)
+        for name, (_, path) in wanted.items():
+            shutil.copyfile(Path(tmp) / path, folder / f"{name}.jpg")
+    return folder
+
+
+def downscale(image: np.ndarray) -> np.ndarray:
+    """Area-downscale by round(short side / 900), at least 1."""
+    factor = max(1, round(min(image.shape[:2]) / 900))
+    if factor == 1:
+        return image
+    h, w = image.shape[:2]
+    return cv2.resize(image, (w // factor, h // factor), interpolation=cv2.INTER_AREA)
+
+
+def val_crops(image: np.ndarray, size: int = VAL_CROP) -> list[np.ndarray]:
+    """Four crops centred on the quarter points: corners and centre areas alike."""
+    h, w = image.shape[:2]
+    crops = []
+    for fy in (0.3, 0.7):
+        for fx in (0.3, 0.7):
+            top = min(max(0, int(fy * h) - size // 2), h - size)
+            left = min(max(0, int(fx * w) - size // 2), w - size)
+            crops.append(image[top:top + size, left:left + size])
+    return crops
+
+
+def package_images() -> dict[str, np.ndarray]:
+    """The offline images that ship inside Python packages, RGB or gray uint8."""
     from skimage import data
 
     found: dict[str, np.ndarray] = {}
@@ -51,15 +123,42 @@ def sources() -> dict[str, np.ndarray]:
     return found
 
 
-def main(out: Path) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    for name, pixels in sources().items():
-        pixels = np.clip(np.asarray(pixels), 0, 255).astype(np.uint8)
-        if pixels.ndim == 3:
-            pixels = cv2.cvtColor(pixels[..., :3], cv2.COLOR_RGB2BGR)
-        cv2.imwrite(str(out / f"{name}.png"), pixels)
-    print(f"wrote {len(list(out.glob('*.png')))} images to {out}")
+def _write_rgb(path: Path, pixels: np.ndarray) -> None:
+    pixels = np.clip(np.asarray(pixels), 0, 255).astype(np.uint8)
+    if pixels.ndim == 3:
+        pixels = cv2.cvtColor(pixels[..., :3], cv2.COLOR_RGB2BGR)
+    cv2.imwrite(str(path), pixels)
+
+
+def main(train: Path, val: Path, photos: Path | None) -> None:
+    train.mkdir(parents=True, exist_ok=True)
+    val.mkdir(parents=True, exist_ok=True)
+    for name, pixels in package_images().items():
+        _write_rgb(train / f"{name}.png", pixels)
+    photos = photos or fetch_wallpapers()
+    for pkg, names in PHOTOS.items():
+        for name in names:
+            image = cv2.imread(str(photos / f"{name}.jpg"), cv2.IMREAD_COLOR)
+            if image is None:
+                raise SystemExit(f"{photos / (name + '.jpg')}: missing or unreadable (from {pkg})")
+            image = downscale(image)
+            if name in VALIDATION_PHOTOS:
+                for i, crop in enumerate(val_crops(image)):
+                    cv2.imwrite(str(val / f"photo-{name}-{i}.png"), crop)
+            else:
+                cv2.imwrite(str(train / f"photo-{name}.png"), image)
+    samples = HERE.parent / "samples" / "clean"
+    for path in sorted(samples.glob("*.png")):
+        shutil.copyfile(path, val / f"sample-{path.name}")
+    print(f"wrote {len(list(train.glob('*.png')))} training images to {train}, "
+          f"{len(list(val.glob('*.png')))} validation images to {val}")
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1] if len(sys.argv) > 1 else "runs/train-images"))
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--train", type=Path, default=Path("runs/train-images"))
+    parser.add_argument("--val", type=Path, default=Path("runs/val-images"))
+    parser.add_argument("--photos", type=Path, default=None,
+                        help="folder of the wallpapers' JPEGs by name (default: fetch with apt-get)")
+    args = parser.parse_args()
+    main(args.train, args.val, args.photos)
