@@ -1,4 +1,4 @@
-"""The builtin restorers (model, median, nlmeans, bm3d) and a third-party restorer plugin."""
+"""The builtin restorers (model, median, switching-median, nlmeans, bm3d) and a third-party restorer plugin."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def make(name: str, **params):
 
 def test_builtin_restorers_are_registered_through_the_hook():
     table = get_registry().table("restorer")
-    assert {"model", "median", "nlmeans"} <= set(table)
+    assert {"model", "median", "switching-median", "nlmeans"} <= set(table)
     assert all(r.provider == "denoisekit (builtin)" for r in table.values())
     assert [p.name for p in table["model"].params] == ["model", "tile", "overlap", "batch", "keep_untouched", "ensemble",
                                                        "chroma_radius", "color", "fuse"]
@@ -39,6 +39,30 @@ def test_median_small_windows_work_on_floats_directly():
     np.testing.assert_array_equal(make("median", size=5)(image), cv2.medianBlur(image, 5))
     gray = image[..., :1]
     np.testing.assert_array_equal(make("median", size=3)(gray)[..., 0], cv2.medianBlur(gray[..., 0], 3))
+
+
+def test_switching_median_replaces_only_impulses_by_the_median_of_clean_neighbours():
+    image = np.full((7, 7, 1), 0.5, np.float32)
+    image[3, 3] = 1.0  # an impulse whose 3x3 window holds 8 clean pixels
+    image[2, 2], image[2, 3], image[2, 4] = 0.2, 0.3, 0.9
+    image[0, :3] = 0.0  # three impulses in a row at the border
+    out = make("switching-median")(image)
+    untouched = (image > 0) & (image < 1)
+    np.testing.assert_array_equal(out[untouched], image[untouched])
+    assert out[3, 3, 0] == pytest.approx(np.median([0.2, 0.3, 0.9, 0.5, 0.5, 0.5, 0.5, 0.5]))
+    assert np.all((out[0, :3] > 0) & (out[0, :3] < 1))  # each found clean pixels in some window
+
+
+def test_switching_median_keeps_saturated_colour_and_beats_the_median_filter():
+    rng = np.random.default_rng(3)
+    clean = cv2.GaussianBlur(rng.random((96, 96, 3)).astype(np.float32), (0, 0), 3)
+    clean[:10, :10] = (1.0, 0.0, 0.0)  # pure red is not an impulse: not every channel is 0 or 1
+    noisy = clean.copy()
+    hit = rng.random((96, 96)) < 0.3
+    noisy[hit] = np.where(rng.random(hit.sum()) < 0.5, 0.0, 1.0)[:, None]
+    out = make("switching-median")(noisy)
+    np.testing.assert_array_equal(out[:10, :10][~hit[:10, :10]], clean[:10, :10][~hit[:10, :10]])
+    assert psnr(clean, out) > psnr(clean, make("median", size=5)(noisy)) + 5
 
 
 def test_median_large_window_on_8_bit_data_uses_opencv_bytes():

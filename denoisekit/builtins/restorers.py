@@ -1,4 +1,4 @@
-"""Builtin restorers: the learned model and classical baselines (median, NL-means, BM3D).
+"""Builtin restorers: the learned model and classical baselines (median, switching median, NL-means, BM3D).
 
 Each ``make(**params)`` returns a function from one float32 image (H, W, C) in
 [0, 1], C = 1 or 3, to its restoration. Nothing heavy is imported until ``make``:
@@ -93,6 +93,47 @@ def median(pixels: np.ndarray, size: int) -> np.ndarray:
     return median_filter(pixels, size=(size, size, 1), mode="nearest")
 
 
+class SwitchingMedianRestorer(Restorer):
+    name = "switching-median"
+    description = ("Switching median for salt-and-pepper noise: keeps every pixel that is not pure black or "
+                   "white, and replaces each pure one by the median of the untouched pixels in the smallest "
+                   "window (3x3, 5x5, ...) holding any.")
+    params = (Param("max_size", "int", 15, 3, 255, help="largest odd window side tried"),)
+
+    def make(self, max_size: int = 15) -> RestoreFn:
+        if max_size % 2 == 0:
+            raise ValueError(f"switching-median max_size must be odd, not {max_size}")
+        return lambda pixels: switching_median(pixels, max_size)
+
+
+def switching_median(pixels: np.ndarray, max_size: int = 15) -> np.ndarray:
+    """Replace the impulses (pixels pure black or white in every channel) of an (H, W, C) image.
+
+    Each impulse gets, per channel, the median of the non-impulse pixels of the smallest
+    window around it that holds any; windows grow only for the impulses still unresolved,
+    and each size is one vectorised gather over those impulses. An impulse with no clean
+    pixel within ``max_size`` keeps its value.
+    """
+    out = np.array(pixels, np.float32, copy=True)
+    impulse = np.all(pixels <= 0, axis=-1) | np.all(pixels >= 1, axis=-1)
+    ys, xs = np.nonzero(impulse)
+    pad = max_size // 2
+    padded = np.pad(np.asarray(pixels, np.float32), ((pad, pad), (pad, pad), (0, 0)), mode="edge")
+    clean = np.pad(~impulse, pad, mode="constant", constant_values=False)  # the border counts as no data
+    todo = np.arange(len(ys))
+    for radius in range(1, pad + 1):
+        if not todo.size:
+            break
+        dy, dx = np.mgrid[-radius:radius + 1, -radius:radius + 1].reshape(2, -1)
+        yy, xx = ys[todo, None] + pad + dy, xs[todo, None] + pad + dx  # (N, window)
+        usable = clean[yy, xx]
+        found = usable.any(axis=1)
+        values = np.where(usable[found][..., None], padded[yy[found], xx[found]], np.nan)  # (n, window, C)
+        out[ys[todo[found]], xs[todo[found]]] = np.nanmedian(values, axis=1)
+        todo = todo[~found]
+    return out
+
+
 def _per_plane(pixels: np.ndarray, fn: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
     """Apply an OpenCV function to an (H, W, 1|3) array (OpenCV wants gray as (H, W))."""
     if pixels.shape[-1] == 1:
@@ -172,6 +213,7 @@ def bm3d_available() -> bool:
 def register_restorers(register: Callable[[Any], None]) -> None:
     register(ModelRestorer())
     register(MedianRestorer())
+    register(SwitchingMedianRestorer())
     register(NLMeansRestorer())
     if bm3d_available():
         register(BM3DRestorer())
