@@ -1,14 +1,19 @@
 """The full comparison behind benchmarks/README.md: every bundled model against BM3D,
-non-local means and median filters, on photographs the models never saw.
+non-local means, median and switching median filters, on photographs the models never saw.
 
-    python benchmarks/run.py [TASK ...] [--seed N] [--repeat N]
+    python benchmarks/run.py [TASK ...] [--set opencv|nature ...] [--seed N] [--repeat N]
 
-Evaluation images: natural photographs from Debian's opencv-doc package (fetched with
-`apt-get download`, unpacked, never installed), centre crops of at most 384x384. No image
-from the training sources (scikit-image, scikit-learn, PyWavelets, matplotlib) is among them.
+Evaluation sets (fetched with `apt-get download`, unpacked, never installed; no image of the
+training or validation packages of benchmarks/training_data.py is among them):
+- ``opencv``: 10 everyday photographs from Debian's opencv-doc package, centre crops of at
+  most 384x384 (1.45 MP);
+- ``nature``: the 12 photographs of Debian's mate-backgrounds "nature" folder (flowers,
+  foliage, a meadow, raindrops, sand, water, wood; many saturated colours), area-downscaled
+  by round(short side / 900) as the training photos were, then centre crops of 384x384
+  (1.77 MP).
 Each task runs `denoisekit benchmark` (noisy input clipped and stored as 8-bit PNG unless
-said otherwise) and writes benchmarks/results/TASK.json; the tables go to
-benchmarks/results/tables.md. Run nothing else meanwhile: the times are wall-clock. The
+said otherwise) and writes benchmarks/results/SET/TASK.json; the tables go to
+benchmarks/results/SET/tables.md. Run nothing else meanwhile: the times are wall-clock. The
 tasks the speed targets read (``TIMED``) time each image as the fastest of ``--repeat`` passes
 over all their restorers, so a burst of load on a shared machine does not decide a row.
 """
@@ -28,15 +33,18 @@ HERE = Path(__file__).parent
 DATA = HERE / "data"
 RESULTS = HERE / "results"
 EXAMPLES = "usr/share/doc/opencv-doc/examples/data"
+NATURE = "usr/share/backgrounds/mate/nature"
 #: Natural photographs in opencv-doc's sample data (test patterns, logos, drawings left out).
 PHOTOS = ("baboon.jpg", "fruits.jpg", "building.jpg", "butterfly.jpg", "messi5.jpg", "squirrel_cls.jpg",
           "rubberwhale1.png", "basketball1.png", "chicky_512.png", "home.jpg")
+NATURE_PHOTOS = ("Aqua.jpg", "Blinds.jpg", "Dune.jpg", "FreshFlower.jpg", "Garden.jpg", "GreenMeadow.jpg",
+                 "LadyBird.jpg", "RainDrops.jpg", "Storm.jpg", "TwoWings.jpg", "Wood.jpg", "YellowFlower.jpg")
 CROP = 384
 #: Tasks whose seconds per megapixel the speed targets compare (benchmarks/targets.py).
 TIMED = ("gray-gaussian-25", "color-gaussian-25")
 
 #: The bundled salt-and-pepper model, plain and as a self-ensemble (8 flips/rotations averaged).
-SP = "model:model=salt-and-pepper,model:model=salt-and-pepper:ensemble=true"
+SP = "model:model=salt-and-pepper,model:model=salt-and-pepper:ensemble=true,switching-median"
 TASKS = {
     # name: (channels, noise params, restorers, store)
     "gray-gaussian-15": ("gray", ["gaussian", "sigma=15"], "model,model:ensemble=true,bm3d,nlmeans", "png"),
@@ -58,28 +66,50 @@ TASKS = {
 }
 
 
-def fetch_photos() -> Path:
-    """Crops of the evaluation photos in benchmarks/data/photos (downloaded once)."""
-    photos = DATA / "photos"
-    if photos.is_dir() and len(list(photos.glob("*.png"))) == len(PHOTOS):
-        return photos
-    DATA.mkdir(parents=True, exist_ok=True)
+def _centre_crop(image, size: int = CROP):
+    h, w = image.shape[:2]
+    top, left = max(0, (h - size) // 2), max(0, (w - size) // 2)
+    return image[top:top + size, left:left + size]
+
+
+def _fetch(folder: Path, package: str, inside: str, names: tuple[str, ...], prepare) -> Path:
+    """``names`` from ``package``'s ``inside`` folder, prepared and stored once as PNGs in ``folder``."""
+    if folder.is_dir() and len(list(folder.glob("*.png"))) == len(names):
+        return folder
     with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run(["apt-get", "download", "opencv-doc"], cwd=tmp, check=True)
-        deb = next(Path(tmp).glob("opencv-doc_*.deb"))
+        subprocess.run(["apt-get", "download", package], cwd=tmp, check=True)
+        deb = next(Path(tmp).glob(f"{package}_*.deb"))
         subprocess.run(["dpkg-deb", "-x", str(deb), tmp], check=True)
-        photos.mkdir(exist_ok=True)
-        for name in PHOTOS:
-            image = cv2.imread(str(Path(tmp) / EXAMPLES / name), cv2.IMREAD_COLOR)
-            h, w = image.shape[:2]
-            top, left = max(0, (h - CROP) // 2), max(0, (w - CROP) // 2)
-            cv2.imwrite(str(photos / (Path(name).stem + ".png")), image[top:top + CROP, left:left + CROP])
-    return photos
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            image = cv2.imread(str(Path(tmp) / inside / name), cv2.IMREAD_COLOR)
+            cv2.imwrite(str(folder / (Path(name).stem + ".png")), prepare(image))
+    return folder
 
 
-def run_task(name: str, photos: Path, seed: int, repeat: int = 1) -> dict:
+def _downscale_and_crop(image):
+    factor = max(1, round(min(image.shape[:2]) / 900))
+    h, w = image.shape[:2]
+    if factor > 1:
+        image = cv2.resize(image, (w // factor, h // factor), interpolation=cv2.INTER_AREA)
+    return _centre_crop(image)
+
+
+#: Evaluation set -> how to fetch its photos into benchmarks/data/SET.
+SETS = {
+    "opencv": lambda: _fetch(DATA / "photos", "opencv-doc", EXAMPLES, PHOTOS, _centre_crop),
+    "nature": lambda: _fetch(DATA / "nature", "mate-backgrounds", NATURE, NATURE_PHOTOS, _downscale_and_crop),
+}
+
+
+def fetch_photos(set_name: str = "opencv") -> Path:
+    """The evaluation set's photos in benchmarks/data (fetched once)."""
+    return SETS[set_name]()
+
+
+def run_task(name: str, photos: Path, results: Path, seed: int, repeat: int = 1) -> dict:
     channels, (noise, *params), restorers, store = TASKS[name]
-    out = RESULTS / f"{name}.json"
+    out = results / f"{name}.json"
     command = ["denoisekit", "benchmark", str(photos), "--noise", noise, "--channels", channels,
                "--restorers", restorers, "--store", store, "--seed", str(seed), "--repeat", str(repeat),
                "--json", str(out)]
@@ -105,20 +135,23 @@ def table(results: dict[str, dict]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("tasks", nargs="*", default=list(TASKS), help="tasks to run (default: all)")
+    parser.add_argument("--set", dest="sets", action="append", choices=list(SETS),
+                        help="evaluation set, repeatable (default: all)")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--repeat", type=int, default=3, help="timing passes for the TIMED tasks (default: 3)")
     args = parser.parse_args()
-    photos = fetch_photos()
-    RESULTS.mkdir(exist_ok=True)
-    results = {}
-    for name in args.tasks:
-        results[name] = run_task(name, photos, args.seed, args.repeat if name in TIMED else 1)
-    for path in sorted(RESULTS.glob("*.json")):  # tasks run earlier too
-        results.setdefault(path.stem, json.loads(path.read_text()))
-    ordered = {k: results[k] for k in TASKS if k in results}
-    text = table(ordered)
-    (RESULTS / "tables.md").write_text(text)
-    print(text)
+    for set_name in args.sets or list(SETS):
+        photos, results_dir = fetch_photos(set_name), RESULTS / set_name
+        results_dir.mkdir(parents=True, exist_ok=True)
+        results = {}
+        for name in args.tasks:
+            results[name] = run_task(name, photos, results_dir, args.seed, args.repeat if name in TIMED else 1)
+        for path in sorted(results_dir.glob("*.json")):  # tasks run earlier too
+            results.setdefault(path.stem, json.loads(path.read_text()))
+        ordered = {k: results[k] for k in TASKS if k in results}
+        text = table(ordered)
+        (results_dir / "tables.md").write_text(text)
+        print(f"## {set_name}\n\n{text}")
 
 
 if __name__ == "__main__":
