@@ -146,10 +146,11 @@ class TiffStack:
         axes, shape = self.series.axes, tuple(self.series.shape)
         page_axes, page_shape = page.axes, tuple(page.shape)
         lead = len(shape) - len(page_shape)
-        if (page_axes not in ("YX", "YXS", "SYX") or lead < 0 or shape[lead:] != page_shape
-                or prod(shape[:lead]) != len(self.series.pages)):
-            raise ImageReadError(f"{path}: series {axes} {shape} does not split into its "
-                                 f"{len(self.series.pages)} pages of {page_axes} {page_shape}")
+        if page_axes not in ("YX", "YXS", "SYX") or lead < 0 or shape[lead:] != page_shape:
+            raise ImageReadError(f"{path}: series {axes} {shape} does not split into pages of {page_axes} {page_shape}")
+        if prod(shape[:lead]) != len(self.series.pages):  # e.g. a file cut short after its first page
+            raise ImageReadError(f"{path}: damaged or truncated TIFF: its metadata describes {prod(shape[:lead])} "
+                                 f"pages, the file holds {len(self.series.pages)}")
         samples = 1 if page_axes == "YX" else page_shape[page_axes.index("S")]
         extras = tuple(int(e) for e in (page.extrasamples or ()))
         first_extra = samples - len(extras)
