@@ -19,7 +19,8 @@ import numpy as np
 from .batch import FileResult
 from .files import InputSet, match_references
 from .images import Image, ImageReadError, read_image
-from .normalization import NormalizeSpec
+from .normalization import Normalization, NormalizeSpec
+from .planes import Key
 from .reports.html import crop_png
 from .reports.scores import figures
 from .reports.stack_scores import stack_figures
@@ -80,8 +81,10 @@ class Cleaner:
 
         try:
             done = transform_stack(source, target, plane, self.normalize)
-        except ValueError as err:  # a restorer's error names the file already
-            raise err if str(err).startswith(f"{rel}:") else ValueError(f"{rel}: {err}") from err
+        except ValueError as err:
+            if str(err).startswith(f"{rel}:"):  # the restorer's errors name the file already
+                raise
+            raise ValueError(f"{rel}: {err}") from err
         channels = done.layout.separate_channels()
         if channels:
             note = f"{rel}: {channels} channels, each restored on its own"
@@ -93,7 +96,7 @@ class Cleaner:
         return {"row": row, "crops": crops}
 
     def stack_row(self, rel: Path, source: Path, target: Path, status: str,
-                  norms: dict | None = None) -> tuple[dict[str, Any], dict[str, bytes]]:
+                  norms: dict[Key, Normalization] | None = None) -> tuple[dict[str, Any], dict[str, bytes]]:
         """The report row of a stack and its output (figures per page and their means) and its crops."""
         reference_path, error = None, None
         if self.refs is not None:

@@ -19,7 +19,7 @@ import logging
 import os
 import sys
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from math import prod
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -92,21 +92,20 @@ def is_stack(path: str | os.PathLike) -> bool:
     return bool(warnings) or not plain
 
 
-@dataclass
 class TiffStack:
     """An open TIFF stack: its layout, dtype and metadata, and its pages one at a time.
 
     ``layout.axes`` are tifffile's series axes with ``YXS`` last (``IYXS`` for a plain multi-page
-    file, ``TZCYXS`` for an ImageJ hyperstack, ...)."""
+    file, ``TZCYXS`` for an ImageJ hyperstack, ...); ``page`` is the first page, whose tags
+    describe every page."""
 
-    path: Path
-    layout: Layout = field(init=False)
-    dtype: np.dtype = field(init=False)
+    layout: Layout
+    dtype: np.dtype
 
-    def __post_init__(self) -> None:
+    def __init__(self, path: str | os.PathLike) -> None:
         import tifffile
 
-        self.path = Path(self.path)
+        self.path = Path(path)
         with _warnings_of_tifffile() as warnings:
             try:
                 self.tif = tifffile.TiffFile(self.path)
