@@ -109,7 +109,7 @@ class Cleaner:
                 output = opened.enter_context(TiffStack(target))
             except ImageReadError as err:
                 row = self.stack_base_row(rel, noisy, status)
-                row["error"] = f"{rel}: existing output unreadable: {err}"
+                row["error"] = f"{rel}: output unreadable: {err}"
                 return row, {}
             reference = None
             if reference_path is not None:
@@ -136,7 +136,7 @@ class Cleaner:
 
     def stack_base_row(self, rel: Path, stack: TiffStack, status: str) -> dict[str, Any]:
         height, width, samples = stack.layout.page_shape
-        row = self.base_row(rel, np.empty((height, width, samples), np.uint8), status)
+        row = self.base_row(rel, (height, width, samples), status)
         spec = self.normalize.resolve(stack.dtype)
         row.update(channels_out=samples, pages=stack.count, axes=stack.layout.describe(), dtype=str(stack.dtype),
                    normalization=str(spec))
@@ -162,13 +162,13 @@ class Cleaner:
         try:
             restored = read_image(result.target).pixels
         except ImageReadError as err:
-            row = self.base_row(result.rel, noisy, "kept")
+            row = self.base_row(result.rel, noisy.shape, "kept")
             row["error"] = f"{result.rel}: existing output unreadable: {err}"
             return row, {}
         return self.measure(result.rel, noisy, restored, "kept")
 
-    def base_row(self, rel: Path, noisy: np.ndarray, status: str) -> dict[str, Any]:
-        height, width, channels = noisy.shape
+    def base_row(self, rel: Path, shape: tuple[int, ...], status: str) -> dict[str, Any]:
+        height, width, channels = shape
         return {
             "file": rel.as_posix(), "status": status, "model": None, "width": width, "height": height,
             "channels_in": channels, "channels_out": None, "reference": None,
@@ -178,7 +178,7 @@ class Cleaner:
     def measure(self, rel: Path, noisy: np.ndarray, restored: np.ndarray,
                 status: str) -> tuple[dict[str, Any], dict[str, bytes]]:
         """The report row of one image (figures against its reference, if any) and its HTML crops."""
-        row = self.base_row(rel, noisy, status)
+        row = self.base_row(rel, noisy.shape, status)
         row["channels_out"] = restored.shape[2]
         reference, row["error"] = self.reference_for(rel)
         if reference is not None:

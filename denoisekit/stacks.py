@@ -73,8 +73,9 @@ def _damage(path: Path, warnings: list[str]) -> ImageReadError:
 
 def is_stack(path: str | os.PathLike) -> bool:
     """Whether a file is read here rather than by ``images.py``: a TIFF with more than one page,
-    data other than 8/16-bit integers, more than 4 samples a pixel, ImageJ or OME metadata, or
-    damage tifffile notices. Files tifffile cannot open at all stay with ``images.py``."""
+    data other than 8/16-bit integers, more than 4 samples a pixel, ImageJ or OME metadata, or a
+    broken page chain (a stack cut short may look like one page). Files tifffile cannot open at
+    all, and single pages with merely odd tags, stay with ``images.py`` as before."""
     path = Path(path)
     if path.suffix.lower() not in TIFF_SUFFIXES or not path.is_file():
         return False
@@ -89,7 +90,8 @@ def is_stack(path: str | os.PathLike) -> bool:
                          and page.dtype in (np.uint8, np.uint16) and page.samplesperpixel <= 4)
         except Exception:  # noqa: BLE001  not a TIFF tifffile can open: images.py says so in one line
             return False
-    return bool(warnings) or not plain
+    broken_chain = any(w.startswith("<tifffile.TiffPages") for w in warnings)
+    return broken_chain or not plain
 
 
 class TiffStack:

@@ -107,8 +107,10 @@ def test_a_float32_ome_tiff_is_restored_in_float32_with_its_ome_xml(runner, tmp_
         tifffile.imwrite(tmp_path / folder / "cells.ome.tif", data, ome=True, metadata=metadata,
                          resolution=(1e5, 1e5), resolutionunit="CENTIMETER")
     args = [tmp_path / "noisy", tmp_path / "out", "--reference", tmp_path / "clean", "--json"]
-    result = clean(runner, *args)
+    result = clean(runner, *args, "--report", tmp_path / "r.html")
     assert result.exit_code == 0, result.output
+    html = (tmp_path / "r.html").read_text()
+    assert all(f'<img alt="{role}"' in html for role in ("reference", "input", "output"))  # the middle page
     with tifffile.TiffFile(tmp_path / "noisy" / "cells.ome.tif") as before, \
             tifffile.TiffFile(tmp_path / "out" / "cells.ome.tif") as after:
         assert after.is_ome and after.ome_metadata == before.ome_metadata  # the OME-XML, verbatim
