@@ -16,5 +16,6 @@ hookimpl = _pluggy.HookimplMarker("denoisekit")
 
 from .params import Param  # noqa: E402
 from .plugin_types import Architecture, Corruption, Restorer  # noqa: E402
+from .arrays import make_restorer, restore_array  # noqa: E402
 
-__all__ += ["hookimpl", "Param", "Corruption", "Restorer", "Architecture"]
+__all__ += ["hookimpl", "Param", "Corruption", "Restorer", "Architecture", "make_restorer", "restore_array"]

@@ -1,7 +1,7 @@
 """Run an image -> image transform over a set of input files, safely.
 
 Shared by ``corrupt`` and ``clean``: progress on stderr, outputs mirrored and
-written atomically, existing outputs kept unless overwriting was asked for (so a
+written atomically (TIFF stacks too, page by page), existing outputs kept unless overwriting was asked for (so a
 second run resumes), and one bad file reported without stopping the others.
 """
 
@@ -16,8 +16,11 @@ import click
 
 from .files import InputSet, output_path
 from .images import Image, ImageReadError, read_image, write_image
+from .stacks import is_stack
 
 Transform = Callable[[Path, Image], tuple[Image, dict[str, Any]]]
+#: A TIFF stack's work: (relative path, source, target) -> info; it writes the target itself.
+StackTransform = Callable[[Path, Path, Path], dict[str, Any]]
 
 
 @dataclass
@@ -33,9 +36,11 @@ class FileResult:
 
 def process_files(
     inputs: InputSet, out: Path, transform: Transform, overwrite: bool = False,
-    label: str = "Processing", show_progress: bool = True,
+    label: str = "Processing", show_progress: bool = True, stack: StackTransform | None = None,
 ) -> list[FileResult]:
-    """Apply ``transform(rel, image) -> (image, info)`` to each input and write the results."""
+    """Apply ``transform(rel, image) -> (image, info)`` to each input and write the results;
+    TIFF stacks (``stacks.is_stack``) go to ``stack(rel, source, target) -> info`` instead, or
+    fail in one line without it (never reduced to their first page)."""
     results: list[FileResult] = []
     with click.progressbar(
         inputs.files, label=label, file=sys.stderr, show_pos=True,
@@ -48,9 +53,15 @@ def process_files(
                 results.append(FileResult(rel, target, "exists"))
                 continue
             try:
-                image = read_image(inputs.source(rel))
-                restored, info = transform(rel, image)
-                write_image(restored, target)
+                source = inputs.source(rel)
+                if is_stack(source):
+                    if stack is None:
+                        raise ValueError(f"{rel}: a TIFF stack or scientific TIFF, which this command does not read")
+                    info = stack(rel, source, target)
+                else:
+                    image = read_image(source)
+                    restored, info = transform(rel, image)
+                    write_image(restored, target)
             except (ImageReadError, OSError, ValueError) as err:
                 results.append(FileResult(rel, target, "failed", error=str(err)))
                 continue

@@ -2,12 +2,15 @@
 
 ``Cleaner`` is the transform handed to ``batch.process_files``; it returns the
 restored image and, as info, the image's report row (figures against its
-reference when there is one) and, for HTML reports, small crops.
+reference when there is one) and, for HTML reports, small crops. TIFF stacks go
+through ``Cleaner.stack``: every plane through the same restorer, one report row
+per stack with its figures per page.
 """
 
 from __future__ import annotations
 
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, Callable
 
@@ -16,8 +19,12 @@ import numpy as np
 from .batch import FileResult
 from .files import InputSet, match_references
 from .images import Image, ImageReadError, read_image
+from .normalization import Normalization, NormalizeSpec
+from .planes import Key
 from .reports.html import crop_png
 from .reports.scores import figures
+from .reports.stack_scores import stack_figures
+from .stacks import TiffStack, is_stack, transform_stack
 
 RestoreFn = Callable[[np.ndarray], np.ndarray]
 #: Side of the corner each kind of image (gray, RGB, RGBA) is first restored on, untimed.
@@ -27,30 +34,113 @@ WARM_UP_SIDE = 32
 class Cleaner:
     """The per-image work: restore, time, and measure against the reference (if any)."""
 
-    def __init__(self, restore: RestoreFn, inputs: InputSet, refs: InputSet | None, crops: bool) -> None:
+    def __init__(self, restore: RestoreFn, inputs: InputSet, refs: InputSet | None, crops: bool,
+                 normalize: NormalizeSpec = NormalizeSpec()) -> None:
         self.restore, self.inputs, self.refs, self.crops = restore, inputs, refs, crops
+        self.normalize = normalize  # how stacks' data is scaled for the restorer
         self.pairs = match_references(refs, inputs) if refs is not None else {}
         self.warmed: set[int] = set()  # channel counts the restorer has seen
+        self.notes: list[str] = []  # what was done to stacks, for the user
 
     def __call__(self, rel: Path, image: Image) -> tuple[Image, dict[str, Any]]:
         self.warm_up(image.pixels)
+        restored, seconds = self.restored(rel, image.pixels)
+        height, width, _ = image.pixels.shape
+        row, crops = self.measure(rel, image.pixels, restored, "written")
+        row.update(model=getattr(self.restore, "last_model", None), seconds=seconds,
+                   seconds_per_megapixel=seconds / (height * width / 1e6))
+        return image.with_pixels(restored), {"row": row, "crops": crops}
+
+    def restored(self, rel: Path, pixels: np.ndarray) -> tuple[np.ndarray, float]:
+        """One image (or stack plane) through the restorer, clipped to [0, 1], and the seconds it took."""
         start = time.perf_counter()
         try:
-            restored = np.asarray(self.restore(image.pixels), np.float32)
+            restored = np.asarray(self.restore(pixels), np.float32)
         except Exception as err:  # one image's failure must not stop the others
             raise ValueError(f"{rel}: the restorer failed: {type(err).__name__}: {err}") from err
         seconds = time.perf_counter() - start
         if not restored.flags.writeable:
             restored = restored.copy()
         np.clip(restored, 0.0, 1.0, out=restored)  # in place: a 24-megapixel RGB float image is 288 MB
-        height, width, _ = image.pixels.shape
+        height, width, _ = pixels.shape
         if restored.ndim != 3 or restored.shape[:2] != (height, width) or restored.shape[2] not in (1, 3):
             raise ValueError(f"{rel}: the restorer returned shape {restored.shape} for an image "
-                             f"of {image.pixels.shape}")
-        row, crops = self.measure(rel, image.pixels, restored, "written")
+                             f"of {pixels.shape}")
+        return restored, seconds
+
+    def stack(self, rel: Path, source: Path, target: Path) -> dict[str, Any]:
+        """A TIFF stack restored plane by plane into ``target``, and its report row (figures per page)."""
+        seconds = 0.0
+
+        def plane(pixels: np.ndarray, where: tuple[int, int]) -> np.ndarray:
+            nonlocal seconds
+            self.warm_up(pixels)
+            restored, took = self.restored(rel, pixels)
+            seconds += took
+            return restored
+
+        try:
+            done = transform_stack(source, target, plane, self.normalize)
+        except ValueError as err:
+            if str(err).startswith(f"{rel}:"):  # the restorer's errors name the file already
+                raise
+            raise ValueError(f"{rel}: {err}") from err
+        channels = done.layout.separate_channels()
+        if channels:
+            note = f"{rel}: {channels} channels, each restored on its own"
+            self.notes.append(note)
+        row, crops = self.stack_row(rel, source, target, "written", done.norms)
+        height, width, _ = done.layout.page_shape
         row.update(model=getattr(self.restore, "last_model", None), seconds=seconds,
-                   seconds_per_megapixel=seconds / (height * width / 1e6))
-        return image.with_pixels(restored), {"row": row, "crops": crops}
+                   seconds_per_megapixel=seconds / (done.layout.pages * height * width / 1e6))
+        return {"row": row, "crops": crops}
+
+    def stack_row(self, rel: Path, source: Path, target: Path, status: str,
+                  norms: dict[Key, Normalization] | None = None) -> tuple[dict[str, Any], dict[str, bytes]]:
+        """The report row of a stack and its output (figures per page and their means) and its crops."""
+        reference_path, error = None, None
+        if self.refs is not None:
+            ref_rel = self.pairs.get(rel)
+            reference_path = self.refs.source(ref_rel) if ref_rel is not None else None
+            error = None if ref_rel is not None else f"{rel}: no reference image with that name"
+        with ExitStack() as opened:
+            noisy = opened.enter_context(TiffStack(source))
+            try:
+                output = opened.enter_context(TiffStack(target))
+            except ImageReadError as err:
+                row = self.stack_base_row(rel, noisy, status)
+                row["error"] = f"{rel}: output unreadable: {err}"
+                return row, {}
+            reference = None
+            if reference_path is not None:
+                try:
+                    reference = opened.enter_context(TiffStack(reference_path))
+                except ImageReadError as err:
+                    error = f"{rel}: reference unreadable: {err}"
+            row = self.stack_base_row(rel, noisy, status)
+            try:
+                found = stack_figures(noisy, output, reference, self.normalize, norms, views=self.crops)
+            except ValueError as err:  # an output of another shape, left by an earlier run
+                row["error"] = f"{rel}: existing output: {err}"
+                return row, {}
+        if found.error is not None:
+            error, reference = f"{rel}: {found.error}", None
+        if reference is not None:
+            row["reference"] = self.pairs[rel].as_posix()
+        row.update(found.means(), data_range=found.data_range, page_figures=found.pages, error=error)
+        crops = {}
+        if self.crops and found.views:
+            crops = {role: crop_png(found.views[role]) for role in ("reference", "input", "output")
+                     if role in found.views}
+        return row, crops
+
+    def stack_base_row(self, rel: Path, stack: TiffStack, status: str) -> dict[str, Any]:
+        height, width, samples = stack.layout.page_shape
+        row = self.base_row(rel, (height, width, samples), status)
+        spec = self.normalize.resolve(stack.dtype)
+        row.update(channels_out=samples, pages=stack.count, axes=stack.layout.describe(), dtype=str(stack.dtype),
+                   normalization=str(spec))
+        return row
 
     def warm_up(self, pixels: np.ndarray) -> None:
         """Restore a corner first, untimed, once per kind of image (gray, RGB), so the one-off
@@ -65,17 +155,20 @@ class Cleaner:
 
     def kept(self, result: FileResult) -> tuple[dict[str, Any], dict[str, bytes]]:
         """Figures of an output left by an earlier run, so a resumed run's report is complete."""
-        noisy = read_image(self.inputs.source(result.rel)).pixels
+        source = self.inputs.source(result.rel)
+        if is_stack(source):
+            return self.stack_row(result.rel, source, result.target, "kept")
+        noisy = read_image(source).pixels
         try:
             restored = read_image(result.target).pixels
         except ImageReadError as err:
-            row = self.base_row(result.rel, noisy, "kept")
+            row = self.base_row(result.rel, noisy.shape, "kept")
             row["error"] = f"{result.rel}: existing output unreadable: {err}"
             return row, {}
         return self.measure(result.rel, noisy, restored, "kept")
 
-    def base_row(self, rel: Path, noisy: np.ndarray, status: str) -> dict[str, Any]:
-        height, width, channels = noisy.shape
+    def base_row(self, rel: Path, shape: tuple[int, ...], status: str) -> dict[str, Any]:
+        height, width, channels = shape
         return {
             "file": rel.as_posix(), "status": status, "model": None, "width": width, "height": height,
             "channels_in": channels, "channels_out": None, "reference": None,
@@ -85,7 +178,7 @@ class Cleaner:
     def measure(self, rel: Path, noisy: np.ndarray, restored: np.ndarray,
                 status: str) -> tuple[dict[str, Any], dict[str, bytes]]:
         """The report row of one image (figures against its reference, if any) and its HTML crops."""
-        row = self.base_row(rel, noisy, status)
+        row = self.base_row(rel, noisy.shape, status)
         row["channels_out"] = restored.shape[2]
         reference, row["error"] = self.reference_for(rel)
         if reference is not None:

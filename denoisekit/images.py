@@ -2,15 +2,18 @@
 
 Everything past this edge sees one representation: float32 (H, W, C) in [0, 1],
 C = 1 (gray) or 3 (RGB). Alpha is carried beside the pixels, untouched, and
-re-attached on writing; the file's format and bit depth are kept.
+re-attached on writing; the file's format and bit depth are kept. TIFF stacks and
+scientific TIFFs (several pages, float data, ImageJ/OME metadata) are ``stacks.py``'s.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Iterator
 
 import cv2
 import numpy as np
@@ -65,6 +68,11 @@ def read_image(path: str | os.PathLike) -> Image:
     path = Path(path)
     if not path.is_file():
         raise ImageReadError(f"{path}: no such file")
+    from .stacks import is_stack  # tifffile only for TIFFs
+
+    if is_stack(path):  # OpenCV would read its first page only, or refuse float data
+        raise ImageReadError(f"{path}: a TIFF stack or scientific TIFF (several pages, float or 32-bit data, "
+                             f"ImageJ/OME metadata): only clean, corrupt and metrics read these, page by page")
     # imdecode from bytes: imread cannot open some non-ASCII paths on every platform.
     data = np.fromfile(str(path), dtype=np.uint8)
     raw = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
@@ -135,10 +143,18 @@ def write_image(image: Image, path: str | os.PathLike) -> None:
 
 def write_bytes_atomic(data: bytes, path: Path) -> None:
     """Write bytes to ``path`` through a temporary file and an atomic rename."""
+    with atomic_target(path) as temporary:
+        temporary.write_bytes(data)
+
+
+@contextmanager
+def atomic_target(path: Path) -> Iterator[Path]:
+    """A hidden temporary file beside ``path`` to write; renamed over ``path`` when the block
+    succeeds, removed when it fails, so ``path`` is never half-written."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+        yield Path(tmp)
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file the usual permissions
         os.replace(tmp, path)
     except BaseException:

@@ -1,4 +1,4 @@
-"""PSNR and SSIM (scikit-image) with the data range of the image's bit depth."""
+"""PSNR and SSIM (scikit-image) with the data range of the image's bit depth, or one given."""
 
 from __future__ import annotations
 
@@ -15,6 +15,9 @@ def data_range(array: np.ndarray) -> float:
     return 1.0
 
 
+_dtype_range = data_range  # psnr's and ssim's parameter of the same name hides it there
+
+
 def _prepare(reference: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if reference.shape != test.shape:
         raise ValueError(f"shapes differ: reference {reference.shape}, test {test.shape}")
@@ -26,20 +29,22 @@ def _prepare(reference: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.nd
 STRIP_ROWS = 256
 
 
-def psnr(reference: np.ndarray, test: np.ndarray, rows: int = STRIP_ROWS) -> float:
-    """PSNR in dB (as scikit-image's), computed in strips of rows; identical images give ``inf``."""
+def psnr(reference: np.ndarray, test: np.ndarray, rows: int = STRIP_ROWS, data_range: float | None = None) -> float:
+    """PSNR in dB (as scikit-image's), computed in strips of rows; identical images give ``inf``.
+    ``data_range``: scikit-image's, the span of possible values (default: by the reference's dtype)."""
     reference, test = _prepare(reference, test)
     squared = sum(
         float(np.square(reference[r:r + rows].astype(np.float64) - test[r:r + rows]).sum())
         for r in range(0, reference.shape[0], rows)
     )
     mse = squared / reference.size
-    return float("inf") if mse == 0 else float(10.0 * np.log10(data_range(reference) ** 2 / mse))
+    span = _dtype_range(reference) if data_range is None else data_range
+    return float("inf") if mse == 0 else float(10.0 * np.log10(span ** 2 / mse))
 
 
-def ssim(reference: np.ndarray, test: np.ndarray, rows: int = STRIP_ROWS) -> float:
+def ssim(reference: np.ndarray, test: np.ndarray, rows: int = STRIP_ROWS, data_range: float | None = None) -> float:
     """Mean SSIM as scikit-image's default (7x7 uniform window, border of 3 ignored, mean over
-    channels), computed one strip of rows at a time."""
+    channels), computed one strip of rows at a time; ``data_range`` as for ``psnr``."""
     reference, test = _prepare(reference, test)
     if reference.ndim == 2:
         reference, test = reference[..., None], test[..., None]
@@ -47,6 +52,7 @@ def ssim(reference: np.ndarray, test: np.ndarray, rows: int = STRIP_ROWS) -> flo
     small = min(height, width)
     win = min(7, small if small % 2 else small - 1)  # scikit-image needs an odd window that fits
     pad = (win - 1) // 2
+    span = _dtype_range(reference) if data_range is None else data_range
     total, count = 0.0, 0
     for top in range(pad, height - pad, rows):
         bottom = min(top + rows, height - pad)
@@ -54,7 +60,7 @@ def ssim(reference: np.ndarray, test: np.ndarray, rows: int = STRIP_ROWS) -> flo
             _, local = structural_similarity(
                 reference[top - pad:bottom + pad, :, c].astype(np.float64),
                 test[top - pad:bottom + pad, :, c].astype(np.float64),
-                data_range=data_range(reference), win_size=win, full=True,
+                data_range=span, win_size=win, full=True,
             )
             kept = local[pad:pad + bottom - top, pad:width - pad]
             total += float(kept.sum(dtype=np.float64))

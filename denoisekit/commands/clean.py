@@ -12,6 +12,7 @@ from ..batch import process_files, report_outcome
 from ..cleaning import Cleaner, RestoreFn
 from ..files import collect_inputs, is_inside
 from ..images import ImageReadError
+from ..normalization import parse_normalize
 from ..plugins import PluginError, get_registry
 from ..reports import Report
 from ..reports.formats import REPORT_SUFFIXES, echo_summary, to_json_text, write_report
@@ -76,17 +77,23 @@ def make_restorer(registered: Any, values: dict[str, Any]) -> RestoreFn:
 @click.option("--batch", type=click.IntRange(1), default=None, help=f"Tiles per model call [default: {DEFAULT_BATCH}].")
 @click.option("--ensemble", is_flag=True, default=None,
               help="Self-ensemble: average the model's restorations of the 8 flips and rotations (better, 8x slower).")
+@click.option("--normalize", "normalize", default="auto", show_default=True, metavar="MODE",
+              help="TIFF stacks: how data is scaled into the models' 0-1 and back: auto (8/16-bit: dtype, "
+                   "else percentile), dtype (the type's full scale), range (the data's min-max), percentile "
+                   "(CSBDeep's 1 and 99.8) or percentile:LOW,HIGH. See docs/scientific.md.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout (the table goes to stderr).")
 def clean_command(source: Path, out: Path, model: str | None, restorer: str, params: tuple[str, ...],
                   reference: Path | None, report_path: Path | None, recursive: bool, overwrite: bool,
                   tile: int | None, overlap: int | None, batch: int | None, ensemble: bool | None,
-                  as_json: bool) -> None:
+                  normalize: str, as_json: bool) -> None:
     """Restore the images in IN (a folder or a file) and write them to OUT.
 
     Each image keeps its size, channels, alpha, bit depth and format; the folder
-    structure is mirrored. Existing outputs are kept unless --overwrite, so an
-    interrupted run resumes. With --reference, PSNR/SSIM of input and output are
-    reported; without, the estimated noise level (sigma, 0-255) before and after.
+    structure is mirrored. Multi-page and float TIFFs (ImageJ, OME) are restored
+    page by page and keep their pages, dtype, axes and metadata (--normalize).
+    Existing outputs are kept unless --overwrite, so an interrupted run resumes.
+    With --reference, PSNR/SSIM of input and output are reported; without, the
+    estimated noise level (sigma, 0-255) before and after.
 
     \b
     Examples:
@@ -94,10 +101,15 @@ def clean_command(source: Path, out: Path, model: str | None, restorer: str, par
       denoisekit clean photo.jpg out/ --model my.keras --tile 256
       denoisekit clean noisy/ out/ --restorer median -p size=5
       denoisekit clean scans/ out/ --model salt-and-pepper --ensemble
+      denoisekit clean stacks/ out/ --normalize percentile:0.1,99.9
     """
     texts = restorer_texts(restorer, params, {"model": model, "tile": tile, "overlap": overlap, "batch": batch,
                                               "ensemble": "true" if ensemble else None})
     registered, values = plugin_with_params("restorer", restorer, texts, "--restorer")
+    try:
+        spec = parse_normalize(normalize)
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="--normalize") from None
     if report_path is not None and report_path.suffix.lower() not in REPORT_SUFFIXES:
         raise click.BadParameter(f"{report_path}: use a .json, .csv or .html file", param_hint="--report")
     refuse_output_inside_input(source, out)
@@ -110,8 +122,8 @@ def clean_command(source: Path, out: Path, model: str | None, restorer: str, par
     inputs = collect_inputs(source, recursive)
     refs = collect_inputs(reference, recursive) if reference is not None else None
     html = report_path is not None and report_path.suffix.lower() in (".html", ".htm")
-    cleaner = Cleaner(restore, inputs, refs, crops=html)
-    results = process_files(inputs, out, cleaner, overwrite, label=f"clean ({restorer})")
+    cleaner = Cleaner(restore, inputs, refs, crops=html, normalize=spec)
+    results = process_files(inputs, out, cleaner, overwrite, label=f"clean ({restorer})", stack=cleaner.stack)
 
     report = Report(restorer, values, source, out, reference)
     late: list[str] = []  # kept outputs whose input became unreadable
@@ -129,7 +141,7 @@ def clean_command(source: Path, out: Path, model: str | None, restorer: str, par
         report.rows.append(row)
         if crops:
             report.crops[row["file"]] = crops
-    report.notes = list(getattr(restore, "notes", []))
+    report.notes = list(getattr(restore, "notes", [])) + cleaner.notes
 
     if as_json:
         click.echo(to_json_text(report), nl=False)

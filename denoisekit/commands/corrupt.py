@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+import numpy as np
 
 from ..batch import process_files, report_outcome
 from ..files import collect_inputs
 from ..noise_ops import apply_corruption
 from ..params import params_to_text
+from ..stacks import transform_stack
 from .common import param_option, plugin_with_params, refuse_output_inside_input, seed_option, write_json
 
 
@@ -27,7 +29,9 @@ def corrupt_command(source: Path, out: Path, noise: str, params: tuple[str, ...]
     """Corrupt the images in IN (a folder or a file) and write them to OUT.
 
     The folder structure, format, bit depth, channels and alpha of each image are
-    kept. Each image's noise depends only on --seed and its relative path.
+    kept; TIFF stacks keep every page (each plane its own noise, on the scale
+    clean's --normalize auto gives it). Each image's noise depends only on
+    --seed and its relative path.
 
     Example: denoisekit corrupt clean/ noisy/ --noise gaussian -p sigma=25 --seed 1
     """
@@ -39,7 +43,15 @@ def corrupt_command(source: Path, out: Path, noise: str, params: tuple[str, ...]
         noisy = apply_corruption(corruption.obj, image.pixels, values, seed, key=rel.as_posix())
         return image.with_pixels(noisy), {}
 
-    results = process_files(inputs, out, transform, overwrite, label=f"corrupt ({noise})")
+    def stack(rel, source, target):
+        def plane(pixels, where):  # each plane its own noise: keyed by its page and part too
+            key = f"{rel.as_posix()}#{where[0]}.{where[1]}"
+            return np.clip(apply_corruption(corruption.obj, pixels, values, seed, key=key), 0.0, 1.0)
+
+        transform_stack(source, target, plane)
+        return {}
+
+    results = process_files(inputs, out, transform, overwrite, label=f"corrupt ({noise})", stack=stack)
     if as_json:
         write_json({"noise": noise, "params": params_to_text(values), "seed": seed,
                     "files": [{"file": r.rel.as_posix(), "output": str(r.target), "status": r.status, "error": r.error}

@@ -9,11 +9,19 @@ import click
 from ..files import collect_inputs, match_references
 from ..images import ImageReadError, read_image
 from ..metrics import mean, psnr, ssim
+from ..reports.stack_scores import compare_stacks
+from ..stacks import TiffStack, is_stack
 from .common import echo_table, write_json
 
 
 def score_pair(ref_path: Path, test_path: Path) -> dict[str, float]:
-    """PSNR/SSIM of one test image against its reference (alpha ignored)."""
+    """PSNR/SSIM of one test image against its reference (alpha ignored); of TIFF stacks, the
+    means over their pages (each page on the data's range: docs/scientific.md)."""
+    if is_stack(ref_path) or is_stack(test_path):
+        with TiffStack(ref_path) as ref_stack, TiffStack(test_path) as test_stack:
+            pages = compare_stacks(ref_stack, test_stack)
+        psnr_mean = mean(p["psnr"] for p in pages)  # None: every page identical to its reference
+        return {"psnr": float("inf") if psnr_mean is None else psnr_mean, "ssim": mean(p["ssim"] for p in pages)}
     ref, test = read_image(ref_path), read_image(test_path)
     if ref.pixels.shape != test.pixels.shape:
         raise ValueError(f"{test_path}: size/channels {test.pixels.shape} differ from reference {ref.pixels.shape}")

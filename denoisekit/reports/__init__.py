@@ -33,7 +33,7 @@ class Report:
     def summary(self) -> dict[str, Any]:
         """Means over the images that have each figure; seconds per megapixel over those restored now."""
         timed = [r for r in self.rows if r.get("seconds") is not None]
-        megapixels = sum(r["width"] * r["height"] for r in timed) / 1e6
+        megapixels = sum(r["width"] * r["height"] * r.get("pages", 1) for r in timed) / 1e6  # stacks: every page
         seconds = sum(r["seconds"] for r in timed)
         return {
             "input": {k: mean(r["input"].get(k) for r in self.rows) for k in FIGURES},
