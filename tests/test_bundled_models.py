@@ -74,7 +74,6 @@ def test_readme_states_these_figures():
         assert (float(found[1]), float(found[2])) == figures
 
 
-@pytest.mark.slow
 def test_models_routes_each_task_to_the_bundled_files(runner):
     result = runner.invoke(main, ["models"])
     assert result.exit_code == 0, result.output
