@@ -28,6 +28,7 @@ def clean(runner, *args):
     return runner.invoke(main, ["clean", *map(str, args)])
 
 
+@pytest.mark.slow
 def test_readme_command_on_the_samples(runner, tmp_path):
     """The README's first command, `denoisekit clean samples/noisy OUT --reference samples/clean
     --report r.json`, with the bundled models: per-image and mean PSNR/SSIM of input and output."""

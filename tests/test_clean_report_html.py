@@ -39,6 +39,7 @@ def rendered_dom(page: Path, profile: Path) -> str:
     return done.stdout
 
 
+@pytest.mark.slow
 def test_html_report_is_self_contained_and_its_images_render(runner, noisy_set, tmp_path, clean_models):
     report = tmp_path / "report.html"
     result = runner.invoke(main, ["clean", str(noisy_set.noisy), str(tmp_path / "out"), "--reference",

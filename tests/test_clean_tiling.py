@@ -162,6 +162,7 @@ MEMORY_SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_24_megapixel_photo_is_cleaned_within_2_gb(clean_models, tmp_path):
     """The whole `clean` run on a 6000x4000 image, in a fresh process: its peak resident
     memory (TensorFlow included) stays under 2 GB; numpy never holds more than a few

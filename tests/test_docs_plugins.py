@@ -90,6 +90,7 @@ def installed_minimal_plugin(tmp_path_factory) -> Path:
     return target
 
 
+@pytest.mark.slow
 def test_minimal_plugin_installs_and_corrupts_through_the_cli(installed_minimal_plugin, tmp_path):
     clean, noisy = tmp_path / "clean", tmp_path / "noisy"
     clean.mkdir()

@@ -1,11 +1,13 @@
 """The training feed: patches cut from the clean images, augmented, corrupted, reproducible."""
 
 import numpy as np
+import pytest
 
 from denoisekit.plugins import corruption
 from denoisekit.training.pipeline import patch_dataset
 
 
+@pytest.mark.slow
 def test_patches_are_crops_of_the_training_images_and_the_seed_repeats_the_stream():
     rng = np.random.default_rng(1)
     image = rng.random((40, 56, 1), dtype=np.float32)

@@ -253,6 +253,7 @@ def test_the_cli_lists_an_in_process_plugin(on_path, runner):
 # --------------------------------------------------------------------------- the real command line, in a subprocess
 
 
+@pytest.mark.slow
 def test_installed_plugins_in_the_real_cli(plugin_site, tmp_path, write_pixels):
     """The console script, in a fresh process, with the test distributions on PYTHONPATH
     and no DENOISEKIT_LOAD_PLUGINS: the working plugins are listed and usable, the

@@ -63,6 +63,7 @@ def log_rows(model: Path) -> list[dict]:
         return list(csv.DictReader(handle))
 
 
+@pytest.mark.slow
 def test_tiny_model_learns_to_denoise(tmp_path, photo_dirs):
     train_dir, val_dir = photo_dirs
     out = tmp_path / "m.keras"
@@ -82,6 +83,7 @@ def test_tiny_model_learns_to_denoise(tmp_path, photo_dirs):
     assert np.mean((restored - clean) ** 2) < np.mean((noisy - clean) ** 2) / 1.25  # > 1 dB better
 
 
+@pytest.mark.slow
 def test_metadata_travels_with_the_model(tmp_path, photo_dirs):
     train_dir, val_dir = photo_dirs
     out = tmp_path / "meta.keras"
@@ -101,6 +103,7 @@ def test_metadata_travels_with_the_model(tmp_path, photo_dirs):
     assert listing.exit_code == 0 and json.loads(listing.output)[0]["corruption"] == "gaussian"
 
 
+@pytest.mark.slow
 def test_resume_continues_from_the_checkpoint(tmp_path, photo_dirs):
     train_dir, val_dir = photo_dirs
     out = tmp_path / "r.keras"
@@ -114,6 +117,7 @@ def test_resume_continues_from_the_checkpoint(tmp_path, photo_dirs):
     assert [r["epoch"] for r in log_rows(out)] == ["0", "1"]  # one log, continued
 
 
+@pytest.mark.slow
 def test_time_limit_ends_the_run_in_time_with_a_decayed_learning_rate(tmp_path, photo_dirs):
     train_dir, val_dir = photo_dirs
     out = tmp_path / "budget.keras"
@@ -163,6 +167,7 @@ def test_bias_parameter_switches_every_convolution(tmp_path):
         assert all(l.use_bias for l in hidden(arch.build(1, bias=True, **params)))
 
 
+@pytest.mark.slow
 def test_init_fine_tunes_an_existing_model(tmp_path, photo_dirs, monkeypatch):
     train_dir, val_dir = photo_dirs
     common = ["--noise", "gaussian", "-p", "sigma=25", "--data", str(train_dir), "--val-data", str(val_dir),
@@ -208,6 +213,7 @@ def test_metadata_read_without_building_the_model_is_what_loading_reads():
         assert peek_metadata(name) == load_denoiser(name).metadata
 
 
+@pytest.mark.slow
 def test_same_seed_same_model(tmp_path, photo_dirs):
     train_dir, val_dir = photo_dirs
     weights = []
@@ -222,6 +228,7 @@ def test_same_seed_same_model(tmp_path, photo_dirs):
         np.testing.assert_array_equal(first, second)
 
 
+@pytest.mark.slow
 def test_mirrored_strategy_trains_on_cpu(tmp_path, photo_dirs):
     train_dir, val_dir = photo_dirs
     out = tmp_path / "mirrored.keras"
@@ -231,6 +238,7 @@ def test_mirrored_strategy_trains_on_cpu(tmp_path, photo_dirs):
     assert Path(summary["model"]).exists()
 
 
+@pytest.mark.slow
 def test_colorization_keeps_luminance_and_adds_color(tmp_path, photo_dirs):
     train_dir, val_dir = photo_dirs
     out = tmp_path / "color.keras"
@@ -261,6 +269,7 @@ def test_bad_train_options_are_one_line_errors(tmp_path):
         assert result.exit_code != 0 and message in result.output, (args, result.output)
 
 
+@pytest.mark.slow
 def test_digits_autoencoder_trains_on_mnist(tmp_path):
     out = tmp_path / "digits.keras"
     summary = run_train(["--noise", "gaussian", "-p", "sigma=127.5", "--data", "mnist", "--arch", "autoencoder",
@@ -271,6 +280,7 @@ def test_digits_autoencoder_trains_on_mnist(tmp_path):
     assert model.fixed_size == (28, 28) and model.model.get_layer("latent").units == 16
 
 
+@pytest.mark.slow
 def test_third_party_corruption_from_an_installed_distribution_trains(tmp_path, photo_dirs, monkeypatch):
     from plugin_fixtures import install_plugin
 
@@ -291,6 +301,7 @@ def test_third_party_corruption_from_an_installed_distribution_trains(tmp_path, 
     assert load_denoiser(out).metadata["corruption"] == "speckle-test"
 
 
+@pytest.mark.slow
 def test_multi_worker_strategy_runs_as_a_single_worker_without_tf_config(tmp_path, photo_dirs):
     import os
     import subprocess
@@ -340,6 +351,7 @@ def test_ssim_loss_is_one_minus_the_ssim_that_metrics_reports():
     assert np.asarray(l1_ssim_loss(clean, noisy)) == pytest.approx(0.84 * np.array(expected) + 0.16 * l1, abs=1e-4)
 
 
+@pytest.mark.slow
 def test_ssim_loss_and_ssim_selection_train_and_resume(tmp_path, photo_dirs):
     train_dir, val_dir = photo_dirs
     out = tmp_path / "s.keras"

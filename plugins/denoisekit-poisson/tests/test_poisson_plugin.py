@@ -164,6 +164,7 @@ def test_corrupt_command_with_poisson(fresh_registry, tmp_path):
     assert bad.exit_code == 2 and "peak" in bad.output
 
 
+@pytest.mark.slow
 def test_train_command_with_poisson_writes_a_model(fresh_registry, tmp_path):
     from skimage import data
 
