@@ -107,9 +107,16 @@ def fetch_photos(set_name: str = "opencv") -> Path:
     return SETS[set_name]()
 
 
-def run_task(name: str, photos: Path, results: Path, seed: int, repeat: int = 1) -> dict:
+def run_task(name: str, photos: Path, results: Path, seed: int, repeat: int = 1, skip: tuple[str, ...] = ()) -> dict:
+    """Run one task; restorers named in ``skip`` are not run, their rows carried over from the
+    task's earlier result (marked ``carried_over``) where there is one."""
     channels, (noise, *params), restorers, store = TASKS[name]
     out = results / f"{name}.json"
+    earlier = json.loads(out.read_text()) if out.exists() else None
+    kept = [r for r in restorers.split(",") if r.split(":")[0] not in skip]
+    if not kept:
+        return earlier or {"results": []}
+    restorers = ",".join(kept)
     command = ["denoisekit", "benchmark", str(photos), "--noise", noise, "--channels", channels,
                "--restorers", restorers, "--store", store, "--seed", str(seed), "--repeat", str(repeat),
                "--json", str(out)]
@@ -119,6 +126,10 @@ def run_task(name: str, photos: Path, results: Path, seed: int, repeat: int = 1)
     subprocess.run(command, check=True)
     result = json.loads(out.read_text())
     result["command"] = " ".join(command)
+    if earlier and skip:
+        carried = [{**r, "carried_over": earlier.get("command", "an earlier run")} for r in earlier["results"]
+                   if r["restorer"].split(":")[0] in skip]
+        result["results"] += carried
     out.write_text(json.dumps(result, indent=2) + "\n")
     return result
 
@@ -128,7 +139,8 @@ def table(results: dict[str, dict]) -> str:
     for task, result in results.items():
         for r in result["results"]:
             s = "" if r["seconds_per_mp"] is None else f"{r['seconds_per_mp']:.3g}"
-            lines.append(f"| {task} | {r['restorer']} | {r['psnr']:.2f} | {r['ssim']:.3f} | {s} |")
+            mark = " (earlier run)" if r.get("carried_over") else ""
+            lines.append(f"| {task} | {r['restorer']}{mark} | {r['psnr']:.2f} | {r['ssim']:.3f} | {s} |")
     return "\n".join(lines) + "\n"
 
 
@@ -139,13 +151,17 @@ def main() -> None:
                         help="evaluation set, repeatable (default: all)")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--repeat", type=int, default=3, help="timing passes for the TIMED tasks (default: 3)")
+    parser.add_argument("--skip", action="append", default=[],
+                        help="restorer not to rerun (e.g. bm3d, whose inputs and code did not change): "
+                             "its rows are carried over from each task's earlier result, marked")
     args = parser.parse_args()
     for set_name in args.sets or list(SETS):
         photos, results_dir = fetch_photos(set_name), RESULTS / set_name
         results_dir.mkdir(parents=True, exist_ok=True)
         results = {}
         for name in args.tasks:
-            results[name] = run_task(name, photos, results_dir, args.seed, args.repeat if name in TIMED else 1)
+            results[name] = run_task(name, photos, results_dir, args.seed, args.repeat if name in TIMED else 1,
+                                     tuple(args.skip))
         for path in sorted(results_dir.glob("*.json")):  # tasks run earlier too
             results.setdefault(path.stem, json.loads(path.read_text()))
         ordered = {k: results[k] for k in TASKS if k in results}
