@@ -25,6 +25,13 @@ class Corruption:
         keeps those input pixels as they are: salt-and-pepper only ever writes 0 or 1."""
         return None
 
+    def fill(self, noisy: np.ndarray) -> np.ndarray | None:
+        """A classical estimate of the changed pixels of a noisy image ``(H, W, C)`` (the
+        others as they are), or None. Where there is one, a model's output in the pixels
+        ``untouched`` does not cover is blended with it (the model restorer's ``fill``
+        share): salt-and-pepper's is the switching median."""
+        return None
+
 
 class Restorer:
     """A restorer: ``make(**params)`` returns a function from one noisy image to its restoration."""

@@ -100,10 +100,10 @@ def test_gray_model_restores_colour_in_the_opponent_space_when_asked(clean_model
         restorer("model").obj.make(model=str(clean_models.gray), color="lab")
 
 
-def test_gaussian_task_blends_the_color_model_with_the_gray_model_per_opponent_channel(clean_models, tmp_path,
-                                                                                       monkeypatch):
+def test_gaussian_task_blends_the_color_model_with_the_gray_model_per_rgb_and_per_opponent_channel(
+        clean_models, tmp_path, monkeypatch):
     from denoisekit import modelio
-    from denoisekit.inference import COLOR_MODEL_SHARE, ModelRestore
+    from denoisekit.inference import FUSION_WEIGHTS, ModelRestore
     from denoisekit.opponent import to_opponent
 
     bundled = tmp_path / "bundled"
@@ -115,12 +115,14 @@ def test_gaussian_task_blends_the_color_model_with_the_gray_model_per_opponent_c
     rng = np.random.default_rng(5)
     rgb = (0.3 + 0.4 * rng.random((40, 48, 3))).astype(np.float32)  # mid-range: no clipping to hide the blend
     color_alone = ModelRestore(str(clean_models.color))(rgb)
+    gray_rgb = ModelRestore(str(clean_models.gray))(rgb)
     gray_opponent = ModelRestore(str(clean_models.gray), color="opponent")(rgb)
 
     fused = ModelRestore("gaussian")
-    share = COLOR_MODEL_SHARE  # the color model's share per opponent channel, the gray model's the rest
-    np.testing.assert_allclose(to_opponent(fused(rgb)), share * to_opponent(color_alone)
-                               + (1 - share) * to_opponent(gray_opponent), atol=1e-5)
+    # Per opponent channel (rows), the shares of the three restorations (columns), summing to 1.
+    np.testing.assert_allclose(FUSION_WEIGHTS.sum(axis=1), 1, atol=1e-6)
+    expected = sum(FUSION_WEIGHTS[:, k] * to_opponent(way) for k, way in enumerate((color_alone, gray_rgb, gray_opponent)))
+    np.testing.assert_allclose(to_opponent(fused(rgb)), expected, atol=1e-5)
     assert fused.last_model == "gaussian-color+gaussian-gray" and fused.notes == []
     np.testing.assert_array_equal(ModelRestore("gaussian", fuse=False)(rgb), color_alone)
     gray = rgb[..., :1]

@@ -27,7 +27,7 @@ def test_builtin_restorers_are_registered_through_the_hook():
     table = get_registry().table("restorer")
     assert {"model", "median", "switching-median", "nlmeans"} <= set(table)
     assert all(r.provider == "denoisekit (builtin)" for r in table.values())
-    assert [p.name for p in table["model"].params] == ["model", "tile", "overlap", "batch", "keep_untouched", "ensemble",
+    assert [p.name for p in table["model"].params] == ["model", "tile", "overlap", "batch", "keep_untouched", "fill", "ensemble",
                                                        "chroma_radius", "color", "fuse"]
 
 
@@ -215,13 +215,19 @@ def test_salt_and_pepper_model_keeps_the_pixels_impulses_cannot_have_touched():
     noisy = to_integers(noisy, np.uint8).astype(np.float32) / 255.0  # as a stored file
     untouched = (noisy > 0) & (noisy < 1)
     assert 0.6 < untouched.mean() < 0.8  # about 30% of the pixels are impulses
-    kept = restorer("model").obj.make(model="salt-and-pepper-gray")(noisy)
-    raw = restorer("model").obj.make(model="salt-and-pepper-gray", keep_untouched=False)(noisy)
+    kept = make("model", model="salt-and-pepper-gray", fill=0.0)(noisy)
+    raw = make("model", model="salt-and-pepper-gray", keep_untouched=False)(noisy)
     # Every pixel that is not pure black or white is the clean pixel itself, and stays so.
     np.testing.assert_array_equal(kept[untouched], noisy[untouched])
     assert not np.array_equal(raw[untouched], noisy[untouched])
     np.testing.assert_array_equal(kept[~untouched], raw[~untouched])  # impulses: the model's estimate
     assert psnr(clean, kept) > psnr(clean, raw) + 1.0
+    # By default the impulses get half the model's estimate and half the switching median's.
+    blended = make("model", model="salt-and-pepper-gray")(noisy)
+    switching = make("switching-median")(noisy)
+    np.testing.assert_array_equal(blended[untouched], noisy[untouched])
+    np.testing.assert_allclose(blended[~untouched], 0.5 * (raw[~untouched] + switching[~untouched]), atol=1e-6)
+    assert psnr(clean, blended) > max(psnr(clean, kept), psnr(clean, switching))
     # A Gaussian model keeps nothing: any pixel may be noisy.
     assert corruption("gaussian").obj.untouched(noisy) is None
 

@@ -56,6 +56,11 @@ class SaltAndPepper(Corruption):
         impulse = np.all(noisy <= 0, axis=-1, keepdims=True) | np.all(noisy >= 1, axis=-1, keepdims=True)
         return np.broadcast_to(~impulse, noisy.shape)
 
+    def fill(self, noisy: np.ndarray) -> np.ndarray:
+        from .restorers import switching_median
+
+        return switching_median(noisy)
+
 
 class Grayscale(Corruption):
     name = "grayscale"

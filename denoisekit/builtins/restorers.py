@@ -28,7 +28,7 @@ class ModelRestorer(Restorer):
     name = "model"
     description = ("Learned denoiser (a .keras file or bundled model), run in overlapping tiles; "
                    "a task name picks the bundled gray or color model per image (gaussian on color images: "
-                   "both, blended; see fuse).")
+                   "the color model and the gray model per RGB and per opponent channel, blended; see fuse).")
     params = (
         Param("model", "str", "gaussian",
               help="task (gaussian, salt-and-pepper, colorize), bundled model name, or .keras path"),
@@ -38,6 +38,9 @@ class ModelRestorer(Restorer):
         Param("keep_untouched", "bool", True,
               help="keep input pixels the model's corruption cannot have changed (salt-and-pepper: "
                    "all but pure black and white)"),
+        Param("fill", "float", 0.5, 0.0, 1.0,
+              help="share of the corruption's classical fill (salt-and-pepper: the switching median) in "
+                   "the pixels it changed, the model's output the rest; 0: the model alone"),
         Param("ensemble", "bool", False,
               help="self-ensemble: average the restorations of the 8 flips and 90-degree rotations "
                    "(better, 8x slower)"),
@@ -50,16 +53,17 @@ class ModelRestorer(Restorer):
                    "for Gaussian noise; not for salt-and-pepper)"),
         Param("fuse", "bool", True,
               help="with the task gaussian, restore RGB images with the color model and with the "
-                   "gray model per opponent channel and blend the two (better, about 1.6x the time)"),
+                   "gray model per RGB and per opponent channel and blend the three (better, about 2.3x "
+                   "the time of the color model alone)"),
     )
 
     def make(self, model: str = "gaussian", tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP,
-             batch: int = DEFAULT_BATCH, keep_untouched: bool = True, ensemble: bool = False,
+             batch: int = DEFAULT_BATCH, keep_untouched: bool = True, fill: float = 0.5, ensemble: bool = False,
              chroma_radius: int = DEFAULT_CHROMA_RADIUS, color: str = "rgb", fuse: bool = True) -> RestoreFn:
         from ..inference import ModelRestore
 
         return ModelRestore(model, tile=tile, overlap=overlap, batch=batch, keep_untouched=keep_untouched,
-                            ensemble=ensemble, chroma_radius=chroma_radius, color=color, fuse=fuse)
+                            fill=fill, ensemble=ensemble, chroma_radius=chroma_radius, color=color, fuse=fuse)
 
 
 class MedianRestorer(Restorer):
