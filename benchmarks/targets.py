@@ -19,8 +19,8 @@ BUNDLED_TASKS = ("gaussian", "salt-and-pepper", "colorize")
 BUNDLED = Path(__file__).parent.parent / "denoisekit" / "bundled"
 
 
-def figures(task: str, set_name: str) -> dict[str, dict]:
-    path = RESULTS / set_name / f"{task}.json"
+def figures(task: str, set_name: str, root: Path = RESULTS) -> dict[str, dict]:
+    path = root / set_name / f"{task}.json"
     if not path.exists():
         return {}
     rows = {r["restorer"]: r for r in json.loads(path.read_text())["results"]}
@@ -34,27 +34,33 @@ def figures(task: str, set_name: str) -> dict[str, dict]:
 
 
 VARIANTS = (("model", ""), ("model+ensemble", " --ensemble"))
+#: Sets whose times count: run.py times opencv's two speed tasks as the fastest of 3 passes on
+#: an otherwise idle machine; other sets run one pass, possibly beside other work.
+TIMED_SETS = ("opencv",)
 
 
 def sets() -> list[str]:
-    return sorted(p.name for p in RESULTS.iterdir() if p.is_dir() and any(p.glob("*.json")))
+    return sorted(p.name for p in RESULTS.iterdir() if p.is_dir() and p.name != "before" and any(p.glob("*.json")))
 
 
 def row(target: str, set_name: str, measured: float | None, required: float | None, unit: str = "dB",
-        higher: bool = True, strict: bool = False, digits: int = 2) -> tuple[str, float | None]:
-    """A table row and its margin (None where not measured)."""
+        higher: bool = True, strict: bool = False, digits: int = 2,
+        before: float | None = None) -> tuple[str, float | None]:
+    """A table row and its margin (None where not measured); ``before``: the earlier models' figure."""
+    was = "" if before is None else f"{before:.{digits}f} {unit}".strip()
     if measured is None or required is None:
-        return f"| {target} | {set_name} | not measured | | |", None
+        return f"| {target} | {set_name} | {was} | not measured | | |", None
     margin = measured - required if higher else required - measured
     met = margin > 0 if strict else margin >= 0
     ok = "met" if met else f"**not met** (short by {abs(margin):.{digits}f} {unit})".replace(" )", ")")
-    return f"| {target} | {set_name} | {measured:.{digits}f} {unit} | {required:.{digits}f} {unit} | {ok} |", margin
+    return (f"| {target} | {set_name} | {was} | {measured:.{digits}f} {unit} | {required:.{digits}f} {unit} | {ok} |",
+            margin)
 
 
-def checks(set_name: str):
+def checks(set_name: str, root: Path = RESULTS):
     """(target, measured, required, options) for one evaluation set."""
     def fig(task: str) -> dict[str, dict]:
-        return figures(task, set_name)
+        return figures(task, set_name, root)
 
     def get(rows: dict, key: str, metric: str = "psnr"):
         return rows.get(key, {}).get(metric)
@@ -88,7 +94,7 @@ def checks(set_name: str):
     # Speed: `clean`'s default; on color also the color model alone (-p fuse=false), half the work.
     speeds = (("gray", "BM3D", "OpenCV NLM", "model", ""), ("color", "CBM3D", "OpenCV colored NLM", "model", ""),
               ("color", "CBM3D", "OpenCV colored NLM", "model:fuse=false", " -p fuse=false"))
-    for kind, bm3d, nlm, key, how in speeds:
+    for kind, bm3d, nlm, key, how in speeds if set_name in TIMED_SETS else ():
         f = fig(f"{kind}-gaussian-25")
         model_s, bm3d_s, nlm_s = (get(f, k, "seconds_per_mp") for k in (key, "bm3d", "nlmeans"))
         yield (f"speed, {kind} sigma 25: model{how} s/MP <= {bm3d} s/MP / 30 (same run)", model_s,
@@ -98,11 +104,14 @@ def checks(set_name: str):
 
 
 def main() -> None:
-    lines = ["| target | set | measured | required | result |", "|---|---|---|---|---|"]
+    lines = ["| target | set | before | after | required | result |", "|---|---|---|---|---|---|"]
     worst: dict[str, tuple[float, str]] = {}
     for set_name in sets():
+        # "before": the previous bundled models' rows (results/before, made by run.py's earlier
+        # release or before.py); speed rows are left out there (another run, another load).
+        earlier = {t: m for t, m, _, _ in checks(set_name, RESULTS / "before") if not t.startswith("speed")}
         for target, measured, required, options in checks(set_name):
-            text, margin = row(target, set_name, measured, required, **options)
+            text, margin = row(target, set_name, measured, required, before=earlier.get(target), **options)
             lines.append(text)
             if margin is not None and (target not in worst or margin < worst[target][0]):
                 worst[target] = (margin, set_name)
