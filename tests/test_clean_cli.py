@@ -48,7 +48,7 @@ def test_readme_command_on_the_samples(runner, tmp_path):
     for side in ("input", "output"):
         for key in ("psnr", "ssim"):
             assert data["mean"][side][key] == pytest.approx(np.mean([r[side][key] for r in data["files"]]))
-    # Color images: a blend of the color model and the gray model per opponent channel.
+    # Color images: a blend of the color model and the gray model per RGB and per opponent channel.
     assert data["restorer"] == "model" and data["models"] == ["gaussian-color+gaussian-gray", "gaussian-gray"]
     assert data["params"] == {"model": "gaussian", "tile": 512, "overlap": 64, "batch": 4,
                               "keep_untouched": True, "fill": 0.5, "ensemble": False, "chroma_radius": 16,
@@ -202,7 +202,7 @@ def test_models_lists_the_bundled_ones_and_what_each_task_runs_per_kind_of_image
     listed = [line.split()[0] for line in lines[2:6]]
     assert listed == ["colorize-color", "gaussian-color", "gaussian-gray", "salt-and-pepper-gray"]
     routes = {line.split()[0]: line for line in lines[lines.index("What `clean --model TASK` runs (default: gaussian):"):]}
-    assert "gaussian-color blended with gaussian-gray per opponent channel" in routes["gaussian"]
+    assert "gaussian-color blended with gaussian-gray per RGB and per opponent channel" in routes["gaussian"]
     assert "salt-and-pepper-gray per RGB channel" in routes["salt-and-pepper"]
     assert "colorize-color (becomes RGB)" in routes["colorize"]
     described = runner.invoke(main, ["models", str(clean_models.gray)])

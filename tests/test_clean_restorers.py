@@ -179,7 +179,7 @@ def test_model_task_picks_the_bundled_model_by_channel_count(monkeypatch, tmp_pa
     monkeypatch.setattr(modelio, "BUNDLED_DIR", tmp_path)
     fn = make("model")  # default: the gaussian task
     assert fn(np.full((16, 16, 1), 0.5, np.float32)).shape == (16, 16, 1) and fn.last_model == "gaussian-gray"
-    # Color images: the color model, averaged with the gray model per opponent channel unless told not to.
+    # Color images: the color model, blended with the gray model per RGB and per opponent channel unless told not to.
     assert fn(np.full((16, 16, 3), 0.5, np.float32)).shape == (16, 16, 3)
     assert fn.last_model == "gaussian-color+gaussian-gray"
     alone = make("model", fuse=False)
