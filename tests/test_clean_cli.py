@@ -313,3 +313,14 @@ def test_a_restorer_failing_on_one_image_does_not_stop_the_others(runner, noisy_
     assert result.exit_code == 2
     assert result.stderr.strip() == ("error: restorer 'broken-test' (dk-flaky-test) failed to start: "
                                      "RuntimeError: no weights here")
+
+
+def test_a_folder_without_images_is_a_usage_error_before_anything_is_loaded_or_written(runner, tmp_path):
+    empty = tmp_path / "empty"
+    (empty / "sub").mkdir(parents=True)
+    (empty / "notes.txt").write_text("not an image")
+    for command in (["clean"], ["corrupt", "--noise", "gaussian"]):
+        result = runner.invoke(main, [*command, str(empty), str(tmp_path / "out")])
+        assert result.exit_code == 2, result.output
+        assert f"{empty}: no images in it or its subfolders" in result.stderr and "1 other file skipped" in result.stderr
+        assert not (tmp_path / "out").exists()

@@ -17,7 +17,7 @@ from ..plugins import PluginError, get_registry
 from ..reports import Report
 from ..reports.formats import REPORT_SUFFIXES, echo_summary, to_json_text, write_report
 from ..tiling import DEFAULT_BATCH, DEFAULT_OVERLAP, DEFAULT_TILE
-from .common import param_option, plugin_with_params, refuse_output_inside_input
+from .common import param_option, plugin_with_params, refuse_output_inside_input, require_images
 
 
 def restorer_texts(name: str, texts: tuple[str, ...], shortcuts: dict[str, Any]) -> list[str]:
@@ -118,8 +118,9 @@ def clean_command(source: Path, out: Path, model: str | None, restorer: str, par
     if reference is not None and reference.is_dir() and is_inside(out, reference):
         raise click.BadParameter(f"{out} lies inside the reference folder {reference}", param_hint="OUT")
 
-    restore = make_restorer(registered, values)
     inputs = collect_inputs(source, recursive)
+    require_images(inputs, recursive)  # before loading any model: a wrong folder costs nothing
+    restore = make_restorer(registered, values)
     refs = collect_inputs(reference, recursive) if reference is not None else None
     html = report_path is not None and report_path.suffix.lower() in (".html", ".htm")
     cleaner = Cleaner(restore, inputs, refs, crops=html, normalize=spec)

@@ -14,6 +14,19 @@ from ..params import ParamError, resolve_params
 from ..plugins import PluginError, Registered, get_registry
 
 
+def require_images(inputs: Any, recursive: bool = True) -> None:
+    """A one-line usage error (exit 2) when an input folder holds no image to process."""
+    if inputs.files:
+        return
+    from ..images import IMAGE_SUFFIXES
+
+    where = "in it or its subfolders" if recursive else "in it"
+    n = len(inputs.skipped)
+    others = f"; {n} other file{'s' if n != 1 else ''} skipped" if n else ""
+    raise click.BadParameter(f"{inputs.root}: no images {where} (looked for {', '.join(IMAGE_SUFFIXES)}){others}",
+                             param_hint="IN")
+
+
 def param_option(func):
     """``-p key=value`` (repeatable): a parameter of the chosen plugin."""
     return click.option(

@@ -12,7 +12,7 @@ from ..files import collect_inputs
 from ..noise_ops import apply_corruption
 from ..params import params_to_text
 from ..stacks import transform_stack
-from .common import param_option, plugin_with_params, refuse_output_inside_input, seed_option, write_json
+from .common import param_option, plugin_with_params, refuse_output_inside_input, require_images, seed_option, write_json
 
 
 @click.command("corrupt")
@@ -38,6 +38,7 @@ def corrupt_command(source: Path, out: Path, noise: str, params: tuple[str, ...]
     corruption, values = plugin_with_params("corruption", noise, params, "--noise")
     refuse_output_inside_input(source, out)
     inputs = collect_inputs(source, recursive)
+    require_images(inputs, recursive)
 
     def transform(rel, image):
         noisy = apply_corruption(corruption.obj, image.pixels, values, seed, key=rel.as_posix())
