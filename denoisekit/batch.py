@@ -16,6 +16,7 @@ import click
 
 from .files import InputSet, output_path
 from .images import Image, ImageReadError, read_image, write_image
+from .plugins import PluginCallError
 from .stacks import is_stack
 
 Transform = Callable[[Path, Image], tuple[Image, dict[str, Any]]]
@@ -62,6 +63,9 @@ def process_files(
                     image = read_image(source)
                     restored, info = transform(rel, image)
                     write_image(restored, target)
+            except PluginCallError as err:  # names the plugin, not the file: say which file too
+                results.append(FileResult(rel, target, "failed", error=f"{rel.as_posix()}: {err}"))
+                continue
             except (ImageReadError, OSError, ValueError) as err:
                 results.append(FileResult(rel, target, "failed", error=str(err)))
                 continue

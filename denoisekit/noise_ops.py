@@ -40,10 +40,27 @@ def seed_pair(seed: int, key: str | int = 0) -> np.ndarray:
 def apply_corruption(
     corruption: Any, pixels: np.ndarray, params: Mapping[str, Any], seed: int, key: str | int = 0
 ) -> np.ndarray:
-    """Apply a corruption plugin to a numpy image (H, W, C) or batch (N, H, W, C) in [0, 1]."""
+    """Apply a corruption plugin to a numpy image (H, W, C) or batch (N, H, W, C) in [0, 1].
+
+    A plugin that raises, or returns another shape or non-finite values, gets a
+    ``PluginCallError`` naming it and its distribution (``DENOISEKIT_DEBUG=1``: its own
+    exception, traceback and all).
+    """
+    from .plugins import PluginCallError, debugging, describe
+
     tf = tensorflow()
 
     batch = pixels if pixels.ndim == 4 else pixels[None]
-    out = corruption.apply(tf.convert_to_tensor(batch, tf.float32), tf.constant(seed_pair(seed, key)), **params)
-    out = np.asarray(out, dtype=np.float32)
+    try:
+        out = corruption.apply(tf.convert_to_tensor(batch, tf.float32), tf.constant(seed_pair(seed, key)), **params)
+        out = np.asarray(out, dtype=np.float32)
+    except Exception as err:
+        if debugging():
+            raise
+        raise PluginCallError(f"{describe('corruption', corruption)} failed: {type(err).__name__}: {err}") from None
+    if out.shape != batch.shape:
+        raise PluginCallError(f"{describe('corruption', corruption)} returned shape {out.shape[1:]} for an image "
+                              f"of shape {batch.shape[1:]} (a corruption must keep the shape)")
+    if not np.isfinite(out).all():
+        raise PluginCallError(f"{describe('corruption', corruption)} returned NaN or infinite values")
     return out if pixels.ndim == 4 else out[0]

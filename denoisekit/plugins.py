@@ -163,6 +163,23 @@ def reset_registry() -> None:
     _registry = None
 
 
+class PluginCallError(PluginError, ValueError):
+    """A plugin that raised, or broke its contract, when called; the message names it."""
+
+
+def describe(kind: str, obj: object) -> str:
+    """``corruption 'name' (from distribution)``, for messages about a plugin's behaviour."""
+    name = getattr(obj, "name", type(obj).__name__)
+    found = get_registry().table(kind).get(name) if isinstance(name, str) else None
+    provider = f" (from {found.provider})" if found is not None and found.obj is obj else ""
+    return f"{kind} {name!r}{provider}"
+
+
+def debugging() -> bool:
+    """``DENOISEKIT_DEBUG=1``: let a plugin's own exception and traceback through."""
+    return os.environ.get("DENOISEKIT_DEBUG", "") not in ("", "0")
+
+
 def corruption(name: str) -> Registered:
     return get_registry().get("corruption", name)
 

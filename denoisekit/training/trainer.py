@@ -10,12 +10,13 @@ import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from contextlib import contextmanager
 from typing import Any, Callable
 
 from .. import __version__
 from ..modelio import attach_metadata, load_denoiser, load_keras_model, peek_metadata, read_metadata, update_metadata
 from ..params import params_to_text
-from ..plugins import architecture, corruption
+from ..plugins import PluginCallError, architecture, corruption, debugging, describe
 from ..tf_setup import tensorflow
 from .datasets import drop_gray_images, load_training_set, load_validation_set, split_folder
 from .losses import LOSSES
@@ -181,6 +182,20 @@ class _Warmup:
         self.done, self.target = 0, 0.0
 
 
+@contextmanager
+def _training_feed_guard(noise: Any):
+    """A plugin's exception inside tf.data becomes one line naming the plugin (TensorFlow wraps
+    it in a multi-line trace whose last line is the plugin's own message)."""
+    try:
+        yield
+    except Exception as err:
+        if debugging() or isinstance(err, PluginCallError):
+            raise
+        lines = [line.strip() for line in str(err).strip().splitlines() if line.strip()]
+        raise PluginCallError(f"{describe('corruption', noise)} failed in the training feed: "
+                              f"{lines[-1] if lines else type(err).__name__}") from None
+
+
 def _epoch_checkpoint(path: str, **kwargs: Any) -> Any:
     """Keras's ModelCheckpoint, saving at epoch ends, marked safe for asynchronous batch hooks.
 
@@ -283,8 +298,15 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
     }
     update_metadata(model, **metadata)
 
-    dataset = patch_dataset(train_set.images, noise, config.noise_params,
-                            patch=config.patch, batch=config.batch, seed=config.seed)
+    # A broken corruption plugin costs seconds and leaves nothing behind: the feed is built
+    # (tf.data traces the plugin then) and one batch made before any file is written.
+    with _training_feed_guard(noise):
+        dataset = patch_dataset(train_set.images, noise, config.noise_params,
+                                patch=config.patch, batch=config.batch, seed=config.seed)
+        noisy, clean = next(iter(dataset.take(1)))
+    if tuple(noisy.shape) != tuple(clean.shape):
+        raise PluginCallError(f"{describe('corruption', noise)} returned shape {tuple(noisy.shape)[1:]} for patches "
+                              f"of shape {tuple(clean.shape)[1:]} (a corruption must keep the shape)")
     pairs = validation_pairs(val_set.images, noise, config.noise_params, size=VALIDATION_CROP,
                              multiple=multiple, seed=config.seed + 7, fixed_size=fixed_size)
 
