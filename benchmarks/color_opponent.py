@@ -1,7 +1,7 @@
 """Color Gaussian noise four ways: the color model, the gray model per RGB channel, the gray
-model per opponent-colour channel (`-p color=opponent`), and the blend of the first and the third
-per opponent channel (`clean --model gaussian`'s default for color images since it beat both on
-validation; `denoisekit.inference.COLOR_MODEL_SHARE`). An experiment.
+model per opponent-colour channel (`-p color=opponent`), and `clean --model gaussian`'s default
+for color images, the blend of all three per opponent channel (`denoisekit.inference.FUSION_WEIGHTS`;
+until 2026-11-30 the first and the third only). An experiment.
 
     python benchmarks/color_opponent.py      (after benchmarks/run.py has fetched the photos)
 
@@ -24,7 +24,7 @@ WAYS = {
     "color model (gaussian-color)": ModelRestore("gaussian-color"),
     "gray model per RGB channel": ModelRestore("gaussian-gray"),
     "gray model per opponent channel": ModelRestore("gaussian-gray", color="opponent"),
-    "blend of the color model and the gray model per opponent channel (clean's default)": ModelRestore("gaussian"),
+    "blend of the three per opponent channel (clean's default)": ModelRestore("gaussian"),
 }
 
 
