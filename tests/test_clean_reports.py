@@ -66,8 +66,9 @@ def sample_report(tmp_path: Path) -> Report:
 
 def test_json_report_has_means_and_writes_infinite_psnr_as_null(tmp_path):
     data = json.loads(to_json_text(sample_report(tmp_path)))
-    assert data["mean"]["input"] == {"psnr": 21.0, "ssim": 0.6, "sigma": 22.5}
-    assert data["mean"]["output"]["psnr"] == 30.0  # the infinite one is left out of the mean
+    # An image with an infinite PSNR on either side is left out of both PSNR means: same files.
+    assert data["mean"]["input"] == {"psnr": 20.0, "ssim": 0.6, "sigma": 22.5}
+    assert data["mean"]["output"]["psnr"] == 30.0 and data["mean"]["output"]["ssim"] == pytest.approx(0.95)
     assert data["mean"]["seconds_per_megapixel"] == pytest.approx(2.0)  # kept outputs were not timed
     assert data["files"][1]["output"]["psnr"] is None
     assert data["restorer"] == "median" and data["params"] == {"size": 3} and data["mean"]["scored"] == 2
@@ -76,7 +77,7 @@ def test_json_report_has_means_and_writes_infinite_psnr_as_null(tmp_path):
 def test_csv_report_has_one_line_per_image_and_the_mean(tmp_path):
     rows = list(csv.DictReader(io.StringIO(to_csv_text(sample_report(tmp_path)))))
     assert [r["file"] for r in rows] == ["a.png", "b.png", "mean"]
-    assert rows[2]["input_psnr"] == "21.0" and rows[0]["output_ssim"] == "0.9" and rows[1]["status"] == "kept"
+    assert rows[2]["input_psnr"] == "20.0" and rows[0]["output_ssim"] == "0.9" and rows[1]["status"] == "kept"
 
 
 def test_report_format_follows_the_suffix(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,13 @@ from ..metrics import mean
 
 #: Figures reported for the input and the output of each image.
 FIGURES = ("psnr", "ssim", "sigma")
+
+
+def _paired(rows: list[dict[str, Any]], key: str) -> list[tuple[float, float]]:
+    """(input, output) figures of the images that have both, finite: an input identical to its
+    reference (infinite PSNR) leaves the output's figure out too, so both means cover the same files."""
+    pairs = [(r["input"].get(key), r["output"].get(key)) for r in rows]
+    return [(a, b) for a, b in pairs if a is not None and b is not None and math.isfinite(a) and math.isfinite(b)]
 
 
 @dataclass
@@ -35,9 +43,10 @@ class Report:
         timed = [r for r in self.rows if r.get("seconds") is not None]
         megapixels = sum(r["width"] * r["height"] * r.get("pages", 1) for r in timed) / 1e6  # stacks: every page
         seconds = sum(r["seconds"] for r in timed)
+        paired = {k: _paired(self.rows, k) for k in FIGURES}
         return {
-            "input": {k: mean(r["input"].get(k) for r in self.rows) for k in FIGURES},
-            "output": {k: mean(r["output"].get(k) for r in self.rows) for k in FIGURES},
+            "input": {k: mean(a for a, _ in pairs) for k, pairs in paired.items()},
+            "output": {k: mean(b for _, b in pairs) for k, pairs in paired.items()},
             "seconds_per_megapixel": seconds / megapixels if megapixels else None,
             "count": len(self.rows),
             "scored": sum("psnr" in r["output"] for r in self.rows),
