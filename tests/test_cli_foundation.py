@@ -38,16 +38,17 @@ def test_version(runner):
     assert __version__ != "0.0.0+unknown"  # the installed distribution's version
 
 
-def test_plugins_table_lists_the_builtin_corruptions(runner):
+def test_plugins_lists_the_builtin_corruptions_in_blocks_that_fit_the_terminal(runner, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "60")
     result = runner.invoke(main, ["plugins"])
     assert result.exit_code == 0, result.output
-    lines = result.stdout.splitlines()
-    assert lines[0].split() == ["kind", "name", "provider", "description", "parameters"]
-    rows = {line.split()[1]: line for line in lines[2:] if line.startswith("corruption")}
-    assert {"gaussian", "salt-and-pepper", "grayscale"} <= set(rows)
-    assert "denoisekit (builtin)" in rows["gaussian"]
-    assert "sigma=25 (range, 0..255)" in rows["gaussian"] and "clip=True (bool)" in rows["gaussian"]
-    assert "amount=0.1 (range, 0..1)" in rows["salt-and-pepper"]
+    blocks = {block.split()[1]: block for block in result.stdout.split("\n\n") if block.startswith("corruption")}
+    assert {"gaussian", "salt-and-pepper", "grayscale"} <= set(blocks)
+    assert "[denoisekit (builtin)]" in blocks["gaussian"].splitlines()[0]
+    flat = {name: " ".join(block.split()) for name, block in blocks.items()}  # undo the wrapping
+    assert "-p sigma=25 (range, 0..255)" in flat["gaussian"] and "-p clip=True (bool)" in flat["gaussian"]
+    assert "-p amount=0.1 (range, 0..1)" in flat["salt-and-pepper"]
+    assert max(len(line) for line in result.stdout.splitlines()) <= 60
 
 
 def test_plugins_json_describes_kind_provider_and_params(runner):

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
+import textwrap
+
 import click
 
-from ..plugins import PluginError, get_registry
-from .common import echo_table, write_json
+from ..plugins import PluginError, Registered, get_registry
+from .common import write_json
 
 
 @click.command("plugins")
@@ -26,5 +29,20 @@ def plugins_command(as_json: bool) -> None:
             "-",
         )
         return
-    rows = [[r.kind, r.name, r.provider, r.description, "; ".join(p.describe() for p in r.params)] for r in found]
-    echo_table(["kind", "name", "provider", "description", "parameters"], rows)
+    width = max(40, shutil.get_terminal_size((100, 24)).columns)
+    click.echo("\n\n".join(describe_plugin(r, width) for r in found))
+
+
+def describe_plugin(found: Registered, width: int) -> str:
+    """One plugin as a block that fits ``width`` columns: kind, name and provider, then its
+    description and one line per parameter (``-p name=default (type, range): help``), wrapped."""
+    def wrap(text: str, indent: str) -> list[str]:
+        return textwrap.wrap(text, width, initial_indent=indent, subsequent_indent=indent + "    ") or [indent]
+
+    lines = [f"{found.kind} {found.name}  [{found.provider}]"]
+    if found.description:
+        lines += wrap(found.description, "  ")
+    for param in found.params:
+        help_text = f": {param.help}" if getattr(param, "help", "") else ""
+        lines += wrap(f"-p {param.describe()}{help_text}", "  ")
+    return "\n".join(lines)
