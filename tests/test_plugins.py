@@ -292,3 +292,15 @@ def test_plugin_conflicts_reach_the_user_as_an_error_naming_both(runner, monkeyp
     corrupted = runner.invoke(main, ["corrupt", ".", "out", "--noise", "gaussian"])
     assert corrupted.exit_code == 2
     assert "dk-colorless" in corrupted.stderr and BUILTIN_PROVIDER in corrupted.stderr
+
+
+def test_the_cli_shows_a_plugin_that_fails_to_import_as_one_warning_line(plugin_site, monkeypatch, runner):
+    monkeypatch.syspath_prepend(str(plugin_site))
+    monkeypatch.setenv("DENOISEKIT_LOAD_PLUGINS", "dk-invert,dk-broken")
+    reset_registry()
+    result = runner.invoke(main, ["plugins"])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, lines  # no file:line prefix, no stray source line
+    assert lines[0].startswith("warning: plugin") and "dk-broken" in lines[0] and "broken on purpose" in lines[0]
+    assert "invert-test" in result.stdout  # the others still load
