@@ -88,11 +88,10 @@ def _fetch(folder: Path, package: str, inside: str, names: tuple[str, ...], prep
 
 
 def _downscale_and_crop(image):
-    factor = max(1, round(min(image.shape[:2]) / 900))
-    h, w = image.shape[:2]
-    if factor > 1:
-        image = cv2.resize(image, (w // factor, h // factor), interpolation=cv2.INTER_AREA)
-    return _centre_crop(image)
+    """As the training photos are downscaled (training_data.downscale), then the centre crop."""
+    from training_data import downscale
+
+    return _centre_crop(downscale(image))
 
 
 #: Evaluation set -> how to fetch its photos into benchmarks/data/SET.

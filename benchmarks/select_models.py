@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 
 from denoisekit import modelio
-from denoisekit.images import has_color, read_image, to_gray, to_integers
+from denoisekit.benchmarking import make_cases
+from denoisekit.images import has_color, read_image, to_gray
 from denoisekit.inference import ModelRestore
 from denoisekit.metrics import psnr, ssim
-from denoisekit.noise_ops import apply_corruption
 from denoisekit.plugins import corruption
 
 #: task label -> (channels, corruption, params, model spec, restorer options)
@@ -51,12 +51,6 @@ def validation_sets(folder: Path) -> dict[str, dict[str, np.ndarray]]:
     return dict(sets)
 
 
-def noisy_inputs(images: dict[str, np.ndarray], noise: str, params: dict) -> dict[str, np.ndarray]:
-    obj = corruption(noise).obj
-    return {name: to_integers(apply_corruption(obj, im, params, SEED, key=name), np.uint8).astype(np.float32) / 255
-            for name, im in images.items()}
-
-
 def evaluate(model_dir: Path, sets: dict[str, dict[str, np.ndarray]]) -> dict[str, dict[str, dict[str, float]]]:
     """{task: {set: {psnr, ssim}}} for the bundled models in ``model_dir``."""
     modelio.BUNDLED_DIR = model_dir  # bundled_models() reads it at each call
@@ -71,12 +65,12 @@ def evaluate(model_dir: Path, sets: dict[str, dict[str, np.ndarray]]) -> dict[st
                 images = {n: im for n, im in images.items() if has_color(im)}
             if not images:
                 continue
-            noisy = noisy_inputs(images, noise, params)
-            outs = {n: np.clip(restore(noisy[n]), 0, 1) for n in images}
+            cases, _ = make_cases(images, corruption(noise).obj, params, SEED)  # stored as 8-bit PNGs are
+            outs = [np.clip(restore(c.noisy), 0, 1) for c in cases]
             figures[task][set_name] = {
-                "psnr": float(np.mean([psnr(images[n], outs[n]) for n in images])),
-                "ssim": float(np.mean([ssim(images[n], outs[n]) for n in images])),
-                "input_psnr": float(np.mean([psnr(images[n], noisy[n]) for n in images])),
+                "psnr": float(np.mean([psnr(c.clean, out) for c, out in zip(cases, outs)])),
+                "ssim": float(np.mean([ssim(c.clean, out) for c, out in zip(cases, outs)])),
+                "input_psnr": float(np.mean([psnr(c.clean, c.noisy) for c in cases])),
             }
     return figures
 

@@ -142,7 +142,8 @@ class ModelRestore:
 
     def __init__(self, spec: str, tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP,
                  batch: int = DEFAULT_BATCH, keep_untouched: bool = True, fill: float = 0.5,
-                 ensemble: bool = False, chroma_radius: int = DEFAULT_CHROMA_RADIUS, color: str = "rgb", fuse: bool = True) -> None:
+                 ensemble: bool = False, chroma_radius: int = DEFAULT_CHROMA_RADIUS, color: str = "rgb",
+                 fuse: bool = True) -> None:
         if color not in COLOR_SPACES:
             raise ValueError(f"color must be one of {', '.join(COLOR_SPACES)}, not {color!r}")
         if overlap >= tile:
@@ -151,7 +152,8 @@ class ModelRestore:
         self.spec, self.tile, self.overlap, self.batch = spec, tile, overlap, batch
         if not 0.0 <= fill <= 1.0:
             raise ValueError(f"fill must be between 0 and 1, not {fill}")
-        self.keep_untouched, self.fill, self.ensemble, self.chroma_radius = keep_untouched, fill, ensemble, chroma_radius
+        self.keep_untouched, self.fill = keep_untouched, fill
+        self.ensemble, self.chroma_radius = ensemble, chroma_radius
         self.color, self.fuse = color, fuse
         self.notes: list[str] = []
         self.last_model: str | None = None

@@ -37,6 +37,14 @@ def seed_pair(seed: int, key: str | int = 0) -> np.ndarray:
     return np.array([seed & 0x7FFFFFFF, key & 0x7FFFFFFF], dtype=np.int32)
 
 
+def shape_changed(corruption: Any, got: tuple[int, ...], expected: tuple[int, ...], what: str) -> Exception:
+    """The error for a corruption whose result has another (per-item) shape than its input."""
+    from .plugins import PluginCallError, describe
+
+    return PluginCallError(f"{describe('corruption', corruption)} returned shape {tuple(got)} for {what} "
+                           f"of shape {tuple(expected)} (a corruption must keep the shape)")
+
+
 def apply_corruption(
     corruption: Any, pixels: np.ndarray, params: Mapping[str, Any], seed: int, key: str | int = 0
 ) -> np.ndarray:
@@ -59,8 +67,7 @@ def apply_corruption(
             raise
         raise PluginCallError(f"{describe('corruption', corruption)} failed: {type(err).__name__}: {err}") from None
     if out.shape != batch.shape:
-        raise PluginCallError(f"{describe('corruption', corruption)} returned shape {out.shape[1:]} for an image "
-                              f"of shape {batch.shape[1:]} (a corruption must keep the shape)")
+        raise shape_changed(corruption, out.shape[1:], batch.shape[1:], "an image")
     if not np.isfinite(out).all():
         raise PluginCallError(f"{describe('corruption', corruption)} returned NaN or infinite values")
     return out if pixels.ndim == 4 else out[0]

@@ -15,6 +15,12 @@ from ..plugin_types import Corruption
 LUMA_WEIGHTS = (0.299, 0.587, 0.114)
 
 
+def impulse_pixels(noisy: np.ndarray) -> np.ndarray:
+    """(H, W) mask of the pixels an impulse may have hit: pure black or pure white in every
+    channel at once (a saturated red is not one)."""
+    return np.all(noisy <= 0, axis=-1) | np.all(noisy >= 1, axis=-1)
+
+
 class Gaussian(Corruption):
     name = "gaussian"
     description = "Additive white Gaussian noise; sigma on the 0-255 scale, or lo:hi for one level per image."
@@ -53,8 +59,7 @@ class SaltAndPepper(Corruption):
     def untouched(self, noisy: np.ndarray) -> np.ndarray:
         # An impulse turns every channel of a pixel pure white or black at once: any pixel
         # that is not all-0 or all-1 is the clean pixel itself (a saturated red too).
-        impulse = np.all(noisy <= 0, axis=-1, keepdims=True) | np.all(noisy >= 1, axis=-1, keepdims=True)
-        return np.broadcast_to(~impulse, noisy.shape)
+        return np.broadcast_to(~impulse_pixels(noisy)[..., None], noisy.shape)
 
     def fill(self, noisy: np.ndarray) -> np.ndarray:
         from .restorers import switching_median

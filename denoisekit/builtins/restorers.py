@@ -118,8 +118,10 @@ def switching_median(pixels: np.ndarray, max_size: int = 15) -> np.ndarray:
     and each size is one vectorised gather over those impulses. An impulse with no clean
     pixel within ``max_size`` keeps its value.
     """
+    from .corruptions import impulse_pixels
+
     out = np.array(pixels, np.float32, copy=True)
-    impulse = np.all(pixels <= 0, axis=-1) | np.all(pixels >= 1, axis=-1)
+    impulse = impulse_pixels(pixels)
     ys, xs = np.nonzero(impulse)
     pad = max_size // 2
     padded = np.pad(np.asarray(pixels, np.float32), ((pad, pad), (pad, pad), (0, 0)), mode="edge")

@@ -6,15 +6,18 @@ import json
 import math
 import sys
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 import click
 
 from ..params import ParamError, resolve_params
 from ..plugins import PluginError, Registered, get_registry
 
+if TYPE_CHECKING:  # files imports OpenCV: not at start-up of `denoisekit plugins`
+    from ..files import InputSet
 
-def require_images(inputs: Any, recursive: bool = True) -> None:
+
+def require_images(inputs: InputSet, recursive: bool = True) -> None:
     """A one-line usage error (exit 2) when an input folder holds no image to process."""
     if inputs.files:
         return

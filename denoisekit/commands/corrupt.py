@@ -12,7 +12,8 @@ from ..files import collect_inputs
 from ..noise_ops import apply_corruption
 from ..params import params_to_text
 from ..stacks import transform_stack
-from .common import param_option, plugin_with_params, refuse_output_inside_input, require_images, seed_option, write_json
+from .common import (param_option, plugin_with_params, refuse_output_inside_input, require_images, seed_option,
+                     write_json)
 
 
 @click.command("corrupt")

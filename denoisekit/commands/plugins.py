@@ -43,6 +43,6 @@ def describe_plugin(found: Registered, width: int) -> str:
     if found.description:
         lines += wrap(found.description, "  ")
     for param in found.params:
-        help_text = f": {param.help}" if getattr(param, "help", "") else ""
+        help_text = f": {param.help}" if param.help else ""
         lines += wrap(f"-p {param.describe()}{help_text}", "  ")
     return "\n".join(lines)

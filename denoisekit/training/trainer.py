@@ -9,12 +9,13 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Callable
 
 from .. import __version__
 from ..modelio import attach_metadata, load_denoiser, load_keras_model, peek_metadata, read_metadata, update_metadata
+from ..noise_ops import shape_changed
 from ..params import params_to_text
 from ..plugins import PluginCallError, architecture, corruption, debugging, describe
 from ..tf_setup import tensorflow
@@ -305,8 +306,7 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
                                 patch=config.patch, batch=config.batch, seed=config.seed)
         noisy, clean = next(iter(dataset.take(1)))
     if tuple(noisy.shape) != tuple(clean.shape):
-        raise PluginCallError(f"{describe('corruption', noise)} returned shape {tuple(noisy.shape)[1:]} for patches "
-                              f"of shape {tuple(clean.shape)[1:]} (a corruption must keep the shape)")
+        raise shape_changed(noise, tuple(noisy.shape)[1:], tuple(clean.shape)[1:], "patches")
     pairs = validation_pairs(val_set.images, noise, config.noise_params, size=VALIDATION_CROP,
                              multiple=multiple, seed=config.seed + 7, fixed_size=fixed_size)
 
