@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -19,6 +20,7 @@ from ..noise_ops import shape_changed
 from ..params import params_to_text
 from ..plugins import PluginCallError, architecture, corruption, debugging, describe
 from ..tf_setup import tensorflow
+from .cluster import prepare_for_cluster, is_chief, mean_across_workers, scratch_dir, synced_logs_callback
 from .datasets import drop_gray_images, load_training_set, load_validation_set, split_folder
 from .losses import LOSSES
 from .pipeline import patch_dataset, validation_pairs
@@ -134,7 +136,7 @@ class _TimeBudget:
     (set at each epoch start, from the time spent so far) and training stops at the last epoch
     that ends inside it. ``--epochs`` then only caps the run."""
 
-    def __init__(self, limit: float, learning_rate: float, elapsed: Callable[[], float]) -> None:
+    def __init__(self, limit: float, learning_rate: float, elapsed: Callable[[], float], strategy: Any = None) -> None:
         import keras
 
         outer = self
@@ -149,11 +151,15 @@ class _TimeBudget:
 
             def on_epoch_end(self, epoch, logs=None):
                 outer.longest_epoch = max(outer.longest_epoch, time.time() - outer.epoch_start)
-                if outer.elapsed() + outer.longest_epoch > outer.limit:
+                over = outer.elapsed() + outer.longest_epoch > outer.limit
+                # every worker of a cluster stops at the same epoch, or the others wait forever
+                if mean_across_workers(outer.strategy, float(over)) > 0:
                     self.model.stop_training = True
 
         self.callback = Callback()
-        self.limit, self.lr0, self.elapsed = limit, learning_rate, elapsed
+        self.limit, self.lr0, self.strategy = limit, learning_rate, strategy
+        # one clock for the cluster (the workers' mean), so every worker sets the same rate
+        self.elapsed = lambda: mean_across_workers(strategy, elapsed())
         self.epoch_start, self.longest_epoch = time.time(), 0.0
 
     def learning_rate(self) -> float:
@@ -253,6 +259,7 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
     prior_seconds = source_meta.get("total_wall_seconds", source_meta.get("wall_seconds", 0.0))
 
     strategy = make_strategy(config.strategy)
+    chief = is_chief(strategy)
     with strategy.scope():
         if resume:
             model = load_keras_model(ckpt / "last.keras", compile=True)
@@ -307,9 +314,12 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
         noisy, clean = next(iter(dataset.take(1)))
     if tuple(noisy.shape) != tuple(clean.shape):
         raise shape_changed(noise, tuple(noisy.shape)[1:], tuple(clean.shape)[1:], "patches")
+    prepare_for_cluster(model, strategy, (noisy, clean))
     pairs = validation_pairs(val_set.images, noise, config.noise_params, size=VALIDATION_CROP,
                              multiple=multiple, seed=config.seed + 7, fixed_size=fixed_size)
 
+    if not chief:  # every worker trains the same weights; only the chief's files are kept
+        ckpt = scratch_dir()
     ckpt.mkdir(parents=True, exist_ok=True)
     writer = _StateWriter(ckpt / "state.json", config, state.get("wall_seconds", 0.0))
     # (checkpoints written before --select stored their best PSNR as best_val_psnr)
@@ -321,6 +331,7 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
     validation = ValidationCallback(pairs)
     callbacks = [
         validation,
+        synced_logs_callback(strategy, ("val_psnr", "val_ssim")),
         _epoch_checkpoint(str(ckpt / "last.keras"), verbose=0),
         best_ckpt,
         keras.callbacks.CSVLogger(str(ckpt / "log.csv"), append=resume),
@@ -328,7 +339,7 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
         writer.callback,
     ]
     if config.time_limit:
-        callbacks.append(_TimeBudget(config.time_limit, config.learning_rate, writer.elapsed).callback)
+        callbacks.append(_TimeBudget(config.time_limit, config.learning_rate, writer.elapsed, strategy).callback)
         if config.init and not resume:
             callbacks.append(_Warmup(FINETUNE_WARMUP_STEPS).callback)
     initial_epoch = int(state.get("epochs_done", 0))
@@ -355,8 +366,11 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     })
     out = Path(config.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.stem}.part.keras")
-    final.save(tmp)
-    os.replace(tmp, out)
+    if chief:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(f".{out.stem}.part.keras")
+        final.save(tmp)
+        os.replace(tmp, out)
+    else:
+        shutil.rmtree(ckpt, ignore_errors=True)
     return {"model": str(out), "checkpoints": str(ckpt), **read_metadata(final)}
