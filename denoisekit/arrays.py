@@ -15,6 +15,7 @@ import numpy as np
 
 from .normalization import NormalizeSpec, parse_normalize
 from .params import format_value, resolve_params
+from .plugin_guard import guarded_restorer
 from .planes import layout_of, normalizations, restore_page
 
 RestoreFn = Callable[[np.ndarray], np.ndarray]
@@ -27,7 +28,7 @@ def make_restorer(restorer: str = "model", **params: Any) -> RestoreFn:
 
     found = get_registry().get("restorer", restorer)
     values = resolve_params(found.params, {k: format_value(v) for k, v in params.items()}, f"restorer {restorer!r}")
-    return found.obj.make(**values)
+    return guarded_restorer(found.obj, **values)
 
 
 def restore_array(data: np.ndarray, axes: str, *, restorer: str | RestoreFn = "model",

@@ -18,9 +18,10 @@ import numpy as np
 
 from .batch import FileResult
 from .files import InputSet, match_references
-from .images import Image, ImageReadError, read_image
+from .images import Image, ImageReadError, as_stored, read_image
 from .normalization import Normalization, NormalizeSpec
 from .planes import Key
+from .plugins import PluginCallError
 from .reports.html import crop_png
 from .reports.scores import figures
 from .reports.stack_scores import stack_figures
@@ -46,16 +47,20 @@ class Cleaner:
         self.warm_up(image.pixels)
         restored, seconds = self.restored(rel, image.pixels)
         height, width, _ = image.pixels.shape
-        row, crops = self.measure(rel, image.pixels, restored, "written")
+        # measured as the file stores it, so a resumed run's figures for it are the same
+        stored = as_stored(image.with_pixels(restored), rel.suffix)
+        row, crops = self.measure(rel, image.pixels, stored, "written")
         row.update(model=getattr(self.restore, "last_model", None), seconds=seconds,
                    seconds_per_megapixel=seconds / (height * width / 1e6))
-        return image.with_pixels(restored), {"row": row, "crops": crops}
+        return image.with_pixels(stored), {"row": row, "crops": crops}
 
     def restored(self, rel: Path, pixels: np.ndarray) -> tuple[np.ndarray, float]:
         """One image (or stack plane) through the restorer, clipped to [0, 1], and the seconds it took."""
         start = time.perf_counter()
         try:
             restored = np.asarray(self.restore(pixels), np.float32)
+        except PluginCallError:
+            raise  # names the plugin; the batch adds the file
         except Exception as err:  # one image's failure must not stop the others
             raise ValueError(f"{rel}: the restorer failed: {type(err).__name__}: {err}") from err
         seconds = time.perf_counter() - start

@@ -105,6 +105,14 @@ def to_integers(pixels: np.ndarray, dtype: np.dtype) -> np.ndarray:
     return scaled.astype(dtype)
 
 
+def as_stored(image: Image, suffix: str) -> np.ndarray:
+    """The image's float pixels as a file of ``suffix`` stores them: rounded to its integer type
+    (what a later read of a lossless file gives back, so reports measure the written file)."""
+    dtype = image.dtype if suffix.lower() in SIXTEEN_BIT_SUFFIXES else np.uint8
+    top = np.float32(np.iinfo(dtype).max)
+    return to_integers(image.pixels, dtype).astype(np.float32) / top
+
+
 def encode_image(image: Image, suffix: str) -> bytes:
     """Encode to the bytes of a file of the given suffix, keeping bit depth and alpha where it can."""
     suffix = suffix.lower()

@@ -31,6 +31,7 @@ from .images import to_gray, to_rgb
 from .modelio import (TASKS, Denoiser, ModelLoadError, bundled_for, bundled_models, load_denoiser, peek_metadata,
                       task_of)
 from .opponent import COLOR_SPACES, from_opponent, to_opponent
+from .plugin_guard import classical_fill, impulse_mask
 from .plugins import PluginError, corruption
 from .tiling import DEFAULT_BATCH, DEFAULT_OVERLAP, DEFAULT_TILE, tiled_apply
 
@@ -235,14 +236,12 @@ class ModelRestore:
             noise = corruption(str(denoiser.metadata.get("corruption"))).obj
         except PluginError:
             return out  # trained on a corruption whose plugin is not installed here
-        untouched = getattr(noise, "untouched", None)  # plugins need not subclass Corruption
-        mask = untouched(pixels) if callable(untouched) else None
+        mask = impulse_mask(noise, pixels)  # plugins need not subclass Corruption: both are optional
         if mask is None:
             return out
-        classical = getattr(noise, "fill", None)
-        estimate = classical(pixels) if self.fill and callable(classical) else None
+        estimate = classical_fill(noise, pixels) if self.fill else None
         if estimate is not None:
-            out += np.float32(self.fill) * (np.asarray(estimate, np.float32) - out)
+            out += np.float32(self.fill) * (estimate - out)
         np.copyto(out, pixels, where=mask)
         return out
 

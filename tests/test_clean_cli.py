@@ -124,12 +124,23 @@ def test_a_second_run_keeps_outputs_and_still_reports_their_figures(runner, nois
     assert stamp == {rel: (tmp_path / "out" / rel).stat().st_mtime_ns for rel in noisy_set.files}
     for before, after in zip(first["files"], second["files"]):
         assert after["status"] == "kept" and after["seconds"] is None
-        # Kept outputs are scored from their 8-bit files: the same figures up to rounding.
-        assert after["output"]["psnr"] == pytest.approx(before["output"]["psnr"], abs=0.05)
+        # Written outputs are scored as their files store them, so the kept ones score the same.
+        assert after["output"] == pytest.approx(before["output"], rel=1e-6)
         assert after["input"] == before["input"]
-    assert second["mean"]["output"]["psnr"] == pytest.approx(first["mean"]["output"]["psnr"], abs=0.05)
+    assert second["mean"]["output"]["psnr"] == pytest.approx(first["mean"]["output"]["psnr"], rel=1e-6)
     result = clean(runner, *args, "--overwrite")
     assert "3 written, 0 kept" in result.stderr
+
+
+def test_a_resumed_run_reports_each_kept_files_own_noise_level(runner, noisy_set, tmp_path):
+    args = [noisy_set.noisy, tmp_path / "out", "--restorer", "median", "-p", "size=3", "--json"]
+    first = json.loads(clean(runner, *args).stdout)
+    (tmp_path / "out" / noisy_set.files[0]).unlink()  # one file is redone, the others kept
+    second = json.loads(clean(runner, *args).stdout)
+    assert [f["status"] for f in second["files"]] == ["written", "kept", "kept"]
+    sigmas = [f["output"]["sigma"] for f in first["files"]]
+    assert len(set(sigmas)) == len(sigmas)  # each image its own figure
+    assert [f["output"]["sigma"] for f in second["files"]] == pytest.approx(sigmas, rel=1e-6)
 
 
 def test_bad_files_are_reported_and_the_rest_processed(runner, noisy_set, tmp_path, clean_models):
@@ -305,13 +316,14 @@ def test_a_restorer_failing_on_one_image_does_not_stop_the_others(runner, noisy_
     get_registry().register(FlakyPlugin(), "dk-flaky-test", "flaky-test")
     result = clean(runner, noisy_set.noisy, tmp_path / "out", "--restorer", "flaky-test")
     assert result.exit_code == 1
-    assert "error: b.png: the restorer failed: RuntimeError: boom" in result.stderr
-    assert "error: sub/c.png: the restorer returned shape (10, 61, 1)" in result.stderr
+    assert ("error: b.png: restorer 'flaky-test' (from dk-flaky-test) failed in restoring an image: "
+            "RuntimeError: boom") in result.stderr
+    assert "error: sub/c.png: restorer 'flaky-test' (from dk-flaky-test) returned shape (10, 61, 1)" in result.stderr
     assert "1 written, 0 kept, 2 failed" in result.stderr
     assert sorted(p.name for p in (tmp_path / "out").rglob("*.png")) == ["a.png"]
     result = clean(runner, noisy_set.noisy, tmp_path / "o2", "--restorer", "broken-test")
     assert result.exit_code == 2
-    assert result.stderr.strip() == ("error: restorer 'broken-test' (dk-flaky-test) failed to start: "
+    assert result.stderr.strip() == ("error: restorer 'broken-test' (from dk-flaky-test) failed to start: "
                                      "RuntimeError: no weights here")
 
 

@@ -75,3 +75,112 @@ def test_debug_lets_the_plugins_own_exception_through(runner, broken, monkeypatc
     monkeypatch.setenv("DENOISEKIT_DEBUG", "1")
     with pytest.raises(RuntimeError, match="out of noise"):
         apply_corruption(obj, np.zeros((8, 8, 1), np.float32), {"how": "raise"}, 0)
+
+
+class BrokenRestorer(denoisekit.Restorer):
+    name = "broken-restorer-test"
+    description = "Misbehaves on purpose (test plugin)."
+    params = (denoisekit.Param("how", "str", "raise", choices=("raise", "shape", "nan", "scale", "none")),)
+
+    def make(self, how="raise"):
+        def restore(pixels):
+            if how == "raise":
+                raise RuntimeError("the filter bank is empty")
+            if how == "shape":
+                return pixels[::2]
+            if how == "nan":
+                return pixels * np.float32("nan")
+            if how == "scale":
+                return pixels * 255.0  # 0-255, where [0, 1] is the contract
+            return None
+        return restore
+
+
+class BrokenArchitecture(denoisekit.Architecture):
+    name = "broken-arch-test"
+    description = "Misbehaves on purpose (test plugin)."
+    params = (denoisekit.Param("how", "str", "raise", choices=("raise", "not-a-model", "channels", "multiple")),)
+
+    def build(self, channels, how="raise"):
+        import keras
+
+        if how == "raise":
+            raise RuntimeError("out of layers")
+        if how == "not-a-model":
+            return "a model"
+        inputs = keras.Input((None, None, channels))
+        return keras.Model(inputs, keras.layers.Conv2D(channels + 1, 3, padding="same")(inputs))
+
+    def size_multiple(self, how="raise"):
+        return 0 if how == "multiple" else 1
+
+
+class BrokenKinds:
+    @denoisekit.hookimpl
+    def register_restorers(self, register):
+        register(BrokenRestorer())
+
+    @denoisekit.hookimpl
+    def register_architectures(self, register):
+        register(BrokenArchitecture())
+
+
+@pytest.fixture
+def broken_kinds():
+    get_registry().register(BrokenKinds(), "dk-broken-kinds", "broken-kinds")
+
+
+@pytest.mark.parametrize("how, words", [("raise", "failed in restoring an image: RuntimeError: the filter bank is empty"),
+                                        ("shape", "returned shape"), ("nan", "NaN or infinite"),
+                                        ("scale", "values from 0 to 255"), ("none", "not an array of pixels")])
+def test_clean_names_a_misbehaving_restorer_in_one_line_per_file_and_writes_nothing(
+        runner, broken_kinds, noisy_set, tmp_path, how, words):
+    result = runner.invoke(main, ["clean", str(noisy_set.noisy), str(tmp_path / "out"),
+                                  "--restorer", "broken-restorer-test", "-p", f"how={how}"])
+    assert result.exit_code == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 3, result.stderr
+    assert all("restorer 'broken-restorer-test' (from dk-broken-kinds)" in e and words in e for e in errors)
+    assert sorted(e.split(":")[1].strip() for e in errors) == ["a.png", "b.png", "sub/c.png"]
+    assert "Traceback" not in result.output
+    assert not list((tmp_path / "out").rglob("*.png"))
+
+
+def test_restore_array_raises_one_named_error_for_a_restorer_returning_0_255(broken_kinds):
+    from denoisekit.plugins import PluginCallError
+
+    with pytest.raises(PluginCallError, match="restorer 'broken-restorer-test' .* values from 100 to 100 "):
+        denoisekit.restore_array(np.full((16, 16), 100, np.uint8), "YX", restorer="broken-restorer-test", how="scale")
+
+
+@pytest.mark.parametrize("how, words", [("raise", "failed in build(): RuntimeError: out of layers"),
+                                        ("not-a-model", "returned str, not a keras.Model"),
+                                        ("channels", "maps 1-channel images to images of the same shape"),
+                                        ("multiple", "size_multiple() returned 0")])
+def test_train_names_a_misbehaving_architecture_in_one_line_and_makes_no_file(
+        runner, broken_kinds, noisy_set, tmp_path, how, words):
+    out = tmp_path / "m.keras"
+    result = runner.invoke(main, ["train", "--noise", "gaussian", "--data", str(noisy_set.clean),
+                                  "--val-data", str(noisy_set.clean), "--arch", "broken-arch-test", "-a", f"how={how}",
+                                  "--patch", "32", "--batch", "2", "--epochs", "1", "--steps-per-epoch", "1",
+                                  "--out", str(out)])
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "architecture 'broken-arch-test' (from dk-broken-kinds)" in lines[0], result.stderr
+    assert words in lines[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clean", "noisy"]
+
+
+def test_a_corruptions_broken_untouched_mask_is_named(broken):
+    from denoisekit.plugin_guard import classical_fill, impulse_mask
+    from denoisekit.plugins import PluginCallError, corruption
+
+    obj = corruption("broken-test").obj
+    noisy = np.zeros((8, 8, 1), np.float32)
+    assert impulse_mask(obj, noisy) is None and classical_fill(obj, noisy) is None  # the defaults: no mask
+    obj.untouched = lambda image: np.ones((4, 4), np.float32)
+    with pytest.raises(PluginCallError, match="corruption 'broken-test' .* untouched\\(\\) returned float32 of shape"):
+        impulse_mask(obj, noisy)
+    obj.fill = lambda image: 1 / 0
+    with pytest.raises(PluginCallError, match="failed in fill\\(\\): ZeroDivisionError"):
+        classical_fill(obj, noisy)

@@ -13,7 +13,8 @@ from ..cleaning import Cleaner, RestoreFn
 from ..files import collect_inputs, is_inside
 from ..images import ImageReadError
 from ..normalization import parse_normalize
-from ..plugins import PluginError, get_registry
+from ..plugin_guard import GuardedRestore
+from ..plugins import PluginError, debugging, describe, get_registry
 from ..reports import Report
 from ..reports.formats import REPORT_SUFFIXES, echo_summary, to_json_text, write_report
 from ..tiling import DEFAULT_BATCH, DEFAULT_OVERLAP, DEFAULT_TILE
@@ -45,11 +46,13 @@ def make_restorer(registered: Any, values: dict[str, Any]) -> RestoreFn:
     modelio = sys.modules.get("denoisekit.modelio")  # imported (with TensorFlow) only by model restorers
     expected = (ValueError,) + ((modelio.ModelLoadError,) if modelio is not None else ())
     try:
-        return registered.obj.make(**values)
+        return GuardedRestore(registered.obj, registered.obj.make(**values))
     except expected as err:
         message = str(err)
     except Exception as err:  # a plugin's own failure: still one line, naming it
-        message = f"restorer {registered.name!r} ({registered.provider}) failed to start: {type(err).__name__}: {err}"
+        if debugging():
+            raise
+        message = f"{describe('restorer', registered.obj)} failed to start: {type(err).__name__}: {err}"
     click.echo(f"error: {message}", err=True)
     raise SystemExit(2)
 

@@ -18,6 +18,7 @@ from .. import __version__
 from ..modelio import attach_metadata, load_denoiser, load_keras_model, peek_metadata, read_metadata, update_metadata
 from ..noise_ops import shape_changed
 from ..params import params_to_text
+from ..plugin_guard import build_model, size_multiple
 from ..plugins import PluginCallError, architecture, corruption, debugging, describe
 from ..tf_setup import tensorflow
 from .cluster import prepare_for_cluster, is_chief, mean_across_workers, scratch_dir, synced_logs_callback
@@ -92,11 +93,6 @@ def make_strategy(name: str) -> Any:
     if name == "multi-worker":
         return tf.distribute.MultiWorkerMirroredStrategy()
     raise TrainingError(f"unknown strategy {name!r} (choose from {', '.join(STRATEGIES)})")
-
-
-def _size_multiple(arch_obj: Any, arch_params: dict[str, Any]) -> int:
-    method = getattr(arch_obj, "size_multiple", None)
-    return int(method(**arch_params)) if callable(method) else 1
 
 
 class _StateWriter:
@@ -243,7 +239,7 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
     tf.config.experimental.enable_op_determinism()
     noise = corruption(config.noise).obj
     arch_obj = architecture(config.arch).obj
-    multiple = _size_multiple(arch_obj, config.arch_params)
+    multiple = size_multiple(arch_obj, **config.arch_params)
 
     train_set = load_training_set(config.data, config.channels)
     if config.data not in (None, "default", "mnist") and config.val_data is None:
@@ -267,7 +263,7 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
             if config.init:  # fine-tune: the architecture and weights of an existing model
                 model = load_denoiser(config.init).model
             else:
-                model = arch_obj.build(config.channels, **config.arch_params)
+                model = build_model(arch_obj, config.channels, **config.arch_params)
             fixed = model.input_shape[1:3]
             if None not in fixed and config.patch != fixed[0]:
                 config.patch = int(fixed[0])  # a fixed-size model trains on patches of its own size
