@@ -8,6 +8,8 @@ second run resumes), and one bad file reported without stopping the others.
 from __future__ import annotations
 
 import sys
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -35,42 +37,86 @@ class FileResult:
     info: dict[str, Any] = field(default_factory=dict)
 
 
+#: Images read ahead of the one being transformed, and written behind it: enough to keep the
+#: transform busy while files are decoded and encoded (OpenCV releases the GIL for both), few
+#: enough that memory stays a handful of images.
+READ_AHEAD = 2
+WRITE_BEHIND = 2
+
+
 def process_files(
     inputs: InputSet, out: Path, transform: Transform, overwrite: bool = False,
     label: str = "Processing", show_progress: bool = True, stack: StackTransform | None = None,
 ) -> list[FileResult]:
     """Apply ``transform(rel, image) -> (image, info)`` to each input and write the results;
     TIFF stacks (``stacks.is_stack``) go to ``stack(rel, source, target) -> info`` instead, or
-    fail in one line without it (never reduced to their first page)."""
-    results: list[FileResult] = []
-    with click.progressbar(
-        inputs.files, label=label, file=sys.stderr, show_pos=True,
-        item_show_func=lambda rel: str(rel) if rel else None,
+    fail in one line without it (never reduced to their first page).
+
+    Reading and decoding the next files, and encoding and writing the previous ones, run in two
+    threads while this one transforms: the outputs are the same as one after another, the
+    results come in input order, and at most ``READ_AHEAD + WRITE_BEHIND + 1`` images are held.
+    """
+    results: list[FileResult | None] = []
+    targets = [output_path(inputs, rel, out) for rel in inputs.files]
+
+    def load(index: int) -> tuple[str, Any]:
+        rel, target = inputs.files[index], targets[index]
+        if target.exists() and not overwrite:
+            return "exists", None
+        source = inputs.source(rel)
+        if is_stack(source):
+            return "stack", source
+        return "image", read_image(source)
+
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="denoisekit-io") as pool, click.progressbar(
+        range(len(inputs.files)), label=label, file=sys.stderr, show_pos=True,
+        item_show_func=lambda index: str(inputs.files[index]) if index is not None else None,
         hidden=not show_progress,
     ) as bar:
-        for rel in bar:
-            target = output_path(inputs, rel, out)
-            if target.exists() and not overwrite:
-                results.append(FileResult(rel, target, "exists"))
-                continue
+        reads: deque[Future] = deque(pool.submit(load, i) for i in range(min(READ_AHEAD, len(inputs.files))))
+        writes: deque[tuple[int, Future, dict[str, Any]]] = deque()
+        for index in bar:
+            rel, target = inputs.files[index], targets[index]
+            loading = reads.popleft()
+            if index + READ_AHEAD < len(inputs.files):
+                reads.append(pool.submit(load, index + READ_AHEAD))
+            results.append(None)
             try:
-                source = inputs.source(rel)
-                if is_stack(source):
+                kind, loaded = loading.result()
+                if kind == "exists":
+                    results[index] = FileResult(rel, target, "exists")
+                    continue
+                if kind == "stack":
                     if stack is None:
                         raise ValueError(f"{rel}: a TIFF stack or scientific TIFF, which this command does not read")
-                    info = stack(rel, source, target)
-                else:
-                    image = read_image(source)
-                    restored, info = transform(rel, image)
-                    write_image(restored, target)
+                    results[index] = FileResult(rel, target, "written", info=stack(rel, loaded, target))
+                    continue
+                restored, info = transform(rel, loaded)
             except PluginCallError as err:  # names the plugin, not the file: say which file too
-                results.append(FileResult(rel, target, "failed", error=f"{rel.as_posix()}: {err}"))
+                results[index] = FileResult(rel, target, "failed", error=f"{rel.as_posix()}: {err}")
                 continue
             except (ImageReadError, OSError, ValueError) as err:
-                results.append(FileResult(rel, target, "failed", error=str(err)))
+                results[index] = FileResult(rel, target, "failed", error=str(err))
                 continue
-            results.append(FileResult(rel, target, "written", info=info))
-    return results
+            writes.append((index, pool.submit(write_image, restored, target), info))
+            del restored, loaded
+            while len(writes) > WRITE_BEHIND:
+                _finish_write(writes.popleft(), inputs, targets, results)
+        while writes:
+            _finish_write(writes.popleft(), inputs, targets, results)
+    return [r for r in results if r is not None]
+
+
+def _finish_write(write: tuple[int, Future, dict[str, Any]], inputs: InputSet, targets: list[Path],
+                  results: list[FileResult | None]) -> None:
+    index, future, info = write
+    rel, target = inputs.files[index], targets[index]
+    try:
+        future.result()
+    except (OSError, ValueError) as err:
+        results[index] = FileResult(rel, target, "failed", error=str(err))
+        return
+    results[index] = FileResult(rel, target, "written", info=info)
 
 
 def report_outcome(results: list[FileResult], skipped: list[Path]) -> int:
