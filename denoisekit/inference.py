@@ -26,7 +26,7 @@ from typing import Callable
 
 import numpy as np
 
-from .chroma import DEFAULT_CHROMA_RADIUS, smooth_chroma
+from .chroma import DEFAULT_CHROMA_GAIN, DEFAULT_CHROMA_RADIUS, smooth_chroma
 from .images import to_gray, to_rgb
 from .modelio import (TASKS, Denoiser, ModelLoadError, bundled_for, bundled_models, load_denoiser, peek_metadata,
                       task_of)
@@ -134,7 +134,8 @@ class ModelRestore:
     ``untouched``), and gives the others ``fill`` of its plugin's classical estimate (its
     ``fill``: the switching median for salt-and-pepper), the model's output the rest;
     ``ensemble`` averages the restorations of the 8 flips and rotations;
-    ``chroma_radius`` smooths a colorization's chroma along the luma's edges (0: off);
+    ``chroma_radius`` smooths a colorization's chroma along the luma's edges (0: off), and
+    ``chroma_gain`` scales it (1: as predicted, 0: the gray input);
     ``color`` says how a gray model restores RGB images: per RGB channel, or per channel of
     an opponent colour space (``opponent.py``; for noise independent per RGB channel);
     ``fuse``: with a task in ``FUSED_TASKS``, RGB images get a blend of the task's color model
@@ -144,7 +145,7 @@ class ModelRestore:
     def __init__(self, spec: str, tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP,
                  batch: int = DEFAULT_BATCH, keep_untouched: bool = True, fill: float = 0.5,
                  ensemble: bool = False, chroma_radius: int = DEFAULT_CHROMA_RADIUS, color: str = "rgb",
-                 fuse: bool = True) -> None:
+                 fuse: bool = True, chroma_gain: float = DEFAULT_CHROMA_GAIN) -> None:
         if color not in COLOR_SPACES:
             raise ValueError(f"color must be one of {', '.join(COLOR_SPACES)}, not {color!r}")
         if overlap >= tile:
@@ -154,7 +155,7 @@ class ModelRestore:
         if not 0.0 <= fill <= 1.0:
             raise ValueError(f"fill must be between 0 and 1, not {fill}")
         self.keep_untouched, self.fill = keep_untouched, fill
-        self.ensemble, self.chroma_radius = ensemble, chroma_radius
+        self.ensemble, self.chroma_radius, self.chroma_gain = ensemble, chroma_radius, chroma_gain
         self.color, self.fuse = color, fuse
         self.notes: list[str] = []
         self.last_model: str | None = None
@@ -200,8 +201,14 @@ class ModelRestore:
     def _colorize(self, denoiser: Denoiser, pixels: np.ndarray) -> np.ndarray:
         rgb = to_rgb(pixels)
         out = self._tiled(denoiser, rgb)
+        luma = to_gray(rgb)
         if self.chroma_radius:
-            smooth_chroma(to_gray(rgb), out, self.chroma_radius)
+            smooth_chroma(luma, out, self.chroma_radius)
+        if self.chroma_gain != 1.0:  # in place: luma + gain * chroma
+            out -= luma
+            out *= np.float32(self.chroma_gain)
+            out += luma
+            np.clip(out, 0.0, 1.0, out=out)
         return out
 
     def _restore(self, denoiser: Denoiser, label: str, pixels: np.ndarray, way: str) -> np.ndarray:

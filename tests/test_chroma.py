@@ -57,8 +57,8 @@ def test_colorize_restorer_smooths_its_chroma_unless_told_not_to(clean_models, r
 
     rng = np.random.default_rng(2)
     gray = rng.random((40, 48, 1)).astype(np.float32)
-    raw = restorer("model").obj.make(model=str(clean_models.colorize), chroma_radius=0)(gray)
-    out = restorer("model").obj.make(model=str(clean_models.colorize), chroma_radius=radius)(gray)
+    raw = restorer("model").obj.make(model=str(clean_models.colorize), chroma_radius=0, chroma_gain=1.0)(gray)
+    out = restorer("model").obj.make(model=str(clean_models.colorize), chroma_radius=radius, chroma_gain=1.0)(gray)
     if radius == 0:
         np.testing.assert_array_equal(out, raw)
     else:
@@ -66,6 +66,19 @@ def test_colorize_restorer_smooths_its_chroma_unless_told_not_to(clean_models, r
         np.testing.assert_allclose(out, expected, atol=1e-6)
         roughness = lambda img: np.abs(np.diff(img - gray, axis=1)).mean()  # noqa: E731
         assert roughness(out) < roughness(raw)
+
+
+def test_colorize_keeps_the_chroma_gain_share_of_the_predicted_colour(clean_models):
+    from denoisekit.plugins import restorer
+
+    gray = np.random.default_rng(4).random((40, 48, 1)).astype(np.float32)
+    made = {gain: restorer("model").obj.make(model=str(clean_models.colorize), chroma_radius=0, chroma_gain=gain)(gray)
+            for gain in (0.0, 0.5, 1.0)}
+    luma = to_gray(np.repeat(gray, 3, axis=-1))
+    np.testing.assert_allclose(made[0.0], np.repeat(luma, 3, axis=-1), atol=1e-6)  # no colour: the gray input
+    assert np.abs(made[1.0] - luma).mean() > 1e-3  # the tiny test model does predict some colour
+    np.testing.assert_allclose(made[0.5], (made[0.0] + made[1.0]) / 2, atol=1e-5)  # half of it
+    assert restorer("model").obj.make(model=str(clean_models.colorize)).chroma_gain == 0.5  # clean's default
 
 
 def test_opponent_colour_space_round_trips_and_splits_noise_independently():

@@ -15,7 +15,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import hookimpl
-from ..chroma import DEFAULT_CHROMA_RADIUS
+from ..chroma import DEFAULT_CHROMA_GAIN, DEFAULT_CHROMA_RADIUS
 from ..opponent import COLOR_SPACES
 from ..params import Param
 from ..plugin_types import Restorer
@@ -47,6 +47,9 @@ class ModelRestorer(Restorer):
         Param("chroma_radius", "int", DEFAULT_CHROMA_RADIUS, 0, 1024,
               help="colorization: smooth the predicted colour along the brightness edges over this "
                    "radius in pixels (guided filter); 0: the model's raw colour"),
+        Param("chroma_gain", "float", DEFAULT_CHROMA_GAIN, 0.0, 2.0,
+              help="colorization: the share of the predicted colour kept, the rest gray (greyer where "
+                   "the model is unsure; 1: as predicted, 0: the gray input)"),
         Param("color", "str", "rgb", choices=COLOR_SPACES,
               help="a gray model on RGB images restores each RGB channel, or each channel of an "
                    "opponent colour space (mean, red-blue, green-magenta: less noise per channel "
@@ -59,11 +62,13 @@ class ModelRestorer(Restorer):
 
     def make(self, model: str = "gaussian", tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP,
              batch: int = DEFAULT_BATCH, keep_untouched: bool = True, fill: float = 0.5, ensemble: bool = False,
-             chroma_radius: int = DEFAULT_CHROMA_RADIUS, color: str = "rgb", fuse: bool = True) -> RestoreFn:
+             chroma_radius: int = DEFAULT_CHROMA_RADIUS, color: str = "rgb", fuse: bool = True,
+             chroma_gain: float = DEFAULT_CHROMA_GAIN) -> RestoreFn:
         from ..inference import ModelRestore
 
         return ModelRestore(model, tile=tile, overlap=overlap, batch=batch, keep_untouched=keep_untouched,
-                            fill=fill, ensemble=ensemble, chroma_radius=chroma_radius, color=color, fuse=fuse)
+                            fill=fill, ensemble=ensemble, chroma_radius=chroma_radius, color=color, fuse=fuse,
+                            chroma_gain=chroma_gain)
 
 
 class MedianRestorer(Restorer):
