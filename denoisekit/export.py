@@ -18,12 +18,14 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .modelio import Denoiser, load_denoiser
-from .tf_setup import tensorflow
+from .tf_setup import tensorflow  # a function: TensorFlow starts only when an export does
+
+if TYPE_CHECKING:  # modelio imports TensorFlow
+    from .modelio import Denoiser
 
 #: The input's name in every export.
 INPUT_NAME = "noisy"
@@ -165,6 +167,8 @@ def export_model(model: Denoiser | str | Path, out: str | Path, format: str, *, 
     """
     from .plugins import debugging
 
+    from .modelio import Denoiser, load_denoiser
+
     fmt = format_named(format)
     out = Path(out)
     check_target(fmt, out, overwrite)
@@ -203,7 +207,7 @@ def check_target(fmt: Format, out: Path, overwrite: bool) -> None:
     """Refuse, before any work, an export that could not be written: a name without the format's
     suffix, an existing export without ``overwrite``, a converter that is not installed."""
     if fmt.suffix and out.suffix.lower() != fmt.suffix:
-        raise ExportError(f"{out}: a {fmt.name} export is a {fmt.suffix} file; name it so "
+        raise ExportError(f"{out}: {fmt.name} exports are {fmt.suffix} files; name it so "
                           f"(e.g. {out.with_suffix(fmt.suffix)})")
     if not fmt.suffix and out.is_file():
         raise ExportError(f"{out}: a SavedModel is a folder, and this is a file")

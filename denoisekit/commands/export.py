@@ -39,16 +39,17 @@ def export_command(model: str, format_name: str, out: Path, overwrite: bool, che
       denoisekit export salt-and-pepper-gray --format litert --out sp.tflite
     """
     from ..export import CHECK_TOLERANCE, FORMATS, ExportError, check_export, check_target, export_model
+
+    try:
+        check_target(FORMATS[format_name], out, overwrite)  # before TensorFlow starts: a wrong name costs nothing
+    except ExportError as err:
+        raise click.ClickException(str(err)) from None
     from ..modelio import TASKS, ModelLoadError, bundled_for, load_denoiser
 
     if model in TASKS:
         names = sorted({n for n in (bundled_for(model, 1), bundled_for(model, 3)) if n})
         raise click.BadParameter(f"{model!r} is a task, not one model: export one of {', '.join(names) or 'none'}",
                                  param_hint="MODEL")
-    try:
-        check_target(FORMATS[format_name], out, overwrite)  # before loading: a wrong name costs nothing
-    except ExportError as err:
-        raise click.ClickException(str(err)) from None
     try:
         denoiser = load_denoiser(model)
     except ModelLoadError as err:
