@@ -37,3 +37,17 @@ def test_the_python_examples_run_in_order(tmp_path, monkeypatch, capsys):
     printed = capsys.readouterr().out
     assert "float pixels must lie in [0, 1]" in printed  # the example of a refused array
     assert (tmp_path / "gaussian-gray.onnx").is_file() and (tmp_path / "tiny.keras").is_file()
+
+
+@pytest.mark.slow
+def test_the_readme_python_example_runs_and_denoises():
+    readme = GUIDE.parents[1] / "README.md"
+    (code,) = PYTHON_BLOCK.findall(readme.read_text())
+    assert len(code.strip().splitlines()) == 3
+    namespace: dict = {}
+    exec(compile(code, str(readme), "exec"), namespace)
+    from skimage import data
+
+    camera = data.camera()
+    assert namespace["restored"].shape == camera.shape and namespace["restored"].dtype == camera.dtype
+    assert denoisekit.psnr(camera, namespace["restored"]) > 28
