@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 RestoreFn = Callable[[np.ndarray], np.ndarray]
 #: Restorers kept made between calls (model weights stay loaded); the oldest goes first.
 CACHED_RESTORERS = 4
-_restorers: OrderedDict[tuple, RestoreFn] = OrderedDict()
+_restorers: OrderedDict[tuple[Any, ...], tuple[Any, RestoreFn]] = OrderedDict()
 
 
 @contextmanager
@@ -139,6 +139,8 @@ def _restorer(restorer: str, model: str | Path | Model | None, options: Mapping[
     if isinstance(model, Model):
         from .inference import ModelRestore
 
+        if restorer != "model":
+            raise ValueError(f"a loaded Model runs with the restorer 'model'; give {restorer!r} its path")
         texts["model"] = str(model.path)
         values = resolve_params(found.params, texts, f"restorer {restorer!r}")  # ParamError is a ValueError
         # Made anew each call (cheap: the Model holds the loaded weights and their traced graph).
@@ -146,14 +148,17 @@ def _restorer(restorer: str, model: str | Path | Model | None, options: Mapping[
     if model is not None:
         texts["model"] = str(model)
     values = resolve_params(found.params, texts, f"restorer {restorer!r}")
-    key = (restorer, _file_stamp(values.get("model")), tuple(sorted((k, format_value(v)) for k, v in values.items())))
+    # The plugin object's identity in the key (the entry keeps it alive): a registry rebuilt with
+    # another plugin of the name makes anew.
+    key = (id(found.obj), _file_stamp(values.get("model")),
+           tuple(sorted((k, format_value(v)) for k, v in values.items())))
     if key not in _restorers:
         with _as_value_errors():
-            _restorers[key] = found.obj.make(**values)
+            _restorers[key] = (found.obj, found.obj.make(**values))
         while len(_restorers) > CACHED_RESTORERS:
             _restorers.popitem(last=False)
     _restorers.move_to_end(key)
-    return _restorers[key]
+    return _restorers[key][1]
 
 
 def _file_stamp(spec: Any) -> tuple | None:

@@ -85,6 +85,19 @@ def test_a_loaded_model_carries_its_metadata_and_restores_as_denoise_does(clean_
     assert "gray.keras" not in repr(model) and "'gray'" in repr(model)
 
 
+def test_a_model_file_written_again_is_loaded_again(clean_models, identity_model, tmp_path):
+    import os
+    import shutil
+
+    noisy = image(np.uint8, (), seed=10)
+    path = tmp_path / "model.keras"
+    shutil.copy(clean_models.gray, path)
+    assert not np.array_equal(denoisekit.denoise(noisy, model=path), noisy)
+    shutil.copy(identity_model, path)  # retrained in the same session: the new weights count
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    np.testing.assert_array_equal(denoisekit.denoise(noisy, model=path), noisy)
+
+
 def test_denoise_takes_the_other_restorers_and_their_parameters():
     noisy = image(np.uint8, (), seed=6)
     restored = denoisekit.denoise(noisy, restorer="median", size=3)
