@@ -38,8 +38,9 @@ NOT_INCLUDED = ("denoisekit's work around the network: tiling of large images, t
                 "changed, the chroma smoothing of colorization, the self-ensemble")
 
 
-class ExportError(Exception):
-    """An export that cannot be made or checked; the message says why in one line."""
+class ExportError(ValueError):
+    """An export that cannot be made or checked (a ValueError, as any bad argument); the message
+    says why in one line."""
 
 
 @dataclass(frozen=True)
