@@ -56,6 +56,7 @@ def test_denoise_returns_the_dtype_and_shape_it_was_given(identity_model, dtype,
         np.testing.assert_array_equal(restored, given)
 
 
+@pytest.mark.slow
 def test_denoise_of_an_8_bit_image_is_what_clean_writes_for_its_file(clean_models, tmp_path):
     clean = np.rint(smooth_images(1, 45, 61, 1, seed=3)[0, ..., 0] * 255).astype(np.uint8)
     noisy = np.rint(add_noise(clean[..., None] / 255.0, seed=4)[..., 0] * 255).astype(np.uint8)
