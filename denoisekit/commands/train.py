@@ -6,12 +6,12 @@ from pathlib import Path
 
 import click
 
-from ..params import ParamError, resolve_params
+from ..params import ParamError, split_assignments
 from ..training import LOSS_NAMES, SELECT
 from ..training.datasets import DataError
-from .common import param_option, plugin_with_params, write_json
+from .common import param_option, write_json
 
-CHANNELS = {"gray": 1, "rgb": 3}
+CHANNELS = ("gray", "rgb")
 
 
 @click.command("train")
@@ -26,7 +26,7 @@ CHANNELS = {"gray": 1, "rgb": 3}
               help="Architecture parameter, repeatable (e.g. -a features=48).")
 @click.option("--init", metavar="MODEL", default=None,
               help="Fine-tune: start from this model's architecture and weights (a bundled name or a .keras file).")
-@click.option("--channels", type=click.Choice(list(CHANNELS)), default=None,
+@click.option("--channels", type=click.Choice(CHANNELS), default=None,
               help="gray or rgb [default: gray; rgb for --noise grayscale].")
 @click.option("--epochs", type=click.IntRange(1), default=20, show_default=True)
 @click.option("--steps-per-epoch", type=click.IntRange(1), default=200, show_default=True)
@@ -69,32 +69,20 @@ def train_command(noise, params, data, val_data, arch, arch_params, init, channe
       denoisekit train --noise gaussian -p sigma=0:55 --init gaussian-gray --data my_photos/ --lr 1e-4 --out mine.keras
     """
     from ..modelio import ModelLoadError
-    from ..training.trainer import TrainConfig, TrainingError, train
+    from ..training.options import OptionError, make_config
+    from ..training.trainer import TrainingError, train
 
-    if out.suffix != ".keras":
-        raise click.BadParameter("the model file must end in .keras", param_hint="--out")
-    _, noise_values = plugin_with_params("corruption", noise, params, "--noise")
-    arch_texts: list[str] | dict[str, str] = list(arch_params)
-    if init is not None:
-        arch, arch_texts, channels = _from_init(init, arch_params, channels)
-    arch_reg, _ = plugin_with_params("architecture", arch, (), "--arch")
-    channels = channels or ("rgb" if noise == "grayscale" else "gray")
-    if noise == "grayscale" and channels != "rgb":
-        raise click.BadParameter("colorization (--noise grayscale) needs --channels rgb", param_hint="--channels")
-    if init is None and noise == "grayscale" and any(p.name == "head" for p in arch_reg.params) and not any(
-            t.startswith("head=") for t in arch_params):
-        arch_texts = [*arch_params, "head=chroma"]  # colorize by predicting chroma from luminance
+    ctx = click.get_current_context()
+    arch_given = ctx.get_parameter_source("arch") is click.core.ParameterSource.COMMANDLINE
     try:
-        arch_values = resolve_params(arch_reg.params, arch_texts, f"architecture {arch!r}")
-    except ParamError as err:
-        raise click.BadParameter(str(err), param_hint="--arch-param") from None
-    config = TrainConfig(
-        noise=noise, noise_params=noise_values, out=str(out), arch=arch, arch_params=arch_values,
-        channels=CHANNELS[channels], data=data, val_data=val_data, epochs=epochs,
-        steps_per_epoch=steps_per_epoch, batch=batch, patch=patch, seed=seed,
-        learning_rate=learning_rate, loss=loss, select=select, patience=patience, strategy=strategy,
-        time_limit=time_limit, init=init,
-    )
+        config = make_config(
+            noise, out, params=_assignments(params, "-p"), data=data, val_data=val_data,
+            arch=arch if arch_given or init is None else None, arch_params=_assignments(arch_params, "--arch-param"),
+            init=init, channels=channels, epochs=epochs, steps_per_epoch=steps_per_epoch, batch=batch, patch=patch,
+            learning_rate=learning_rate, loss=loss, select=select, patience=patience, time_limit=time_limit,
+            seed=seed, strategy=strategy)
+    except OptionError as err:
+        raise click.BadParameter(str(err), param_hint=err.option) from None
     try:
         summary = train(config, resume=resume, overwrite=overwrite)
     except (TrainingError, DataError, ModelLoadError, ValueError) as err:
@@ -107,22 +95,9 @@ def train_command(noise, params, data, val_data, arch, arch_params, init, channe
                    f"(input {val.get('input_psnr', float('nan')):.2f}), SSIM {val.get('ssim', float('nan')):.4f}")
 
 
-def _from_init(init: str, arch_params: tuple[str, ...], channels: str | None) -> tuple[str, dict[str, str], str]:
-    """The architecture, its parameters and the channels of the model to fine-tune."""
-    from ..modelio import ModelLoadError, peek_metadata
-
-    ctx = click.get_current_context()
-    if arch_params or ctx.get_parameter_source("arch") is click.core.ParameterSource.COMMANDLINE:
-        raise click.BadParameter("the architecture comes from the model; leave out --arch and -a", param_hint="--init")
-    try:  # the metadata only: the trainer loads the weights
-        meta = peek_metadata(init)
-    except ModelLoadError as err:
-        raise click.BadParameter(str(err), param_hint="--init") from None
-    if "arch" not in meta or meta.get("channels") not in (1, 3):
-        raise click.BadParameter(f"{init}: its metadata does not say its architecture and channels",
-                                 param_hint="--init")
-    kind = "rgb" if meta["channels"] == 3 else "gray"
-    if channels not in (None, kind):
-        raise click.BadParameter(f"{init} is a {kind} model; it cannot train on --channels {channels}",
-                                 param_hint="--init")
-    return str(meta["arch"]), dict(meta.get("arch_params", {})), kind
+def _assignments(texts: tuple[str, ...], option: str) -> dict[str, str]:
+    """``key=value`` texts as a mapping; one that is not is a usage error of ``option``."""
+    try:
+        return split_assignments(texts)
+    except ParamError as err:
+        raise click.BadParameter(str(err), param_hint=option) from None
