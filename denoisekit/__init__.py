@@ -19,3 +19,4 @@ from .plugin_types import Architecture, Corruption, Restorer  # noqa: E402
 from .arrays import make_restorer, restore_array  # noqa: E402
 
 __all__ += ["hookimpl", "Param", "Corruption", "Restorer", "Architecture", "make_restorer", "restore_array"]
+from .distributed import clean_on_dask; from .large import restore_dask, restore_large; __all__ += ["clean_on_dask", "restore_dask", "restore_large"]  # noqa: E402,E702  (issue 19)

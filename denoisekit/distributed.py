@@ -23,13 +23,13 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-import click
-
-from .batch import FileResult, process_one
-from .files import InputSet, collect_inputs, output_path
 from .normalization import NormalizeSpec, parse_normalize
+
+if TYPE_CHECKING:  # batch and files import OpenCV: not on ``import denoisekit``
+    from .batch import FileResult
+    from .files import InputSet
 
 #: What to install for ``--workers`` / ``--scheduler``; said in one line when Dask is missing.
 INSTALL_HINT = "pip install 'denoisekit[dask]'"
@@ -145,6 +145,8 @@ def _cleaner(spec: CleanSpec) -> Any:
 def clean_one(spec: CleanSpec, rel: Path) -> tuple[FileResult, tuple[list[str], list[str]]]:
     """On a worker: one file as a single-process run does it, and the notes it added (the
     restorer's, the Cleaner's)."""
+    from .batch import process_one
+
     cleaner = _cleaner(spec)
     with _run_lock:
         restorer_notes = getattr(cleaner.restore, "notes", [])
@@ -199,6 +201,7 @@ def clean_on_dask(source: str | os.PathLike, out: str | os.PathLike, *, workers:
     Existing outputs are kept unless ``overwrite`` (resume); each failing file is a ``failed``
     result, the others go on. Returns every file's result in input order and the notes.
     """
+    from .files import collect_inputs
     from .params import format_value, resolve_params
     from .plugins import get_registry
 
@@ -223,6 +226,11 @@ def run_clean(inputs: InputSet, out: Path, restorer: str | RestoreFn, params: di
               overwrite: bool = False, workers: int | None = None, scheduler: str | None = None,
               chunk: int | None = None, label: str = "clean", show_progress: bool = True) -> DaskRun:
     """``clean_on_dask`` on inputs already collected and a restorer already checked (what the CLI calls)."""
+    import click
+
+    from .batch import FileResult
+    from .files import output_path
+
     threads = max(1, (os.cpu_count() or 1) // workers) if workers else None
     spec = CleanSpec(restorer, params, inputs, out, refs, crops, normalize, overwrite, threads, chunk)
     results: dict[Path, FileResult] = {}
@@ -255,6 +263,9 @@ def _submit_all(client: Any, spec: CleanSpec, todo: list[Path], results: dict[Pa
                 notes: dict[Path, tuple[list[str], list[str]]], bar: Any) -> None:
     """Every file of ``todo`` through ``clean_one``, a bounded number in flight."""
     from dask.distributed import as_completed
+
+    from .batch import FileResult
+    from .files import output_path
 
     [shared] = client.scatter([spec], broadcast=True)  # the file list goes to each worker once, not per task
     threads = sum(w["nthreads"] for w in client.scheduler_info(n_workers=-1)["workers"].values()) or 1

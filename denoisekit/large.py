@@ -31,7 +31,6 @@ from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
-from .images import ImageReadError, atomic_target, to_integers
 
 #: Default chunk side: a 2048 x 2048 chunk with its halo is ~5 MP; a few in flight stay well under 2 GB.
 DEFAULT_CHUNK = 2048
@@ -68,6 +67,8 @@ class TiffRegion:
 
     def __init__(self, path: str | os.PathLike) -> None:
         import tifffile
+
+        from .images import ImageReadError
 
         self.path = Path(path)
         try:
@@ -157,6 +158,8 @@ def open_lazy(path: str | os.PathLike, chunk: int) -> tuple[Any, dict[str, Any]]
     blocks, and how to write a copy of it (TIFF options; empty for zarr)."""
     import dask.array as da
 
+    from .images import ImageReadError
+
     path = Path(path)
     if is_zarr(path):
         array = da.from_zarr(str(path))
@@ -181,6 +184,8 @@ def restore_dask(array: Any, restore: RestoreFn, halo: int, multiple: int = 1) -
     multiples of ``multiple`` (the models' grid) but for the last; alpha (a 4th channel) is kept.
     A gray image whose restoration is RGB (a colorization) is made RGB first."""
     import dask.array as da
+
+    from .images import to_integers
 
     if halo % multiple:
         raise ValueError(f"the halo ({halo}) must be a multiple of {multiple}")
@@ -299,6 +304,7 @@ def _write_tiff(bands: Iterable[np.ndarray], target: Path, shape: tuple[int, ...
     """A tiled TIFF from bands of rows, written atomically."""
     import tifffile
 
+    from .images import atomic_target
     from .stacks import BIGTIFF_ABOVE
 
     height, width, channels = shape
