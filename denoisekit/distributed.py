@@ -278,7 +278,7 @@ def _submit_all(client: Any, spec: CleanSpec, todo: list[Path], results: dict[Pa
         by_future[future] = rel
         return future
 
-    running = as_completed([submit(rel) for rel, _ in zip(pending, range(window))])
+    running = as_completed([submit(rel) for _, rel in zip(range(window), pending)])  # range first: zip would drop one
     for future in running:
         rel = by_future.pop(future)
         try:
