@@ -84,11 +84,13 @@ def scheduler_overhead(tasks: int, files: int, folder: Path) -> dict:
         clean_on_dask(tiny, folder / "tiny-out", scheduler=cluster.scheduler_address, restorer=_identity)
         per_file = (time.perf_counter() - start) / files
     from denoisekit.batch import process_files
+    from denoisekit.cleaning import Cleaner
     from denoisekit.files import collect_inputs
 
     inputs = collect_inputs(tiny)
+    cleaner = Cleaner(_identity, inputs, None, crops=False)  # the same per-file work as on a worker
     start = time.perf_counter()
-    process_files(inputs, folder / "tiny-serial", lambda rel, image: (image, {}), show_progress=False)
+    process_files(inputs, folder / "tiny-serial", cleaner, show_progress=False, stack=cleaner.stack)
     serial = (time.perf_counter() - start) / files
     return {"noop_task_s": noop, "clean_file_2_workers_s": per_file, "clean_file_one_process_s": serial}
 

@@ -61,7 +61,8 @@ def measured(code: str) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--megapixels", type=float, default=100)
-    parser.add_argument("--whole", type=float, default=16, help="megapixels of the image restored whole, for contrast")
+    parser.add_argument("--whole", type=float, default=16,
+                        help="megapixels of an image restored whole and in chunks, for contrast (0: none)")
     parser.add_argument("--chunk", type=int, default=2048)
     parser.add_argument("--model", default="gaussian")
     args = parser.parse_args()
@@ -69,7 +70,8 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        for megapixels, how in ((args.whole, "whole"), (args.whole, "chunks"), (args.megapixels, "chunks")):
+        runs = [(args.whole, "whole"), (args.whole, "chunks")] if args.whole else []
+        for megapixels, how in runs + [(args.megapixels, "chunks")]:
             source = folder / f"in-{megapixels:g}.tif"
             if not source.exists():
                 shape = write_noisy_tiff(source, megapixels)

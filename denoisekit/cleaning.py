@@ -28,7 +28,8 @@ from .stacks import TIFF_SUFFIXES, TiffStack, is_stack, transform_stack
 
 RestoreFn = Callable[[np.ndarray], np.ndarray]
 #: The note for images restored in chunks (``clean --chunk``).
-CHUNK_NOTE = "images restored in chunks of {chunk} px (--chunk) have no PSNR/SSIM/noise figures: they are never read whole"
+CHUNK_NOTE = ("images restored in chunks of {chunk} px (--chunk) have no PSNR/SSIM/noise figures: "
+              "they are never read whole")
 #: Side of the corner each kind of image (gray, RGB, RGBA) is first restored on, untimed.
 WARM_UP_SIDE = 32
 
@@ -127,7 +128,9 @@ class Cleaner:
             raise
         except Exception as err:  # the restorer's own failure, raised inside dask: one file's, not the run's
             raise ValueError(f"{rel}: the restorer failed: {type(err).__name__}: {err}") from err
-        self.notes.append(CHUNK_NOTE.format(chunk=done.chunk))
+        note = CHUNK_NOTE.format(chunk=done.chunk)
+        if note not in self.notes:
+            self.notes.append(note)
         height, width, channels = done.shape
         row = self.base_row(rel, (height, width, channels), "written")
         row.update(model=done.model, channels_out=done.channels_out, seconds=done.seconds,

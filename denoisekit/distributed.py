@@ -63,7 +63,6 @@ class CleanSpec:
     refs: InputSet | None
     crops: bool
     normalize: NormalizeSpec
-    overwrite: bool
     threads: int | None  # TensorFlow/OpenCV threads per worker; None: the worker's own thread count
     chunk: int | None = None  # single-page TIFFs restored in chunks of this side (``large.py``)
     token: str = field(default_factory=lambda: uuid.uuid4().hex)  # one Cleaner per worker per run
@@ -170,11 +169,11 @@ def dask_client(workers: int | None = None, scheduler: str | None = None) -> Ite
     from dask.distributed import Client, LocalCluster
 
     if (workers is None) == (scheduler is None):
-        raise ValueError("give the number of local workers or a scheduler's address, not both")
+        raise ValueError("give the number of local workers or a scheduler's address: one of the two")
     if scheduler is not None:
         try:
             client = Client(scheduler, timeout="10s")
-        except (OSError, TimeoutError) as err:
+        except (OSError, TimeoutError, ValueError) as err:  # ValueError: not an address
             raise ConnectionError(f"no Dask scheduler answers at {scheduler} ({type(err).__name__}: {err})") from None
         with client:
             yield client
@@ -232,7 +231,7 @@ def run_clean(inputs: InputSet, out: Path, restorer: str | RestoreFn, params: di
     from .files import output_path
 
     threads = max(1, (os.cpu_count() or 1) // workers) if workers else None
-    spec = CleanSpec(restorer, params, inputs, out, refs, crops, normalize, overwrite, threads, chunk)
+    spec = CleanSpec(restorer, params, inputs, out, refs, crops, normalize, threads, chunk)
     results: dict[Path, FileResult] = {}
     todo: list[Path] = []
     for rel in inputs.files:  # resume: finished outputs are kept without asking a worker
@@ -246,7 +245,7 @@ def run_clean(inputs: InputSet, out: Path, restorer: str | RestoreFn, params: di
             length=len(inputs.files), label=label, file=sys.stderr, show_pos=True,
             item_show_func=lambda rel: str(rel) if rel else None, hidden=not show_progress) as bar:
         bar.update(len(results))
-        count = len(client.scheduler_info(n_workers=-1)["workers"]) if todo else 0
+        count = len(client.nthreads()) if todo else 0
         if todo:
             _submit_all(client, spec, todo, results, notes, bar)
     for rel in todo:  # a worker killed mid-write leaves its hidden temporary behind
@@ -268,7 +267,7 @@ def _submit_all(client: Any, spec: CleanSpec, todo: list[Path], results: dict[Pa
     from .files import output_path
 
     [shared] = client.scatter([spec], broadcast=True)  # the file list goes to each worker once, not per task
-    threads = sum(w["nthreads"] for w in client.scheduler_info(n_workers=-1)["workers"].values()) or 1
+    threads = sum(client.nthreads().values()) or 1
     window = max(8, IN_FLIGHT_PER_THREAD * threads)
     pending = iter(todo)
     by_future: dict[Any, Path] = {}

@@ -75,11 +75,14 @@ def test_two_workers_write_and_report_what_one_process_does(runner, tmp_path, sc
 
 def test_a_failing_file_is_reported_and_the_others_are_written(runner, tmp_path, scheduler):
     make_inputs(tmp_path / "in")
+    for i in range(8):  # more files than are sent to the workers at first
+        write_unit(tmp_path / "in" / "more" / f"{i}.png", np.full((8, 8, 1), i / 8))
     (tmp_path / "in" / "broken.png").write_bytes(b"not a png at all")
     result = clean_cli(runner, tmp_path / "in", tmp_path / "out", "--restorer", "median", "--scheduler", scheduler)
     assert result.exit_code == 1
     assert "error: " in result.stderr and "broken.png" in result.stderr
-    assert "5 written, 0 kept, 1 failed" in result.stderr
+    assert "13 written, 0 kept, 1 failed" in result.stderr
+    assert len(list((tmp_path / "out" / "more").iterdir())) == 8
     assert not (tmp_path / "out" / "broken.png").exists()
     assert (tmp_path / "out" / "stack.tif").is_file()
 
