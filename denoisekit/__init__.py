@@ -22,6 +22,8 @@ from .params import Param  # noqa: E402
 from .plugin_types import Architecture, Corruption, Restorer  # noqa: E402
 from .arrays import make_restorer, restore_array  # noqa: E402
 from .api import Model, corrupt, denoise, load, psnr, ssim, train  # noqa: E402
+from .distributed import clean_on_dask  # noqa: E402
+from .large import restore_dask, restore_large  # noqa: E402
 
 # The public names, one a line (docs/api.md shows each; tests/test_docs_api.py checks that).
 __all__ = [
@@ -37,6 +39,10 @@ __all__ = [
     # stacks and other restorers
     "restore_array",
     "make_restorer",
+    # many files on a Dask cluster, images larger than memory
+    "clean_on_dask",
+    "restore_large",
+    "restore_dask",
     # plugins
     "hookimpl",
     "Param",

@@ -47,10 +47,12 @@ WRITE_BEHIND = 2
 def process_files(
     inputs: InputSet, out: Path, transform: Transform, overwrite: bool = False,
     label: str = "Processing", show_progress: bool = True, stack: StackTransform | None = None,
+    whole: Callable[[Path], bool] = is_stack,
 ) -> list[FileResult]:
     """Apply ``transform(rel, image) -> (image, info)`` to each input and write the results;
     TIFF stacks (``stacks.is_stack``) go to ``stack(rel, source, target) -> info`` instead, or
-    fail in one line without it (never reduced to their first page).
+    fail in one line without it (never reduced to their first page). ``whole(source)`` says
+    which files go to ``stack``, which reads and writes them itself.
 
     Reading and decoding the next files, and encoding and writing the previous ones, run in two
     threads while this one transforms: the outputs are the same as one after another, the
@@ -64,7 +66,7 @@ def process_files(
         if target.exists() and not overwrite:
             return "exists", None
         source = inputs.source(rel)
-        if is_stack(source):
+        if whole(source):
             return "stack", source
         return "image", read_image(source)
 
@@ -117,6 +119,29 @@ def _finish_write(write: tuple[int, Future, dict[str, Any]], inputs: InputSet, t
         results[index] = FileResult(rel, target, "failed", error=str(err))
         return
     results[index] = FileResult(rel, target, "written", info=info)
+
+
+def process_one(inputs: InputSet, rel: Path, out: Path, transform: Transform, overwrite: bool = False,
+                stack: StackTransform | None = None, whole: Callable[[Path], bool] = is_stack) -> FileResult:
+    """One input of ``process_files``: kept, written, or failed with a one-line error."""
+    target = output_path(inputs, rel, out)
+    if target.exists() and not overwrite:
+        return FileResult(rel, target, "exists")
+    try:
+        source = inputs.source(rel)
+        if whole(source):
+            if stack is None:
+                raise ValueError(f"{rel}: a TIFF stack or scientific TIFF, which this command does not read")
+            info = stack(rel, source, target)
+        else:
+            image = read_image(source)
+            restored, info = transform(rel, image)
+            write_image(restored, target)
+    except PluginCallError as err:  # names the plugin, not the file: say which file too
+        return FileResult(rel, target, "failed", error=f"{rel.as_posix()}: {err}")
+    except (ImageReadError, OSError, ValueError) as err:
+        return FileResult(rel, target, "failed", error=str(err))
+    return FileResult(rel, target, "written", info=info)
 
 
 def report_outcome(results: list[FileResult], skipped: list[Path]) -> int:

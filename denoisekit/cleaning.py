@@ -25,9 +25,12 @@ from .plugins import PluginCallError
 from .reports.html import crop_png
 from .reports.scores import figures
 from .reports.stack_scores import stack_figures
-from .stacks import TiffStack, is_stack, transform_stack
+from .stacks import TIFF_SUFFIXES, TiffStack, is_stack, transform_stack
 
 RestoreFn = Callable[[np.ndarray], np.ndarray]
+#: The note for images restored in chunks (``clean --chunk``).
+CHUNK_NOTE = ("images restored in chunks of {chunk} px (--chunk) have no PSNR/SSIM/noise figures: "
+              "they are never read whole")
 #: Side of the corner each kind of image (gray, RGB, RGBA) is first restored on, untimed.
 WARM_UP_SIDE = 32
 
@@ -54,9 +57,10 @@ class Cleaner:
     """The per-image work: restore, time, and measure against the reference (if any)."""
 
     def __init__(self, restore: RestoreFn, inputs: InputSet, refs: InputSet | None, crops: bool,
-                 normalize: NormalizeSpec = NormalizeSpec()) -> None:
+                 normalize: NormalizeSpec = NormalizeSpec(), chunk: int | None = None) -> None:
         self.restore, self.inputs, self.refs, self.crops = restore, inputs, refs, crops
         self.normalize = normalize  # how stacks' data is scaled for the restorer
+        self.chunk = chunk  # single-page TIFFs restored in chunks of this side (large.py), else None
         self.pairs = match_references(refs, inputs) if refs is not None else {}
         self.warmed: set[int] = set()  # channel counts the restorer has seen
         self.notes: list[str] = []  # what was done to stacks, for the user
@@ -87,8 +91,24 @@ class Cleaner:
         except ValueError as err:
             raise ValueError(f"{rel}: {err}") from None
 
+    def whole(self, source: Path) -> bool:
+        """Whether a file is read and written by ``stack`` (a TIFF stack, or a TIFF restored in
+        chunks) rather than read whole as an image."""
+        return is_stack(source) or self.chunked(source)
+
+    def chunked(self, source: Path) -> bool:
+        """A single-page TIFF or zarr array, with chunks asked for: restored by ``large.py``."""
+        if self.chunk is None:
+            return False
+        from .large import is_zarr
+
+        return is_zarr(source) or (source.suffix.lower() in TIFF_SUFFIXES and not is_stack(source))
+
     def stack(self, rel: Path, source: Path, target: Path) -> dict[str, Any]:
-        """A TIFF stack restored plane by plane into ``target``, and its report row (figures per page)."""
+        """A TIFF stack restored plane by plane into ``target``, and its report row (figures per page);
+        a single-page TIFF in chunks when ``chunk`` is set."""
+        if self.chunked(source):
+            return self.large(rel, source, target)
         seconds = 0.0
 
         def plane(pixels: np.ndarray, where: tuple[int, int]) -> np.ndarray:
@@ -113,6 +133,28 @@ class Cleaner:
         row.update(model=getattr(self.restore, "last_model", None), seconds=seconds,
                    seconds_per_megapixel=seconds / (done.layout.pages * height * width / 1e6))
         return {"row": row, "crops": crops}
+
+    def large(self, rel: Path, source: Path, target: Path) -> dict[str, Any]:
+        """A single-page TIFF (or zarr array) restored in chunks, in bounded memory; its report row
+        has no figures: they would need the whole image in memory."""
+        from .large import restore_file
+
+        try:
+            done = restore_file(source, target, self.restore, self.chunk or 0)
+        except (ValueError, ImageReadError) as err:
+            raise ValueError(f"{rel}: {err}") from err
+        except OSError:
+            raise
+        except Exception as err:  # the restorer's own failure, raised inside dask: one file's, not the run's
+            raise ValueError(f"{rel}: the restorer failed: {type(err).__name__}: {err}") from err
+        note = CHUNK_NOTE.format(chunk=done.chunk)
+        if note not in self.notes:
+            self.notes.append(note)
+        height, width, channels = done.shape
+        row = self.base_row(rel, (height, width, channels), "written")
+        row.update(model=done.model, channels_out=done.channels_out, seconds=done.seconds,
+                   seconds_per_megapixel=done.seconds / (height * width / 1e6))
+        return {"row": row, "crops": {}}
 
     def stack_row(self, rel: Path, source: Path, target: Path, status: str,
                   norms: dict[Key, Normalization] | None = None) -> tuple[dict[str, Any], dict[str, bytes]]:
@@ -175,6 +217,16 @@ class Cleaner:
     def kept(self, result: FileResult) -> tuple[dict[str, Any], dict[str, bytes]]:
         """Figures of an output left by an earlier run, so a resumed run's report is complete."""
         source = self.inputs.source(result.rel)
+        if self.chunked(source):  # never read whole: its row says what the file is, without figures
+            from .large import open_lazy
+
+            try:
+                height, width, channels = open_lazy(source, self.chunk or 1)[0].shape
+            except ImageReadError as err:
+                row = self.base_row(result.rel, (0, 0, 0), "kept")
+                row["error"] = f"{result.rel}: {err}"
+                return row, {}
+            return self.base_row(result.rel, (height, width, channels), "kept"), {}
         if is_stack(source):
             return self.stack_row(result.rel, source, result.target, "kept")
         noisy = read_image(source).pixels

@@ -20,7 +20,9 @@ by its gray model per opponent-colour channel, and the three are blended per opp
 
 from __future__ import annotations
 
+import copy
 from functools import partial
+from math import lcm
 from pathlib import Path
 from typing import Callable
 
@@ -32,6 +34,7 @@ from .modelio import (TASKS, Denoiser, ModelLoadError, bundled_for, bundled_mode
                       task_of)
 from .opponent import COLOR_SPACES, from_opponent, to_opponent
 from .plugin_guard import classical_fill, impulse_mask
+from .plugin_types import Corruption
 from .plugins import PluginError, corruption
 from .tiling import DEFAULT_BATCH, DEFAULT_OVERLAP, DEFAULT_TILE, tiled_apply
 
@@ -193,6 +196,53 @@ class ModelRestore:
                        if channels == 1 else f"colorization model {label}: the colours of RGB images are re-predicted")
             return self._colorize(denoiser, pixels)
         return self._keep_untouched(denoiser, pixels, self._restore(denoiser, label, pixels, way))
+
+    def chunked(self, channels: int) -> tuple["ModelRestore", int, int]:
+        """What restoring an image of ``channels`` in chunks needs to equal restoring it whole:
+        a copy whose tiles overlap by at least twice its models' receptive-field radius, the
+        context every output pixel depends on (``halo``, pixels a side), and the grid (``multiple``)
+        chunks must start on. A ``ValueError`` says why an image cannot be done in chunks."""
+        from .receptive_field import UnknownLayer, receptive_radius
+
+        if self.ensemble:
+            raise ValueError("the self-ensemble (ensemble=true) cannot be restored in chunks")
+        way, names = choose_route(self.spec, channels, self.fuse, self._kind)
+        radius, multiple = 0, 1
+        for name in names:
+            denoiser = self._load(name)
+            if denoiser.fixed_size is not None:
+                raise ValueError(f"model {Path(name).name} takes one input size: it cannot restore chunks")
+            try:
+                radius = max(radius, receptive_radius(denoiser.model))
+            except UnknownLayer as err:
+                raise ValueError(f"model {Path(name).name}: {err}") from None
+            multiple = lcm(multiple, denoiser.size_multiple)
+        exact = copy.copy(self)  # shares the loaded models
+        exact.overlap = max(self.overlap, -(-2 * radius // multiple) * multiple)
+        exact.tile = max(self.tile, 2 * exact.overlap)
+        halo = radius
+        if way == "colorize" and self.chroma_radius:
+            halo += 2 * self.chroma_radius  # the guided filter's two box passes, on the model's output
+        elif way not in ("fused", "colorize") and self.keep_untouched and self.fill:
+            halo = max(halo, self._fill_radius(self._load(names[0])))  # on the input, beside the model
+        return exact, -(-halo // multiple) * multiple, multiple
+
+    @staticmethod
+    def _fill_radius(denoiser: Denoiser) -> int:
+        try:
+            noise = corruption(str(denoiser.metadata.get("corruption"))).obj
+        except PluginError:
+            return 0  # no plugin here: nothing is kept or filled (``_keep_untouched``)
+        untouched = getattr(noise, "untouched", None)
+        if not callable(untouched) or untouched(np.zeros((2, 2, 1), np.float32)) is None:
+            return 0  # keeps no input pixels, so fills none
+        if getattr(type(noise), "fill", Corruption.fill) is Corruption.fill:
+            return 0  # the base class's: no classical estimate
+        radius = getattr(noise, "fill_radius", None)
+        if radius is None:
+            raise ValueError(f"the corruption {noise.name!r} does not say how far its fill looks (fill_radius): "
+                             f"it cannot restore chunks; pass fill=0")
+        return int(radius)
 
     def _fused(self, pixels: np.ndarray, color: str, gray: str) -> np.ndarray:
         self.last_model = f"{color}+{gray}"

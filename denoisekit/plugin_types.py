@@ -15,6 +15,9 @@ class Corruption:
     name: ClassVar[str]
     description: ClassVar[str] = ""
     params: ClassVar[tuple[Param, ...]] = ()
+    #: Pixels a side that ``fill`` looks at around each pixel, if it has a ``fill``: images
+    #: restored in chunks need that much context (None: unknown, no chunks with a fill).
+    fill_radius: ClassVar[int | None] = None
 
     def apply(self, images: Any, seed: Any, **params: Any) -> Any:  # pragma: no cover - interface
         raise NotImplementedError

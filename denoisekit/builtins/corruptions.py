@@ -61,6 +61,9 @@ class SaltAndPepper(Corruption):
         # that is not all-0 or all-1 is the clean pixel itself (a saturated red too).
         return np.broadcast_to(~impulse_pixels(noisy)[..., None], noisy.shape)
 
+    #: How far ``fill`` looks: the switching median's largest window (15 px) reaches 7 px a side.
+    fill_radius = 7
+
     def fill(self, noisy: np.ndarray) -> np.ndarray:
         from .restorers import switching_median
 

@@ -57,6 +57,40 @@ def make_restorer(registered: Any, values: dict[str, Any]) -> RestoreFn:
     raise SystemExit(2)
 
 
+def check_dask_options(restorer: str, values: dict[str, Any], workers: int | None, scheduler: str | None,
+                       chunk: int | None) -> None:
+    """--workers, --scheduler and --chunk: usage errors, and one line naming the extra without Dask."""
+    if workers is not None and scheduler is not None:
+        raise click.BadParameter("give --workers (a local cluster) or --scheduler (an existing one), not both",
+                                 param_hint="--workers")
+    if chunk is not None and restorer != "model":
+        raise click.BadParameter(f"only the model restorer restores images in chunks, not {restorer!r}",
+                                 param_hint="--chunk")
+    if chunk is not None and values.get("ensemble"):
+        raise click.BadParameter("the self-ensemble cannot be restored in chunks", param_hint="--chunk")
+    asked = [name for name, value in (("--workers", workers), ("--scheduler", scheduler), ("--chunk", chunk))
+             if value is not None]
+    if asked:
+        from ..distributed import DaskMissing, require_dask
+
+        try:
+            require_dask("/".join(asked))
+        except DaskMissing as err:
+            click.echo(f"error: {err}", err=True)
+            raise SystemExit(2) from None
+
+
+def on_dask(inputs: Any, out: Path, restorer: str, values: dict[str, Any], **options: Any) -> Any:
+    """``distributed.run_clean``; a scheduler that does not answer is one line and exit 2."""
+    from ..distributed import run_clean
+
+    try:
+        return run_clean(inputs, out, restorer, values, **options)
+    except ConnectionError as err:
+        click.echo(f"error: {err}", err=True)
+        raise SystemExit(2) from None
+
+
 @click.command("clean")
 @click.argument("source", metavar="IN", type=click.Path(exists=True, path_type=Path))
 @click.argument("out", metavar="OUT", type=click.Path(path_type=Path))
@@ -85,10 +119,20 @@ def make_restorer(registered: Any, values: dict[str, Any]) -> RestoreFn:
                    "else percentile), dtype (the type's full scale), range (the data's min-max), percentile "
                    "(CSBDeep's 1 and 99.8) or percentile:LOW,HIGH. See docs/scientific.md.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout (the table goes to stderr).")
+@click.option("--workers", type=click.IntRange(1), default=None, metavar="N",
+              help="Restore on a local Dask cluster of N worker processes, each with its share of the cores "
+                   "(needs denoisekit[dask]).")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Restore on an existing Dask cluster, e.g. tcp://head:8786 (needs denoisekit[dask]; the "
+                   "workers must see IN and OUT at the same paths).")
+@click.option("--chunk", type=click.IntRange(64), default=None, metavar="SIDE",
+              help="Restore single-page TIFFs in SIDE x SIDE chunks through Dask: memory bounded by the chunk, "
+                   "not the image (model restorer; no figures for them; needs denoisekit[dask]).")
 def clean_command(source: Path, out: Path, model: str | None, restorer: str, params: tuple[str, ...],
                   reference: Path | None, report_path: Path | None, recursive: bool, overwrite: bool,
                   tile: int | None, overlap: int | None, batch: int | None, ensemble: bool | None,
-                  normalize: str, as_json: bool) -> None:
+                  normalize: str, as_json: bool, workers: int | None, scheduler: str | None,
+                  chunk: int | None) -> None:
     """Restore the images in IN (a folder or a file) and write them to OUT.
 
     Each image keeps its size, channels, alpha, bit depth and format; the folder
@@ -105,6 +149,8 @@ def clean_command(source: Path, out: Path, model: str | None, restorer: str, par
       denoisekit clean noisy/ out/ --restorer median -p size=5
       denoisekit clean scans/ out/ --model salt-and-pepper --ensemble
       denoisekit clean stacks/ out/ --normalize percentile:0.1,99.9
+      denoisekit clean archive/ out/ --workers 4
+      denoisekit clean slide.tif out/ --chunk 2048
     """
     texts = restorer_texts(restorer, params, {"model": model, "tile": tile, "overlap": overlap, "batch": batch,
                                               "ensemble": "true" if ensemble else None})
@@ -120,14 +166,22 @@ def clean_command(source: Path, out: Path, model: str | None, restorer: str, par
         raise click.BadParameter(f"{report_path} lies inside the input folder {source}", param_hint="--report")
     if reference is not None and reference.is_dir() and is_inside(out, reference):
         raise click.BadParameter(f"{out} lies inside the reference folder {reference}", param_hint="OUT")
+    check_dask_options(restorer, values, workers, scheduler, chunk)
 
     inputs = collect_inputs(source, recursive)
     require_images(inputs, recursive)  # before loading any model: a wrong folder costs nothing
     restore = make_restorer(registered, values)
     refs = collect_inputs(reference, recursive) if reference is not None else None
     html = report_path is not None and report_path.suffix.lower() in (".html", ".htm")
-    cleaner = Cleaner(restore, inputs, refs, crops=html, normalize=spec)
-    results = process_files(inputs, out, cleaner, overwrite, label=f"clean ({restorer})", stack=cleaner.stack)
+    cleaner = Cleaner(restore, inputs, refs, crops=html, normalize=spec, chunk=chunk)
+    label = f"clean ({restorer})"
+    if workers or scheduler:
+        run = on_dask(inputs, out, restorer, values, refs=refs, crops=html, normalize=spec, overwrite=overwrite,
+                      workers=workers, scheduler=scheduler, chunk=chunk, label=label)
+        results, notes = run.results, run.notes
+    else:
+        results = process_files(inputs, out, cleaner, overwrite, label=label, stack=cleaner.stack, whole=cleaner.whole)
+        notes = list(getattr(restore, "notes", [])) + cleaner.notes
 
     report = Report(restorer, values, source, out, reference)
     late: list[str] = []  # kept outputs whose input became unreadable
@@ -145,7 +199,7 @@ def clean_command(source: Path, out: Path, model: str | None, restorer: str, par
         report.rows.append(row)
         if crops:
             report.crops[row["file"]] = crops
-    report.notes = list(getattr(restore, "notes", [])) + cleaner.notes
+    report.notes = notes
 
     if as_json:
         click.echo(to_json_text(report), nl=False)
