@@ -140,12 +140,12 @@ def _check_sources(noise: str | None, params: tuple[str, ...], pairs: str | None
     def given(name: str) -> bool:
         return ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE
 
+    if method is not None and not self_supervised:
+        raise click.BadParameter("goes with --self-supervised", param_hint="--method")
     if noise is None and not (pairs or self_supervised):
         raise click.BadParameter("is required (or --pairs NOISY_DIR, or --self-supervised)", param_hint="--noise")
     if noise is None and params:
         raise click.BadParameter("noise parameters need --noise", param_hint="-p")
-    if method is not None and not self_supervised:
-        raise click.BadParameter("goes with --self-supervised", param_hint="--method")
     if self_supervised and given("loss"):
         raise click.BadParameter("self-supervised methods bring their own loss (L2)", param_hint="--loss")
     if self_supervised and val_pairs is None and given("select"):

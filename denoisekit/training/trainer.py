@@ -26,7 +26,7 @@ from .datasets import drop_gray_images, load_training_set, load_validation_set, 
 from .losses import LOSSES
 from .pipeline import patch_dataset, validation_pairs
 from .self_supervised import SelfSupervised, denoiser_of
-from .sources import Source, check_patch, make_feed, open_source, source_metadata
+from .sources import Source, check_config, check_patch, make_feed, open_source, source_metadata
 from .validation import ValidationCallback, predict_pairs, score
 
 STRATEGIES = ("default", "mirrored", "multi-worker")
@@ -266,6 +266,7 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
     arch_obj = architecture(config.arch).obj
     multiple = size_multiple(arch_obj, **config.arch_params)
 
+    check_config(config)
     source: Source | None = None  # clean images, noise made here; else pairs or noisy images (sources.py)
     if config.source != "synthetic":
         source = open_source(config)
