@@ -181,14 +181,12 @@ class SelfSupervised(keras.Model):
         self.built = True  # the denoiser comes built
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        from keras.src.losses.loss import scale_loss_for_distribution
-
         if self.method == NEIGHBOR2NEIGHBOR:
             loss = neighbor2neighbor_loss(lambda im: self.denoiser(im, training=training), x, y, y_pred, self.gamma)
         else:
             channels = ops.shape(y_pred)[-1]
             loss = masked_mse(y[..., :channels], y_pred, y[..., channels:])
-        return scale_loss_for_distribution(loss)  # as Keras' own losses do under tf.distribute
+        return _per_replica(loss)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "denoiser": keras.saving.serialize_keras_object(self.denoiser),
@@ -199,6 +197,16 @@ class SelfSupervised(keras.Model):
         config = dict(config)
         denoiser = keras.saving.deserialize_keras_object(config.pop("denoiser"))
         return cls(denoiser, **config)
+
+
+def _per_replica(loss: Any) -> Any:
+    """A replica's share of the loss under tf.distribute (gradients are summed over replicas),
+    as Keras' own losses scale theirs; the logged loss is scaled back by Keras."""
+    if keras.backend.backend() == "tensorflow":
+        replicas = tensorflow().distribute.get_strategy().num_replicas_in_sync
+        if replicas > 1:
+            loss = loss / replicas
+    return loss
 
 
 def denoiser_of(model: Any) -> Any:
