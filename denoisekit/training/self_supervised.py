@@ -149,15 +149,13 @@ def noisy_dataset(images: list[np.ndarray], method: str, *, patch: int, batch: i
     return with_batch_seeds(batches, lambda noisy, s: prepare_batch(method, noisy, s), seed + 1)
 
 
-def noisy_validation(crops: list[np.ndarray], method: str, seed: int) -> Any:
-    """A finite dataset of (x, y), one crop a batch, with fixed masks: the same every epoch,
-    so the held-out loss compares across epochs."""
-    tf = tensorflow()
-    spec = tf.TensorSpec((None, None, crops[0].shape[-1]), tf.float32)
-    images = tf.data.Dataset.from_generator(lambda: iter(crops), output_signature=spec)
-    # A known length: Keras then reads it whole each epoch without warning that it "ran out".
-    images = images.apply(tf.data.experimental.assert_cardinality(len(crops))).batch(1)
-    return with_batch_seeds(images, lambda noisy, s: prepare_batch(method, noisy, s), seed)
+def method_loss(method: str, denoise: Any, x: Any, y: Any, restored: Any, gamma: float = GAMMA) -> Any:
+    """The loss of ``method`` for one (x, y) batch of :func:`prepare_batch`; ``restored`` is
+    ``denoise(x)``."""
+    if method == NEIGHBOR2NEIGHBOR:
+        return neighbor2neighbor_loss(denoise, x, y, restored, gamma)
+    channels = ops.shape(restored)[-1]
+    return masked_mse(y[..., :channels], restored, y[..., channels:])
 
 
 # --------------------------------------------------------------------------- the trainer
@@ -181,12 +179,8 @@ class SelfSupervised(keras.Model):
         self.built = True  # the denoiser comes built
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        if self.method == NEIGHBOR2NEIGHBOR:
-            loss = neighbor2neighbor_loss(lambda im: self.denoiser(im, training=training), x, y, y_pred, self.gamma)
-        else:
-            channels = ops.shape(y_pred)[-1]
-            loss = masked_mse(y[..., :channels], y_pred, y[..., channels:])
-        return _per_replica(loss)
+        denoise = lambda images: self.denoiser(images, training=training)  # noqa: E731
+        return _per_replica(method_loss(self.method, denoise, x, y, y_pred, self.gamma))
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "denoiser": keras.saving.serialize_keras_object(self.denoiser),
@@ -214,20 +208,29 @@ def denoiser_of(model: Any) -> Any:
     return model.denoiser if isinstance(model, SelfSupervised) else model
 
 
-class NoiseLevels(keras.callbacks.Callback):
-    """Without clean images: adds to each epoch's logs ``val_noise`` (the wavelet estimate of
-    the noise left in the model's output on the held-out noisy crops, 0-255) and
-    ``val_removed`` (the std of what the model took away, 0-255; about the noise's own std
-    when the model removes noise and keeps detail)."""
+class HeldOutNoisy(keras.callbacks.Callback):
+    """Validation without clean images: adds to each epoch's logs, on held-out noisy crops,
+    ``val_loss`` (the method's loss, with masks fixed once, so epochs compare), ``val_noise``
+    (the wavelet estimate of the noise left in the output, 0-255) and ``val_removed`` (the std
+    of what the model took away, 0-255: about the noise's own std when it removes noise and
+    keeps detail). Computed here on each worker alike, not by Keras' distributed evaluation."""
 
-    def __init__(self, crops: list[np.ndarray]) -> None:
+    def __init__(self, crops: list[np.ndarray], method: str, seed: int) -> None:
         super().__init__()
-        self.crops = crops
+        tf = tensorflow()
+        self.crops, self.method = crops, method
+        self.batches = [tuple(np.asarray(t) for t in prepare_batch(method, tf.constant(c[None]),
+                                                                   tf.constant([seed, i], tf.int32)))
+                        for i, c in enumerate(crops)]
         self.input_noise = mean(estimate_sigma(c) for c in crops)
 
-    def figures(self, model: Any) -> dict[str, float]:
+    def figures(self, denoiser: Any) -> dict[str, float]:
+        """The held-out loss and noise figures of ``denoiser`` (a plain model or the wrapper)."""
+        model = denoiser_of(denoiser)
+        run = model.predict_on_batch
+        losses = [float(method_loss(self.method, run, x, y, run(x))) for x, y in self.batches]
         outputs = predict_pairs(model, [(c, c) for c in self.crops])
-        return {"noise": mean(estimate_sigma(o) for o in outputs),
+        return {"loss": mean(losses), "noise": mean(estimate_sigma(o) for o in outputs),
                 "removed": mean(float(np.std(c - o)) * 255.0 for c, o in zip(self.crops, outputs))}
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:

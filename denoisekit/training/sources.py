@@ -15,8 +15,7 @@ import numpy as np
 from . import METHODS
 from .datasets import DataError, ImageSet, load_training_set, split_folder
 from .pairs import PairSet, load_pairs, pair_dataset, pair_validation, split_pairs, validation_crop
-from .self_supervised import (GAMMA, MASK_RADIUS, MASK_RATIO, NEIGHBOR2NEIGHBOR, NoiseLevels, noisy_dataset,
-                              noisy_validation, size_factor)
+from .self_supervised import GAMMA, MASK_RADIUS, MASK_RATIO, NEIGHBOR2NEIGHBOR, HeldOutNoisy, noisy_dataset, size_factor
 
 #: ``TrainConfig.source`` values.
 SYNTHETIC, PAIRS, SELF_SUPERVISED = "synthetic", "pairs", "self-supervised"
@@ -94,14 +93,12 @@ def open_source(config: Any) -> Source:
 
 @dataclass
 class Feed:
-    """What ``model.fit`` gets: the training batches, the (noisy, clean) validation images
-    (empty without clean images), and else a held-out dataset for Keras' ``val_loss`` and
-    the callback that adds the noise estimates."""
+    """The training batches, and the (noisy, clean) validation images, or without clean
+    images the callback that validates on held-out noisy ones."""
 
     dataset: Any
     pairs: list[tuple[np.ndarray, np.ndarray]]
-    val_dataset: Any = None
-    noise_levels: NoiseLevels | None = None
+    held_out: HeldOutNoisy | None = None
 
 
 def check_patch(config: Any, multiple: int, fixed_size: tuple[int, int] | None) -> None:
@@ -134,7 +131,7 @@ def make_feed(source: Source, config: Any, noise: Any, *, size: int, multiple: i
         return Feed(dataset, pairs)
     crop_multiple = multiple * size_factor(config.self_supervised)
     crops = [validation_crop(image, size, crop_multiple, fixed_size) for image in source.val_noisy]
-    return Feed(dataset, [], noisy_validation(crops, config.self_supervised, seed + 7), NoiseLevels(crops))
+    return Feed(dataset, [], HeldOutNoisy(crops, config.self_supervised, seed + 7))
 
 
 def source_metadata(source: Source, config: Any) -> dict[str, Any]:

@@ -371,7 +371,7 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
                                   save_best_only=True, verbose=0)
     if writer.best is not None:
         best_ckpt.best = writer.best  # a resumed run only replaces a better earlier best
-    validation = ValidationCallback(pairs) if pairs else feed.noise_levels  # no clean images: noise estimates
+    validation = ValidationCallback(pairs) if pairs else feed.held_out  # no clean images: held-out noisy ones
     callbacks = [
         validation,
         synced_logs_callback(strategy, ("val_psnr", "val_ssim")),
@@ -392,8 +392,7 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
     if verbose is None:
         verbose = 1 if sys.stdout.isatty() else 2
     history = model.fit(dataset, epochs=config.epochs, steps_per_epoch=config.steps_per_epoch,
-                        initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose, shuffle=False,
-                        validation_data=feed.val_dataset if feed else None)
+                        initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose, shuffle=False)
 
     kept_best = (ckpt / "best.keras").exists()
     best = denoiser_of(load_keras_model(ckpt / "best.keras") if kept_best else model)
@@ -402,9 +401,9 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
         figures, before = score(pairs, predict_pairs(final, pairs)), validation.input_scores
         checked = {"psnr": figures["psnr"], "ssim": figures["ssim"],
                    "input_psnr": before["psnr"], "input_ssim": before["ssim"], "images": len(pairs)}
-    else:  # held-out noisy images only: the kept epoch's self-supervised loss and noise estimates
-        checked = {"loss": writer.best, **feed.noise_levels.figures(final),
-                   "input_noise": feed.noise_levels.input_noise, "images": len(feed.noise_levels.crops)}
+    else:  # held-out noisy images only: the self-supervised loss and noise estimates
+        checked = {**feed.held_out.figures(final), "input_noise": feed.held_out.input_noise,
+                   "images": len(feed.held_out.crops)}
     epochs_run = initial_epoch + len(history.history.get("loss", []))
     update_metadata(final, **metadata, **{
         "validation": checked,
