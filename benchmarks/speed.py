@@ -7,8 +7,9 @@ Prints a table and writes benchmarks/results/speed.json. Options measured: float
 (tf.function), XLA (jit_compile), whole image vs 512-pixel tiles with batches of 1 and 4,
 one vs all intra-op threads and oneDNN on/off (a separate process each), and mixed bfloat16 where the CPU
 has AMX or AVX512-BF16 (elsewhere it is emulated and slower, so it is reported as skipped),
-and TensorFlow Lite's XNNPACK CPU kernels on the same tiles, float32 and with dynamic-range int8
-weights (each with its largest deviation from the Keras output, on the 0-1 scale).
+TensorFlow Lite's XNNPACK CPU kernels on the same tiles, float32 and with dynamic-range int8
+weights, and the model as `denoisekit export` writes it for ONNX Runtime and OpenVINO (float32)
+on the same tiles (each with its largest deviation from the Keras output, on the 0-1 scale).
 """
 
 from __future__ import annotations
@@ -64,6 +65,29 @@ def tflite_predict(model, quantize: bool, threads: int):
     return predict
 
 
+def exported_predict(model_name: str, runtime: str, threads: int):
+    """A batch function running the model exported by `denoisekit export` in ONNX Runtime or OpenVINO."""
+    import tempfile
+
+    from denoisekit.export import INPUT_NAME, OPENVINO_CONFIG, export_model
+
+    folder = Path(tempfile.mkdtemp())
+    out = folder / ("model.onnx" if runtime == "onnx" else "model.xml")
+    if runtime == "onnx":
+        import onnxruntime
+
+        export_model(model_name, out, "onnx")
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        session = onnxruntime.InferenceSession(str(out), options, providers=["CPUExecutionProvider"])
+        return lambda batch: session.run(None, {INPUT_NAME: np.ascontiguousarray(batch, np.float32)})[0]
+    import openvino
+
+    export_model(model_name, out, "openvino")
+    compiled = openvino.Core().compile_model(str(out), "CPU", {**OPENVINO_CONFIG, "INFERENCE_NUM_THREADS": threads})
+    return lambda batch: compiled(np.ascontiguousarray(batch, np.float32))[0]
+
+
 def measure(model_name: str, size: int, threads: int | None) -> dict[str, float | str]:
     from denoisekit.tf_setup import tensorflow
 
@@ -107,6 +131,17 @@ def measure(model_name: str, size: int, threads: int | None) -> dict[str, float 
         deviation = float(np.abs(restore(noisy) - reference).max())
         rows[f"TFLite XNNPACK {label} tiles 512/64, batch 4"] = seconds
         rows[f"TFLite XNNPACK {label}: largest deviation from Keras (0-1 scale)"] = f"{deviation:.1e}"
+    for runtime in ("onnx", "openvino"):
+        label = {"onnx": "ONNX Runtime", "openvino": "OpenVINO f32"}[runtime]
+        try:
+            predict = exported_predict(model_name, runtime, threads or os.cpu_count() or 1)
+        except ImportError as err:
+            rows[label] = f"skipped: {err} (pip install 'denoisekit[{runtime}]')"
+            continue
+        restore = ModelRestore(model_name, tile=512, overlap=64, batch=4)
+        restore._load(model_name)._predict = predict
+        rows[f"{label} tiles 512/64, batch 4"] = timed(lambda: restore(noisy)) / mp
+        rows[f"{label}: largest deviation from Keras (0-1 scale)"] = f"{float(np.abs(restore(noisy) - reference).max()):.1e}"
     cpu = cpu_description()
     if cpu["amx_bf16"] or cpu["avx512_bf16"]:
         keras.mixed_precision.set_global_policy("mixed_bfloat16")
@@ -152,8 +187,8 @@ def main() -> None:
                               "--child-threads", str(threads)], capture_output=True, text=True, check=True, env=env)
         label = f"{threads} thread{'s' if threads > 1 else ''}, oneDNN {'on' if onednn == '1' else 'off'}"
         for key, value in json.loads(out.stdout.strip().splitlines()[-1]).items():
-            if onednn == "0" and ("OpenCV" in key or "TFLite" in key):
-                continue  # neither OpenCV nor TFLite's XNNPACK uses oneDNN
+            if onednn == "0" and any(name in key for name in ("OpenCV", "TFLite", "ONNX", "OpenVINO")):
+                continue  # only TensorFlow itself uses its oneDNN switch
             rows[f"{key} [{label}]"] = value
     rows["BM3D (bm3d package), sigma 25, 512x512 [all threads]"] = bm3d_seconds_per_mp(512)
     cpu = cpu_description()

@@ -1,4 +1,10 @@
-"""denoisekit: remove noise and restore images with small convolutional autoencoders."""
+"""denoisekit: remove noise and restore images with small convolutional autoencoders.
+
+    >>> import denoisekit
+    >>> restored = denoisekit.denoise(image)        # a numpy image: uint8/uint16/float, gray/RGB(A)
+
+docs/api.md has every public name with an example; importing this package starts no TensorFlow.
+"""
 
 from importlib.metadata import PackageNotFoundError, version
 
@@ -6,8 +12,6 @@ try:
     __version__ = version("denoisekit")
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+unknown"
-
-__all__ = ["__version__"]
 
 import pluggy as _pluggy
 
@@ -17,5 +21,26 @@ hookimpl = _pluggy.HookimplMarker("denoisekit")
 from .params import Param  # noqa: E402
 from .plugin_types import Architecture, Corruption, Restorer  # noqa: E402
 from .arrays import make_restorer, restore_array  # noqa: E402
+from .api import Model, corrupt, denoise, load, psnr, ssim, train  # noqa: E402
 
-__all__ += ["hookimpl", "Param", "Corruption", "Restorer", "Architecture", "make_restorer", "restore_array"]
+# The public names, one a line (docs/api.md shows each; tests/test_docs_api.py checks that).
+__all__ = [
+    "__version__",
+    # images and models
+    "denoise",
+    "load",
+    "Model",
+    "corrupt",
+    "psnr",
+    "ssim",
+    "train",
+    # stacks and other restorers
+    "restore_array",
+    "make_restorer",
+    # plugins
+    "hookimpl",
+    "Param",
+    "Corruption",
+    "Restorer",
+    "Architecture",
+]

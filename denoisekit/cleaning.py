@@ -32,6 +32,24 @@ RestoreFn = Callable[[np.ndarray], np.ndarray]
 WARM_UP_SIDE = 32
 
 
+def restore_pixels(restore: RestoreFn, pixels: np.ndarray) -> np.ndarray:
+    """One image (H, W, C) in [0, 1] through a restorer: its output, checked and clipped to [0, 1].
+    ``clean`` does this to every image, ``denoisekit.denoise`` to its array."""
+    return checked_output(np.asarray(restore(pixels), np.float32), pixels)
+
+
+def checked_output(restored: np.ndarray, pixels: np.ndarray) -> np.ndarray:
+    """A restorer's float32 output clipped to [0, 1] (in place where it can), or a ValueError
+    when it is not an image of the input's height and width, gray or RGB."""
+    if not restored.flags.writeable:
+        restored = restored.copy()
+    np.clip(restored, 0.0, 1.0, out=restored)  # in place: a 24-megapixel RGB float image is 288 MB
+    height, width, _ = pixels.shape
+    if restored.ndim != 3 or restored.shape[:2] != (height, width) or restored.shape[2] not in (1, 3):
+        raise ValueError(f"the restorer returned shape {restored.shape} for an image of {pixels.shape}")
+    return restored
+
+
 class Cleaner:
     """The per-image work: restore, time, and measure against the reference (if any)."""
 
@@ -64,14 +82,10 @@ class Cleaner:
         except Exception as err:  # one image's failure must not stop the others
             raise ValueError(f"{rel}: the restorer failed: {type(err).__name__}: {err}") from err
         seconds = time.perf_counter() - start
-        if not restored.flags.writeable:
-            restored = restored.copy()
-        np.clip(restored, 0.0, 1.0, out=restored)  # in place: a 24-megapixel RGB float image is 288 MB
-        height, width, _ = pixels.shape
-        if restored.ndim != 3 or restored.shape[:2] != (height, width) or restored.shape[2] not in (1, 3):
-            raise ValueError(f"{rel}: the restorer returned shape {restored.shape} for an image "
-                             f"of {pixels.shape}")
-        return restored, seconds
+        try:
+            return checked_output(restored, pixels), seconds
+        except ValueError as err:
+            raise ValueError(f"{rel}: {err}") from None
 
     def stack(self, rel: Path, source: Path, target: Path) -> dict[str, Any]:
         """A TIFF stack restored plane by plane into ``target``, and its report row (figures per page)."""

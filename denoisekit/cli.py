@@ -13,6 +13,7 @@ from . import __version__
 from .commands.clean import clean_command
 from .commands.benchmark import benchmark_command
 from .commands.corrupt import corrupt_command
+from .commands.export import export_command
 from .commands.metrics import metrics_command
 from .commands.plugins import plugins_command
 from .commands.models import models_command
@@ -52,5 +53,6 @@ def main() -> None:
     _plugin_warnings_on_one_line()
 
 
-for command in (plugins_command, clean_command, corrupt_command, metrics_command, train_command, models_command, benchmark_command):
+for command in (plugins_command, clean_command, corrupt_command, metrics_command, train_command, models_command, benchmark_command,
+                export_command):
     main.add_command(command)

@@ -2,8 +2,10 @@
 
 Everything past this edge sees one representation: float32 (H, W, C) in [0, 1],
 C = 1 (gray) or 3 (RGB). Alpha is carried beside the pixels, untouched, and
-re-attached on writing; the file's format and bit depth are kept. TIFF stacks and
-scientific TIFFs (several pages, float data, ImageJ/OME metadata) are ``stacks.py``'s.
+re-attached on writing; the file's format and bit depth are kept. Arrays given from
+Python (``image_from_array``, ``image_to_array``) take the same road: what a file holds,
+as an array. TIFF stacks and scientific TIFFs (several pages, float data, ImageJ/OME
+metadata) are ``stacks.py``'s.
 """
 
 from __future__ import annotations
@@ -38,9 +40,10 @@ class Image:
     """Decoded image: float pixels in [0, 1] plus what is needed to write it back the same way."""
 
     pixels: np.ndarray  # float32 (H, W, C), C in (1, 3), RGB
-    dtype: np.dtype  # uint8 or uint16 of the file
+    dtype: np.dtype  # uint8 or uint16 of the file (an array's: also float, values in [0, 1])
     alpha: np.ndarray | None = None  # (H, W) in the file's dtype, untouched
     path: Path | None = None
+    flat: bool = False  # from a 2-D array (gray without a channel axis): goes back as one
 
     @property
     def channels(self) -> int:
@@ -94,6 +97,67 @@ def read_image(path: str | os.PathLike) -> Image:
     pixels = color.astype(np.float32)
     pixels /= np.iinfo(raw.dtype).max  # in place: one float copy of a big photo, not two
     return Image(pixels=pixels, dtype=raw.dtype, alpha=alpha, path=path)
+
+
+#: Array dtypes ``image_from_array`` takes: what ``read_image`` reads from files, and floats in [0, 1].
+ARRAY_DTYPES = ("uint8", "uint16", "float16", "float32", "float64")
+#: An array's channel count (last axis) -> what it holds.
+ARRAY_CHANNELS = {1: "gray", 2: "gray + alpha", 3: "RGB", 4: "RGBA"}
+
+
+def image_from_array(array: np.ndarray) -> Image:
+    """An image array as an ``Image``, checked: uint8, uint16 or float in [0, 1]; (H, W) or
+    (H, W, C) with C = 1 gray, 2 gray + alpha, 3 RGB, 4 RGBA. The pixels are a copy.
+
+    Raises TypeError for another pixel type and ValueError for another shape, an empty image
+    or float values outside [0, 1] (a uint8 image cast to float would otherwise be read as
+    almost white)."""
+    if not isinstance(array, np.ndarray):
+        array = np.asarray(array)
+    if array.dtype.name not in ARRAY_DTYPES:
+        raise TypeError(f"pixel type {array.dtype} is not an image's: pass uint8 (0-255), uint16 (0-65535) "
+                        f"or float in [0, 1] (e.g. array.astype(np.uint8) for 8-bit values)")
+    shape = array.shape
+    if array.ndim not in (2, 3) or (array.ndim == 3 and shape[2] not in ARRAY_CHANNELS):
+        hint = ""
+        if array.ndim == 3 and shape[0] in ARRAY_CHANNELS:
+            hint = "; channels first? pass np.moveaxis(image, 0, -1)"
+        elif array.ndim > 3:
+            hint = "; a stack of images? use denoisekit.restore_array(data, axes)"
+        raise ValueError(f"expected an image of shape (H, W) or (H, W, C) with C 1 (gray), 2 (gray + alpha), "
+                         f"3 (RGB) or 4 (RGBA), got shape {shape}{hint}")
+    if shape[0] == 0 or shape[1] == 0:
+        raise ValueError(f"the image is empty (shape {shape})")
+    full = array if array.ndim == 3 else array[..., None]
+    color, alpha = (full[..., :-1], full[..., -1].copy()) if full.shape[2] in (2, 4) else (full, None)
+    if array.dtype.kind == "f":
+        low, high = float(np.min(color)), float(np.max(color))
+        if not (np.isfinite(low) and np.isfinite(high)):
+            raise ValueError("the image has NaN or infinite values")
+        if low < 0.0 or high > 1.0:
+            raise ValueError(f"float pixels must lie in [0, 1], these span {low:g}..{high:g}: clip them "
+                             f"(np.clip(image, 0, 1)), or pass 8-bit values as uint8")
+        pixels = np.array(color, np.float32)  # a copy, whatever the input's float type
+    else:
+        pixels = color.astype(np.float32)
+        pixels /= np.iinfo(array.dtype).max
+    return Image(pixels=pixels, dtype=array.dtype, alpha=alpha, flat=array.ndim == 2)
+
+
+def image_to_array(image: Image) -> np.ndarray:
+    """The inverse of ``image_from_array``: the image's pixels in its dtype (integers rounded,
+    floats clipped to [0, 1]) with its alpha after them, and without a channel axis if it came
+    without one and is still gray."""
+    dtype = np.dtype(image.dtype)
+    if dtype.kind == "f":
+        values = np.clip(image.pixels, 0.0, 1.0).astype(dtype, copy=False)
+    else:
+        values = to_integers(image.pixels, dtype)
+    if image.alpha is not None:
+        values = np.concatenate([values, image.alpha[..., None].astype(dtype, copy=False)], axis=-1)
+    elif image.flat and values.shape[-1] == 1:
+        values = values[..., 0]
+    return values
 
 
 def to_integers(pixels: np.ndarray, dtype: np.dtype) -> np.ndarray:

@@ -139,13 +139,15 @@ class ModelRestore:
     ``color`` says how a gray model restores RGB images: per RGB channel, or per channel of
     an opponent colour space (``opponent.py``; for noise independent per RGB channel);
     ``fuse``: with a task in ``FUSED_TASKS``, RGB images get a blend of the task's color model
-    and its gray model per RGB and per opponent channel (``FUSION_WEIGHTS``).
+    and its gray model per RGB and per opponent channel (``FUSION_WEIGHTS``);
+    ``preloaded``: the model ``spec`` names, already loaded.
     """
 
     def __init__(self, spec: str, tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP,
                  batch: int = DEFAULT_BATCH, keep_untouched: bool = True, fill: float = 0.5,
                  ensemble: bool = False, chroma_radius: int = DEFAULT_CHROMA_RADIUS, color: str = "rgb",
-                 fuse: bool = True, chroma_gain: float = DEFAULT_CHROMA_GAIN) -> None:
+                 fuse: bool = True, chroma_gain: float = DEFAULT_CHROMA_GAIN,
+                 preloaded: Denoiser | None = None) -> None:
         if color not in COLOR_SPACES:
             raise ValueError(f"color must be one of {', '.join(COLOR_SPACES)}, not {color!r}")
         if overlap >= tile:
@@ -160,6 +162,8 @@ class ModelRestore:
         self.notes: list[str] = []
         self.last_model: str | None = None
         self._loaded: dict[str, Denoiser] = {}
+        if preloaded is not None:  # the model ``spec`` names, loaded already (denoisekit.Model)
+            self._loaded[spec] = preloaded
         if spec not in TASKS:
             self._load(spec)  # load weights once per run, and fail before the first image
 

@@ -37,11 +37,12 @@ class SpaceToDepth(_BlockLayer):
 
     def call(self, x):
         b = self.block
-        shape = ops.shape(x)
-        h, w, c = shape[1], shape[2], x.shape[-1]
-        x = ops.reshape(x, (-1, h // b, b, w // b, b, c))
+        # Every dimension ops.shape gives is used (the batch too, not -1): an unused one stays in
+        # the traced graph, and OpenVINO's converter made it an extra output of exported models.
+        n, h, w, c = ops.shape(x)
+        x = ops.reshape(x, (n, h // b, b, w // b, b, c))
         x = ops.transpose(x, (0, 1, 3, 2, 4, 5))
-        return ops.reshape(x, (-1, h // b, w // b, b * b * c))
+        return ops.reshape(x, (n, h // b, w // b, b * b * c))
 
     def compute_output_shape(self, shape):
         b = self.block
@@ -55,11 +56,11 @@ class DepthToSpace(_BlockLayer):
 
     def call(self, x):
         b = self.block
-        shape = ops.shape(x)
-        h, w, c = shape[1], shape[2], x.shape[-1] // (b * b)
-        x = ops.reshape(x, (-1, h, w, b, b, c))
+        n, h, w, depth = ops.shape(x)  # all used: see SpaceToDepth
+        c = depth // (b * b)
+        x = ops.reshape(x, (n, h, w, b, b, c))
         x = ops.transpose(x, (0, 1, 3, 2, 4, 5))
-        return ops.reshape(x, (-1, h * b, w * b, c))
+        return ops.reshape(x, (n, h * b, w * b, c))
 
     def compute_output_shape(self, shape):
         b = self.block

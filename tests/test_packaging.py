@@ -15,9 +15,11 @@ from pathlib import Path
 import denoisekit
 
 #: Import name -> distribution name, where they differ.
-DISTRIBUTIONS = {"cv2": "opencv-python-headless", "skimage": "scikit-image", "pywt": "pywavelets"}
+DISTRIBUTIONS = {"cv2": "opencv-python-headless", "skimage": "scikit-image", "pywt": "pywavelets",
+                 "ai_edge_litert": "ai-edge-litert"}
 #: Imported only behind a clear "pip install 'denoisekit[EXTRA]'" error.
-OPTIONAL = {"bm3d": "bm3d", "mlxtend": "digits"}
+OPTIONAL = {"bm3d": "bm3d", "mlxtend": "digits", "onnxruntime": "onnx", "openvino": "openvino",
+            "ai_edge_litert": "litert"}
 #: Needed by a library function we call, which imports it lazily: scikit-image's estimate_sigma.
 LAZY = {"pywt"}
 

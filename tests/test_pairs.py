@@ -123,3 +123,17 @@ def load_pairs_from_arrays(noisy: list[np.ndarray], clean: list[np.ndarray]):
     from denoisekit.training.pairs import PairSet
 
     return PairSet(noisy, clean, [str(i) for i in range(len(clean))], "test pairs")
+
+
+def test_the_api_takes_the_same_sources_and_refuses_the_same_combinations(pair_dirs, tmp_path):
+    import denoisekit
+
+    clean, noisy = pair_dirs
+    out = tmp_path / "m.keras"
+    with pytest.raises(ValueError, match="exclude each other"):
+        denoisekit.train(None, out, data=clean, pairs=noisy, self_supervised="neighbor2neighbor")
+    with pytest.raises(ValueError, match="leave out --noise"):
+        denoisekit.train("gaussian", out, data=noisy, self_supervised="noise2void")
+    with pytest.raises(ValueError, match="method must be one of neighbor2neighbor, noise2void"):
+        denoisekit.train(None, out, data=noisy, self_supervised="noise2nothing")
+    assert not out.exists()

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import click
 
-from ..params import ParamError, resolve_params
+from ..params import ParamError, split_assignments
 from ..training import LOSS_NAMES, METHODS, SELECT
 from ..training.datasets import DataError
-from .common import param_option, plugin_with_params, write_json
+from .common import param_option, write_json
 
-CHANNELS = {"gray": 1, "rgb": 3}
+CHANNELS = ("gray", "rgb")
 
 
 @click.command("train")
@@ -39,7 +39,7 @@ CHANNELS = {"gray": 1, "rgb": 3}
               help="Architecture parameter, repeatable (e.g. -a features=48).")
 @click.option("--init", metavar="MODEL", default=None,
               help="Fine-tune: start from this model's architecture and weights (a bundled name or a .keras file).")
-@click.option("--channels", type=click.Choice(list(CHANNELS)), default=None,
+@click.option("--channels", type=click.Choice(CHANNELS), default=None,
               help="gray or rgb [default: gray; rgb for --noise grayscale].")
 @click.option("--epochs", type=click.IntRange(1), default=20, show_default=True)
 @click.option("--steps-per-epoch", type=click.IntRange(1), default=200, show_default=True)
@@ -86,36 +86,32 @@ def train_command(noise, params, data, pairs, self_supervised, method, val_data,
       denoisekit train --data noisy/ --self-supervised --out n2n.keras
     """
     from ..modelio import ModelLoadError
-    from ..training.trainer import TrainConfig, TrainingError, train
+    from ..training.options import OptionError, make_config
+    from ..training.trainer import TrainingError, train
 
-    if out.suffix != ".keras":
-        raise click.BadParameter("the model file must end in .keras", param_hint="--out")
-    _check_sources(noise, params, pairs, self_supervised, method, val_pairs, loss, select)
-    noise_values = plugin_with_params("corruption", noise, params, "--noise")[1] if noise is not None else {}
-    if self_supervised:
-        method = method or METHODS[0]
-    arch_texts: list[str] | dict[str, str] = list(arch_params)
-    if init is not None:
-        arch, arch_texts, channels = _from_init(init, arch_params, channels)
-    arch_reg, _ = plugin_with_params("architecture", arch, (), "--arch")
-    channels = channels or ("rgb" if noise == "grayscale" else "gray")
-    if noise == "grayscale" and channels != "rgb":
-        raise click.BadParameter("colorization (--noise grayscale) needs --channels rgb", param_hint="--channels")
-    if init is None and noise == "grayscale" and any(p.name == "head" for p in arch_reg.params) and not any(
-            t.startswith("head=") for t in arch_params):
-        arch_texts = [*arch_params, "head=chroma"]  # colorize by predicting chroma from luminance
+    ctx = click.get_current_context()
+
+    def given(name: str) -> bool:
+        return ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE
+
+    arch_given = given("arch")
+    if method is not None and not self_supervised:
+        raise click.BadParameter("goes with --self-supervised", param_hint="--method")
+    if self_supervised and given("loss"):  # make_config cannot tell the default from a choice
+        raise click.BadParameter("self-supervised methods bring their own loss (L2)", param_hint="--loss")
+    if self_supervised and val_pairs is None and given("select"):
+        raise click.BadParameter("needs clean validation images (--val-data with --val-pairs); without them "
+                                 "the held-out self-supervised loss picks the epoch", param_hint="--select")
     try:
-        arch_values = resolve_params(arch_reg.params, arch_texts, f"architecture {arch!r}")
-    except ParamError as err:
-        raise click.BadParameter(str(err), param_hint="--arch-param") from None
-    config = TrainConfig(
-        noise=noise, noise_params=noise_values, out=str(out), arch=arch, arch_params=arch_values,
-        channels=CHANNELS[channels], data=data, val_data=val_data, epochs=epochs,
-        steps_per_epoch=steps_per_epoch, batch=batch, patch=patch, seed=seed,
-        learning_rate=learning_rate, loss=loss, select=select, patience=patience, strategy=strategy,
-        time_limit=time_limit, init=init, pairs=pairs, val_pairs=val_pairs,
-        self_supervised=method if self_supervised else None,
-    )
+        config = make_config(
+            noise, out, params=_assignments(params, "-p"), data=data, val_data=val_data, pairs=pairs,
+            val_pairs=val_pairs, self_supervised=(method or METHODS[0]) if self_supervised else None,
+            arch=arch if arch_given or init is None else None, arch_params=_assignments(arch_params, "--arch-param"),
+            init=init, channels=channels, epochs=epochs, steps_per_epoch=steps_per_epoch, batch=batch, patch=patch,
+            learning_rate=learning_rate, loss=loss, select=select, patience=patience, time_limit=time_limit,
+            seed=seed, strategy=strategy)
+    except OptionError as err:
+        raise click.BadParameter(str(err), param_hint=err.option) from None
     try:
         summary = train(config, resume=resume, overwrite=overwrite)
     except (TrainingError, DataError, ModelLoadError, ValueError) as err:
@@ -132,43 +128,9 @@ def train_command(noise, params, data, pairs, self_supervised, method, val_data,
                    f"(input {val.get('input_psnr', float('nan')):.2f}), SSIM {val.get('ssim', float('nan')):.4f}")
 
 
-def _check_sources(noise: str | None, params: tuple[str, ...], pairs: str | None, self_supervised: bool,
-                   method: str | None, val_pairs: str | None, loss: str, select: str) -> None:
-    """One-line usage errors for options that do not go together (sources.check_config has the rest)."""
-    ctx = click.get_current_context()
-
-    def given(name: str) -> bool:
-        return ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE
-
-    if method is not None and not self_supervised:
-        raise click.BadParameter("goes with --self-supervised", param_hint="--method")
-    if noise is None and not (pairs or self_supervised):
-        raise click.BadParameter("is required (or --pairs NOISY_DIR, or --self-supervised)", param_hint="--noise")
-    if noise is None and params:
-        raise click.BadParameter("noise parameters need --noise", param_hint="-p")
-    if self_supervised and given("loss"):
-        raise click.BadParameter("self-supervised methods bring their own loss (L2)", param_hint="--loss")
-    if self_supervised and val_pairs is None and given("select"):
-        raise click.BadParameter("needs clean validation images (--val-data with --val-pairs); without them "
-                                 "the held-out self-supervised loss picks the epoch", param_hint="--select")
-
-
-def _from_init(init: str, arch_params: tuple[str, ...], channels: str | None) -> tuple[str, dict[str, str], str]:
-    """The architecture, its parameters and the channels of the model to fine-tune."""
-    from ..modelio import ModelLoadError, peek_metadata
-
-    ctx = click.get_current_context()
-    if arch_params or ctx.get_parameter_source("arch") is click.core.ParameterSource.COMMANDLINE:
-        raise click.BadParameter("the architecture comes from the model; leave out --arch and -a", param_hint="--init")
-    try:  # the metadata only: the trainer loads the weights
-        meta = peek_metadata(init)
-    except ModelLoadError as err:
-        raise click.BadParameter(str(err), param_hint="--init") from None
-    if "arch" not in meta or meta.get("channels") not in (1, 3):
-        raise click.BadParameter(f"{init}: its metadata does not say its architecture and channels",
-                                 param_hint="--init")
-    kind = "rgb" if meta["channels"] == 3 else "gray"
-    if channels not in (None, kind):
-        raise click.BadParameter(f"{init} is a {kind} model; it cannot train on --channels {channels}",
-                                 param_hint="--init")
-    return str(meta["arch"]), dict(meta.get("arch_params", {})), kind
+def _assignments(texts: tuple[str, ...], option: str) -> dict[str, str]:
+    """``key=value`` texts as a mapping; one that is not is a usage error of ``option``."""
+    try:
+        return split_assignments(texts)
+    except ParamError as err:
+        raise click.BadParameter(str(err), param_hint=option) from None

@@ -12,39 +12,13 @@ from typing import Any
 
 import numpy as np
 
-from . import METHODS
 from .datasets import DataError, ImageSet, load_training_set, split_folder
 from .pairs import PairSet, load_pairs, pair_dataset, pair_validation, split_pairs, validation_crop
-from .self_supervised import GAMMA, MASK_RADIUS, MASK_RATIO, NEIGHBOR2NEIGHBOR, HeldOutNoisy, noisy_dataset, size_factor
+from .self_supervised import (GAMMA, MASK_RADIUS, MASK_RATIO, NEIGHBOR2NEIGHBOR, HeldOutNoisy, noisy_dataset,
+                              size_factor)
 
 #: ``TrainConfig.source`` values.
 SYNTHETIC, PAIRS, SELF_SUPERVISED = "synthetic", "pairs", "self-supervised"
-NAMED_SETS = (None, "default", "mnist")
-
-
-def check_config(config: Any) -> None:
-    """Combinations of data options that cannot work, as one-line ``DataError``s."""
-    if config.pairs is not None and config.self_supervised is not None:
-        raise DataError("--pairs and --self-supervised exclude each other (pairs train a supervised model)")
-    if config.self_supervised is not None:
-        if config.self_supervised not in METHODS:
-            raise DataError(f"unknown --method {config.self_supervised!r} (choose from {', '.join(METHODS)})")
-        if config.noise is not None:
-            raise DataError("--self-supervised learns from the noise already in --data; leave out --noise")
-        if config.data in NAMED_SETS:
-            raise DataError("--self-supervised needs --data NOISY_DIR, a folder of noisy images")
-    elif config.pairs is not None:
-        if config.data in NAMED_SETS:
-            raise DataError("--pairs needs --data CLEAN_DIR, the folder of the clean images")
-        if config.val_data is not None and config.val_pairs is None:
-            raise DataError("--val-data with --pairs needs --val-pairs, the noisy images of those clean ones")
-    else:
-        if config.noise is None:
-            raise DataError("--noise is required (or --pairs NOISY_DIR, or --self-supervised)")
-        if config.val_pairs is not None:
-            raise DataError("--val-pairs goes with --pairs or --self-supervised")
-    if config.val_pairs is not None and config.val_data is None:
-        raise DataError("--val-pairs needs --val-data, the clean images of those noisy ones")
 
 
 @dataclass
@@ -68,8 +42,8 @@ class Source:
 
 
 def open_source(config: Any) -> Source:
-    """Read and check the run's data (``config.source`` pairs or self-supervised)."""
-    check_config(config)
+    """Read and check the run's data (``config.source`` pairs or self-supervised; the options
+    themselves were checked by ``options.check_sources``)."""
     val_pairs = (load_pairs(config.val_data, config.val_pairs, config.channels)
                  if config.val_pairs is not None else None)
     if config.pairs is not None:

@@ -24,9 +24,10 @@ from ..tf_setup import tensorflow
 from .cluster import prepare_for_cluster, is_chief, mean_across_workers, scratch_dir, synced_logs_callback
 from .datasets import drop_gray_images, load_training_set, load_validation_set, split_folder
 from .losses import LOSSES
+from .options import check_sources
 from .pipeline import patch_dataset, validation_pairs
 from .self_supervised import SelfSupervised, denoiser_of
-from .sources import Source, check_config, check_patch, make_feed, open_source, source_metadata
+from .sources import Source, check_patch, make_feed, open_source, source_metadata
 from .validation import ValidationCallback, predict_pairs, score
 
 STRATEGIES = ("default", "mirrored", "multi-worker")
@@ -266,7 +267,7 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
     arch_obj = architecture(config.arch).obj
     multiple = size_multiple(arch_obj, **config.arch_params)
 
-    check_config(config)
+    check_sources(config.noise, config.data, config.val_data, config.pairs, config.val_pairs, config.self_supervised)
     source: Source | None = None  # clean images, noise made here; else pairs or noisy images (sources.py)
     if config.source != "synthetic":
         source = open_source(config)

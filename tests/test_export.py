@@ -1,0 +1,195 @@
+"""denoisekit export: every format, loaded in its own runtime, restores as the Keras model does
+(within 1e-4), for every builtin architecture and every bundled model, at more than one size.
+
+The runtimes are called here the way an app would call them, not through denoisekit's own
+``run_exported``, so a test passes only if an export works without denoisekit.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from denoisekit.cli import main
+from denoisekit.export import FORMATS, ExportError, run_exported
+
+TOLERANCE = 1e-4
+SUFFIX = {name: fmt.suffix for name, fmt in FORMATS.items()}
+#: Tiny instances of every builtin architecture: (name, channels, parameters).
+TINY = {
+    "unet": ("unet", 1, {"features": 4, "levels": 2}),
+    "unet-chroma": ("unet", 3, {"features": 4, "levels": 2, "head": "chroma"}),
+    "dncnn": ("dncnn", 3, {"features": 4, "depth": 3}),
+    "autoencoder": ("autoencoder", 1, {"size": 12, "latent": 4, "filters": 4}),
+}
+BUNDLED = ("gaussian-gray", "gaussian-color", "salt-and-pepper-gray", "colorize-color")
+
+
+def run_savedmodel(path: Path, batches: list[np.ndarray]) -> list[np.ndarray]:
+    import tensorflow as tf
+
+    loaded = tf.saved_model.load(str(path))
+    return [loaded.serve(tf.constant(b)).numpy() for b in batches]
+
+
+def run_onnx(path: Path, batches: list[np.ndarray]) -> list[np.ndarray]:
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    return [session.run(None, {name: b})[0] for b in batches]
+
+
+def run_openvino(path: Path, batches: list[np.ndarray]) -> list[np.ndarray]:
+    import openvino
+
+    compiled = openvino.Core().compile_model(str(path), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+    return [compiled(b)[0] for b in batches]
+
+
+def run_litert(path: Path, batches: list[np.ndarray]) -> list[np.ndarray]:
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:  # no ai-edge-litert wheel for this platform: TensorFlow's own interpreter
+        import tensorflow as tf
+
+        Interpreter = tf.lite.Interpreter
+    interpreter = Interpreter(model_path=str(path))
+    results = []
+    for batch in batches:  # one interpreter, resized for each size
+        entry = interpreter.get_input_details()[0]
+        interpreter.resize_tensor_input(entry["index"], batch.shape)
+        interpreter.allocate_tensors()
+        interpreter.set_tensor(entry["index"], batch)
+        interpreter.invoke()
+        results.append(interpreter.get_tensor(interpreter.get_output_details()[0]["index"]).copy())
+    return results
+
+
+RUNTIMES = {"savedmodel": run_savedmodel, "onnx": run_onnx, "openvino": run_openvino, "litert": run_litert}
+
+
+@pytest.fixture(scope="module")
+def tiny_models(tmp_path_factory) -> dict[str, Path]:
+    """Each builtin architecture, tiny and untrained, saved with metadata as `train` saves it."""
+    import keras
+
+    from denoisekit.modelio import attach_metadata
+    from denoisekit.plugins import architecture
+
+    keras.utils.set_random_seed(0)
+    folder = tmp_path_factory.mktemp("tiny")
+    paths = {}
+    for label, (arch, channels, params) in TINY.items():
+        found = architecture(arch).obj
+        multiple = found.size_multiple(**params) if hasattr(found, "size_multiple") else 1
+        meta = {"arch": arch, "channels": channels, "size_multiple": multiple,
+                "corruption": "grayscale" if params.get("head") == "chroma" else "gaussian"}
+        paths[label] = folder / f"{label}.keras"
+        attach_metadata(found.build(channels, **params), meta).save(paths[label])
+    return paths
+
+
+def batches_for(denoiser) -> list[np.ndarray]:
+    """Two batches of different sizes the model takes (a fixed-size model: its size, two batch sizes)."""
+    rng = np.random.default_rng(0)
+    if denoiser.fixed_size:
+        sizes = [(1, *denoiser.fixed_size), (3, *denoiser.fixed_size)]
+    else:
+        m = denoiser.size_multiple
+        sizes = [(2, 3 * m, 5 * m), (1, 48 // m * m + m, 32 // m * m)]
+    return [rng.random((*size, denoiser.channels), dtype=np.float32) for size in sizes]
+
+
+def assert_round_trip(model: str | Path, fmt: str, folder: Path) -> None:
+    from denoisekit.export import export_model
+    from denoisekit.modelio import load_denoiser
+
+    denoiser = load_denoiser(model)
+    out = folder / f"{Path(str(model)).stem}-{fmt}{SUFFIX[fmt]}"
+    result = export_model(denoiser, out, fmt)
+    info = json.loads(result.metadata_path.read_text())
+    assert info["model"] == denoiser.metadata and info["format"] == fmt
+    assert info["input"]["size_multiple"] == denoiser.size_multiple
+    assert info["input"]["shape"][1:3] == ([None, None] if not denoiser.fixed_size else list(denoiser.fixed_size))
+
+    batches = batches_for(denoiser)
+    for batch, got in zip(batches, RUNTIMES[fmt](out, batches)):
+        expected = denoiser(batch)  # the Keras model, clipped to [0, 1] as denoisekit uses it
+        assert got.shape == expected.shape
+        difference = float(np.max(np.abs(got - expected)))
+        assert difference <= TOLERANCE, f"{model} in {fmt}, batch {batch.shape}: differs by {difference:.3g}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", list(FORMATS))
+@pytest.mark.parametrize("label", list(TINY))
+def test_every_builtin_architecture_round_trips_through_every_format(tiny_models, label, fmt, tmp_path):
+    assert_round_trip(tiny_models[label], fmt, tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", list(FORMATS))
+@pytest.mark.parametrize("name", BUNDLED)
+def test_every_bundled_model_round_trips_through_every_format(name, fmt, tmp_path):
+    assert_round_trip(name, fmt, tmp_path)
+
+
+def test_the_bundled_models_are_the_ones_tested():
+    from denoisekit.modelio import bundled_models
+
+    assert set(bundled_models()) == set(BUNDLED)
+
+
+@pytest.mark.slow
+def test_export_command_writes_the_export_and_its_json_and_checks_it(tiny_models, tmp_path):
+    out = tmp_path / "sub" / "unet.onnx"
+    args = ["export", str(tiny_models["unet"]), "--format", "onnx", "--out", str(out), "--check"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert f"wrote {out}\n" in result.stdout and f"wrote {out.with_suffix('.json')}\n" in result.stdout
+    assert "largest difference from the Keras model" in result.stdout
+    assert sorted(p.name for p in out.parent.iterdir()) == ["unet.json", "unet.onnx"]  # no staging left
+    info = json.loads(out.with_suffix(".json").read_text())
+    assert info["input"]["name"] == "noisy" and info["input"]["size_multiple"] == 4
+
+    again = CliRunner().invoke(main, args)  # an export is not replaced without --overwrite
+    assert again.exit_code == 1 and again.stderr.strip().endswith("exists; pass --overwrite (overwrite=True) to "
+                                                                   "replace it")
+    assert CliRunner().invoke(main, args + ["--overwrite"]).exit_code == 0
+
+
+@pytest.mark.parametrize("fmt,module,extra", [("onnx", "tf2onnx", "onnx"), ("openvino", "openvino", "openvino")])
+def test_a_missing_converter_is_one_line_naming_the_extra_to_install(monkeypatch, tmp_path, fmt, module, extra):
+    monkeypatch.setitem(sys.modules, module, None)  # what importlib sees when it is not installed
+    result = CliRunner().invoke(main, ["export", "gaussian-gray", "--format", fmt, "--out",
+                                       str(tmp_path / f"m{SUFFIX[fmt]}")])
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"pip install 'denoisekit[{extra}]'" in lines[0] and module in lines[0]
+    assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("fmt,module,extra", [("onnx", "onnxruntime", "onnx"), ("openvino", "openvino", "openvino")])
+def test_a_missing_runtime_names_the_extra_to_install(monkeypatch, tmp_path, fmt, module, extra):
+    monkeypatch.setitem(sys.modules, module, None)
+    with pytest.raises(ExportError, match=rf"pip install 'denoisekit\[{extra}\]'"):
+        run_exported(tmp_path / f"m{SUFFIX[fmt]}", fmt, np.zeros((1, 8, 8, 1), np.float32))
+
+
+@pytest.mark.parametrize("args,words", [
+    (["gaussian-gray", "--format", "onnx", "--out", "m.xml"], "onnx exports are .onnx files"),
+    (["gaussian-gray", "--format", "tflite", "--out", "m.tflite"], "'tflite' is not one of"),
+    (["gaussian", "--format", "onnx", "--out", "m.onnx"], "export one of gaussian-color, gaussian-gray"),
+    (["no-such", "--format", "litert", "--out", "m.tflite"], "no bundled model of that name"),
+])
+def test_export_usage_errors_are_one_line(args, words, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["export", *args])
+    assert result.exit_code in (1, 2) and words in result.stderr
+    assert "Traceback" not in result.output and not any(tmp_path.iterdir())
