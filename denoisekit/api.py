@@ -240,8 +240,9 @@ def ssim(reference: np.ndarray, test: np.ndarray) -> float:
     return metrics.ssim(*_pair(reference, test))
 
 
-def train(noise: str, out: str | Path = "model.keras", *, params: Mapping[str, Any] | None = None,
-          data: str | Path | None = None, val_data: str | Path | None = None, arch: str | None = None,
+def train(noise: str | None, out: str | Path = "model.keras", *, params: Mapping[str, Any] | None = None,
+          data: str | Path | None = None, val_data: str | Path | None = None, pairs: str | Path | None = None,
+          val_pairs: str | Path | None = None, self_supervised: str | None = None, arch: str | None = None,
           arch_params: Mapping[str, Any] | None = None, init: str | Path | None = None,
           channels: str | None = None, epochs: int = 20, steps_per_epoch: int = 200, batch: int = 16,
           patch: int = 96, learning_rate: float = 1e-3, loss: str = "l1", select: str = "psnr",
@@ -251,14 +252,19 @@ def train(noise: str, out: str | Path = "model.keras", *, params: Mapping[str, A
     (``params`` are ``-p``'s, ``arch_params`` ``-a``'s: ``params={"sigma": (0, 55)}``), and
     return it, loaded from ``out``. ``data``: a folder of clean images, ``"default"`` (natural
     images scikit-image ships) or ``"mnist"``; ``channels``: ``"gray"`` or ``"rgb"``;
-    ``verbose``: Keras' (0 silent, 1 progress bar, 2 a line per epoch)."""
+    ``verbose``: Keras' (0 silent, 1 progress bar, 2 a line per epoch). ``pairs``: a folder of
+    noisy images matching ``data``'s clean ones (``noise`` None, or added on top);
+    ``self_supervised``: a method (``"neighbor2neighbor"``, ``"noise2void"``) learning from the
+    noisy images of ``data`` alone (``noise`` None); ``val_pairs``: held-out noisy images
+    matching ``val_data``'s clean ones."""
     from .training.datasets import DataError
     from .training.options import make_config
     from .training.trainer import TrainingError
     from .training.trainer import train as run_training
 
     config = make_config(
-        str(noise), out, params=params, data=None if data is None else str(data), val_data=val_data,
+        None if noise is None else str(noise), out, params=params, data=None if data is None else str(data),
+        val_data=val_data, pairs=pairs, val_pairs=val_pairs, self_supervised=self_supervised,
         arch=arch, arch_params=arch_params, init=init, channels=channels, epochs=epochs,
         steps_per_epoch=steps_per_epoch, batch=batch, patch=patch, learning_rate=learning_rate, loss=loss,
         select=select, patience=patience, time_limit=time_limit, seed=seed, strategy=strategy)

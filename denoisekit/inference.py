@@ -291,8 +291,8 @@ class ModelRestore:
         and elsewhere ``fill`` of the plugin's classical estimate where it has one: on the
         validation crops the switching median and the salt-and-pepper model, half each, beat
         either alone by 0.3-0.9 dB at 10-50% impulses (benchmarks/README.md)."""
-        if not self.keep_untouched:
-            return out
+        if not self.keep_untouched or denoiser.metadata.get("noise_source", "synthetic") != "synthetic":
+            return out  # a model of real noise (pairs, or learnt from noisy images) may see any pixel changed
         try:
             noise = corruption(str(denoiser.metadata.get("corruption"))).obj
         except PluginError:

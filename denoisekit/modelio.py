@@ -146,6 +146,19 @@ def task_of(metadata: dict[str, Any]) -> str:
     return "colorize" if metadata.get("corruption") == "grayscale" else "denoise"
 
 
+def noise_of(metadata: dict[str, Any]) -> str:
+    """What a model learnt to remove, in words: its corruption and parameters, the pairs it
+    was trained on (and any noise added on top), or its self-supervised method."""
+    params = ",".join(f"{k}={v}" for k, v in metadata.get("corruption_params", {}).items())
+    made = f"{metadata.get('corruption')} {params}".strip() if metadata.get("corruption") else ""
+    source = metadata.get("noise_source", "synthetic")
+    if source == "pairs":
+        return f"pairs {metadata.get('pairs', '')}".strip() + (f" + {made}" if made else "")
+    if source == "self-supervised":
+        return f"noisy images ({metadata.get('self_supervised', {}).get('method', 'self-supervised')})"
+    return made
+
+
 def load_denoiser(spec: str | Path) -> Denoiser:
     """Load a bundled model by name or a ``.keras`` file made by ``denoisekit train``."""
     path = resolve_model_path(spec)

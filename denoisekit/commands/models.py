@@ -18,7 +18,7 @@ def models_command(files: tuple[Path, ...], as_json: bool) -> None:
 
     With FILES, describe those .keras files (made by `denoisekit train`) instead.
     """
-    from ..modelio import ModelLoadError, bundled_models, load_denoiser  # starts TensorFlow: only here
+    from ..modelio import ModelLoadError, bundled_models, load_denoiser, noise_of  # starts TensorFlow: only here
 
     specs = [str(f) for f in files] or list(bundled_models())
     entries = []
@@ -38,9 +38,8 @@ def models_command(files: tuple[Path, ...], as_json: bool) -> None:
     rows = []
     for e in entries:
         val = e.get("validation", {})
-        params = ",".join(f"{k}={v}" for k, v in e.get("corruption_params", {}).items())
         rows.append([e["name"], e.get("arch"), "rgb" if e.get("channels") == 3 else "gray",
-                     f"{e.get('corruption')} {params}".strip(), val.get("input_psnr"), val.get("psnr"),
+                     noise_of(e), val.get("input_psnr"), val.get("psnr"),
                      val.get("ssim"), e.get("epochs"), e.get("total_wall_seconds", e.get("wall_seconds")), e["size_mb"]])
     echo_table(["model", "arch", "channels", "trained on", "val input dB", "val dB", "val SSIM",
                 "epochs", "train s", "MB"], rows)

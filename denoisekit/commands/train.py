@@ -1,4 +1,5 @@
-"""``denoisekit train``: train a denoiser from clean images, the noise made on the fly."""
+"""``denoisekit train``: train a denoiser from clean images (the noise made on the fly), from
+noisy/clean pairs (``--pairs``), or from noisy images alone (``--self-supervised``)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..params import ParamError, split_assignments
-from ..training import LOSS_NAMES, SELECT
+from ..training import LOSS_NAMES, METHODS, SELECT
 from ..training.datasets import DataError
 from .common import param_option, write_json
 
@@ -15,12 +16,24 @@ CHANNELS = ("gray", "rgb")
 
 
 @click.command("train")
-@click.option("--noise", required=True, help="Corruption to learn to undo (see `denoisekit plugins`).")
+@click.option("--noise", default=None,
+              help="Corruption to learn to undo (see `denoisekit plugins`); optional with --pairs (added on top).")
 @param_option
 @click.option("--data", metavar="DIR|default|mnist", default=None,
-              help="Clean training images: a folder, 'default' (natural images scikit-image ships) or 'mnist'.")
+              help="Training images: a folder, 'default' (natural images scikit-image ships) or 'mnist'; "
+                   "clean ones, or noisy ones with --self-supervised.")
+@click.option("--pairs", type=click.Path(exists=True, file_okay=False), default=None, metavar="NOISY_DIR",
+              help="Noisy images of --data's clean ones, matched by relative name (any image suffix).")
+@click.option("--self-supervised", "self_supervised", is_flag=True,
+              help="Learn from the noisy images of --data alone (no clean images, no --noise).")
+@click.option("--method", type=click.Choice(list(METHODS)), default=None,
+              help=f"Self-supervised method [default: {METHODS[0]}]: neighbour sub-images (Neighbor2Neighbor) "
+                   "or blind-spot masking (Noise2Void).")
 @click.option("--val-data", type=click.Path(exists=True, file_okay=False), default=None,
-              help="Validation images (default: held out from --data).")
+              help="Validation images, of the same kind as --data (default: held out from --data); "
+                   "with --val-pairs, the clean ones.")
+@click.option("--val-pairs", type=click.Path(exists=True, file_okay=False), default=None, metavar="NOISY_DIR",
+              help="Noisy images of --val-data's clean ones (with --pairs or --self-supervised).")
 @click.option("--arch", default="unet", show_default=True, help="Architecture plugin.")
 @click.option("-a", "--arch-param", "arch_params", multiple=True, metavar="KEY=VALUE",
               help="Architecture parameter, repeatable (e.g. -a features=48).")
@@ -51,15 +64,17 @@ CHANNELS = ("gray", "rgb")
 @click.option("--resume", is_flag=True, help="Continue from the last checkpoint beside --out.")
 @click.option("--overwrite", is_flag=True, help="Start over even if --out or its checkpoints exist.")
 @click.option("--json", "as_json", is_flag=True, help="Print the model's metadata as JSON when done.")
-def train_command(noise, params, data, val_data, arch, arch_params, init, channels, epochs, steps_per_epoch, batch,
-                  patch, learning_rate, loss, select, patience, time_limit, seed, strategy, out, resume, overwrite,
-                  as_json):
-    """Train a denoiser for any installed noise model, from clean images only.
+def train_command(noise, params, data, pairs, self_supervised, method, val_data, val_pairs, arch, arch_params, init,
+                  channels, epochs, steps_per_epoch, batch, patch, learning_rate, loss, select, patience, time_limit,
+                  seed, strategy, out, resume, overwrite, as_json):
+    """Train a denoiser: from clean images with any installed noise model made on
+    the fly (every epoch sees fresh noise), from noisy/clean pairs (--pairs, with
+    --noise on top or not), or from noisy images alone (--self-supervised).
 
-    Noise is made on the fly, so every epoch sees fresh noise. Checkpoints, a CSV
-    log and the resume state go to OUT's stem + '.ckpt/'; the best model (by
-    validation PSNR, or SSIM with --select ssim) goes to --out with its
-    metadata, ready for `denoisekit clean`.
+    Checkpoints, a CSV log and the resume state go to OUT's stem + '.ckpt/'; the
+    best model (by validation PSNR, or SSIM with --select ssim; without clean
+    validation images, by the self-supervised loss on held-out noisy images) goes
+    to --out with its metadata, ready for `denoisekit clean`.
 
     \b
     Examples:
@@ -67,16 +82,30 @@ def train_command(noise, params, data, val_data, arch, arch_params, init, channe
       denoisekit train --noise grayscale --channels rgb --out colorize.keras
       denoisekit train --noise gaussian -p sigma=127.5 --data mnist --arch autoencoder --loss l2
       denoisekit train --noise gaussian -p sigma=0:55 --init gaussian-gray --data my_photos/ --lr 1e-4 --out mine.keras
+      denoisekit train --data clean/ --pairs noisy/ --out pairs.keras
+      denoisekit train --data noisy/ --self-supervised --out n2n.keras
     """
     from ..modelio import ModelLoadError
     from ..training.options import OptionError, make_config
     from ..training.trainer import TrainingError, train
 
     ctx = click.get_current_context()
-    arch_given = ctx.get_parameter_source("arch") is click.core.ParameterSource.COMMANDLINE
+
+    def given(name: str) -> bool:
+        return ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE
+
+    arch_given = given("arch")
+    if method is not None and not self_supervised:
+        raise click.BadParameter("goes with --self-supervised", param_hint="--method")
+    if self_supervised and given("loss"):  # make_config cannot tell the default from a choice
+        raise click.BadParameter("self-supervised methods bring their own loss (L2)", param_hint="--loss")
+    if self_supervised and val_pairs is None and given("select"):
+        raise click.BadParameter("needs clean validation images (--val-data with --val-pairs); without them "
+                                 "the held-out self-supervised loss picks the epoch", param_hint="--select")
     try:
         config = make_config(
-            noise, out, params=_assignments(params, "-p"), data=data, val_data=val_data,
+            noise, out, params=_assignments(params, "-p"), data=data, val_data=val_data, pairs=pairs,
+            val_pairs=val_pairs, self_supervised=(method or METHODS[0]) if self_supervised else None,
             arch=arch if arch_given or init is None else None, arch_params=_assignments(arch_params, "--arch-param"),
             init=init, channels=channels, epochs=epochs, steps_per_epoch=steps_per_epoch, batch=batch, patch=patch,
             learning_rate=learning_rate, loss=loss, select=select, patience=patience, time_limit=time_limit,
@@ -89,8 +118,12 @@ def train_command(noise, params, data, val_data, arch, arch_params, init, channe
         raise click.ClickException(str(err)) from None
     if as_json:
         write_json(summary, "-")
+        return
+    val = summary.get("validation", {})
+    if "psnr" not in val and "loss" in val:  # no clean validation images
+        click.echo(f"saved {summary['model']}: held-out self-supervised loss {val['loss']:.5f}; estimated noise "
+                   f"{val['input_noise']:.2f} in, {val['noise']:.2f} left (0-255)")
     else:
-        val = summary.get("validation", {})
         click.echo(f"saved {summary['model']}: validation PSNR {val.get('psnr', float('nan')):.2f} dB "
                    f"(input {val.get('input_psnr', float('nan')):.2f}), SSIM {val.get('ssim', float('nan')):.4f}")
 

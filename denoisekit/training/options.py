@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from ..params import ParamError, format_value, resolve_params
 from ..plugins import PluginError, get_registry
-from . import LOSS_NAMES, SELECT
+from . import LOSS_NAMES, METHODS, SELECT
 
 if TYPE_CHECKING:  # the trainer imports TensorFlow
     from .trainer import TrainConfig
@@ -76,20 +76,63 @@ def from_init(init: str, arch: str | None, arch_params: Mapping[str, Any] | None
     return str(meta["arch"]), dict(meta.get("arch_params", {})), kind
 
 
-def make_config(noise: str, out: str | Path = "model.keras", *, params: Mapping[str, Any] | None = None,
-                data: str | None = None, val_data: str | None = None, arch: str | None = None,
+#: ``data`` values that name an embedded set rather than a folder.
+NAMED_SETS = (None, "default", "mnist")
+
+
+def check_sources(noise: str | None, data: str | None, val_data: str | None, pairs: str | None,
+                  val_pairs: str | None, self_supervised: str | None) -> None:
+    """Where the training noise comes from: the options that do not go together, as ``OptionError``s.
+
+    ``noise`` made on the fly needs clean ``data``; ``pairs`` (noisy images matching the clean
+    ``data``) take ``noise`` on top or none; ``self_supervised`` (a method of ``METHODS``)
+    learns from noisy ``data`` alone. ``val_pairs`` with ``val_data`` is a held-out pair folder.
+    """
+    if pairs is not None and self_supervised is not None:
+        raise OptionError("--pairs and --self-supervised exclude each other (pairs train a supervised model)",
+                          "--pairs")
+    if self_supervised is not None:
+        _choice("method", self_supervised, METHODS, "--method")
+        if noise is not None:
+            raise OptionError("--self-supervised learns from the noise already in --data; leave out --noise",
+                              "--noise")
+        if data in NAMED_SETS:
+            raise OptionError("--self-supervised needs --data NOISY_DIR, a folder of noisy images", "--data")
+    elif pairs is not None:
+        if data in NAMED_SETS:
+            raise OptionError("--pairs needs --data CLEAN_DIR, the folder of the clean images", "--data")
+        if val_data is not None and val_pairs is None:
+            raise OptionError("--val-data with --pairs needs --val-pairs, the noisy images of those clean ones",
+                              "--val-pairs")
+    else:
+        if noise is None:
+            raise OptionError("is required (or --pairs NOISY_DIR, or --self-supervised)", "--noise")
+        if val_pairs is not None:
+            raise OptionError("--val-pairs goes with --pairs or --self-supervised", "--val-pairs")
+    if val_pairs is not None and val_data is None:
+        raise OptionError("--val-pairs needs --val-data, the clean images of those noisy ones", "--val-data")
+
+
+def make_config(noise: str | None, out: str | Path = "model.keras", *, params: Mapping[str, Any] | None = None,
+                data: str | None = None, val_data: str | None = None, pairs: str | None = None,
+                val_pairs: str | None = None, self_supervised: str | None = None, arch: str | None = None,
                 arch_params: Mapping[str, Any] | None = None, init: str | None = None,
                 channels: str | None = None, epochs: int = 20, steps_per_epoch: int = 200, batch: int = 16,
                 patch: int = 96, learning_rate: float = 1e-3, loss: str = "l1", select: str = "psnr",
                 patience: int = 10, time_limit: float | None = None, seed: int = 0,
                 strategy: str = "default") -> TrainConfig:
     """The run these options describe. ``arch`` None: ``unet``, or the architecture of ``init``;
-    ``channels`` None: gray, rgb for ``noise="grayscale"`` (colorization), or those of ``init``."""
+    ``channels`` None: gray, rgb for ``noise="grayscale"`` (colorization), or those of ``init``.
+    ``noise`` None: the noise of ``pairs`` alone, or ``self_supervised`` (see :func:`check_sources`)."""
     from .trainer import STRATEGIES, TrainConfig
 
     if Path(out).suffix != ".keras":
         raise OptionError("the model file must end in .keras", "--out")
-    _, noise_values = _plugin("corruption", noise, params, "--noise", "-p")
+    data, val_data, pairs, val_pairs = (None if v is None else str(v) for v in (data, val_data, pairs, val_pairs))
+    check_sources(noise, data, val_data, pairs, val_pairs, self_supervised)
+    if noise is None and params:
+        raise OptionError("noise parameters need --noise", "-p")
+    noise_values = _plugin("corruption", noise, params, "--noise", "-p")[1] if noise is not None else {}
     if channels is not None:
         _choice("channels", channels, list(CHANNELS), "--channels")
     arch_given: dict[str, Any] = dict(arch_params or {})
@@ -118,13 +161,18 @@ def make_config(noise: str, out: str | Path = "model.keras", *, params: Mapping[
         _at_least("time_limit", time_limit, 1, "--time-limit", integer=False)
     _choice("loss", loss, LOSS_NAMES, "--loss")
     _choice("select", select, SELECT, "--select")
+    if self_supervised is not None and loss not in ("l1", "l2"):  # l1: the default, left alone
+        raise OptionError("self-supervised methods bring their own loss (L2)", "--loss")
+    if self_supervised is not None and val_pairs is None and select != "psnr":
+        raise OptionError("--select needs clean validation images (val_data with val_pairs); without them "
+                          "the held-out self-supervised loss picks the epoch", "--select")
     _choice("strategy", strategy, STRATEGIES, "--strategy")
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise OptionError(f"seed must be an integer, not {seed!r}", "--seed")
     return TrainConfig(
         noise=noise, noise_params=noise_values, out=str(out), arch=arch, arch_params=arch_values,
-        channels=CHANNELS[channels], data=None if data is None else str(data),
-        val_data=None if val_data is None else str(val_data), epochs=epochs, steps_per_epoch=steps_per_epoch,
+        channels=CHANNELS[channels], data=data, val_data=val_data, pairs=pairs, val_pairs=val_pairs,
+        self_supervised=self_supervised, epochs=epochs, steps_per_epoch=steps_per_epoch,
         batch=batch, patch=patch, seed=seed, learning_rate=float(learning_rate), loss=loss, select=select,
         patience=patience, strategy=strategy, time_limit=None if time_limit is None else float(time_limit),
         init=None if init is None else str(init),

@@ -10,7 +10,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, Callable
 
@@ -24,7 +24,10 @@ from ..tf_setup import tensorflow
 from .cluster import prepare_for_cluster, is_chief, mean_across_workers, scratch_dir, synced_logs_callback
 from .datasets import drop_gray_images, load_training_set, load_validation_set, split_folder
 from .losses import LOSSES
+from .options import check_sources
 from .pipeline import patch_dataset, validation_pairs
+from .self_supervised import SelfSupervised, denoiser_of
+from .sources import Source, check_patch, make_feed, open_source, source_metadata
 from .validation import ValidationCallback, predict_pairs, score
 
 STRATEGIES = ("default", "mirrored", "multi-worker")
@@ -43,9 +46,13 @@ class TrainingError(Exception):
 
 @dataclass
 class TrainConfig:
-    """Everything that defines a training run (stored in the checkpoint for --resume)."""
+    """Everything that defines a training run (stored in the checkpoint for --resume).
 
-    noise: str
+    ``noise`` may be None with ``pairs`` (a folder of noisy images matching ``data``'s clean
+    ones) or ``self_supervised`` (a method of training.METHODS; ``data`` is then noisy).
+    """
+
+    noise: str | None
     noise_params: dict[str, Any]
     out: str
     arch: str = "unet"
@@ -65,11 +72,29 @@ class TrainConfig:
     select: str = "psnr"
     time_limit: float | None = None
     init: str | None = None
+    pairs: str | None = None
+    val_pairs: str | None = None
+    self_supervised: str | None = None
+
+    @property
+    def source(self) -> str:
+        """Where the noise comes from: ``synthetic`` (made on the fly), ``pairs`` or ``self-supervised``."""
+        return "pairs" if self.pairs else "self-supervised" if self.self_supervised else "synthetic"
+
+    @property
+    def validated_by_loss(self) -> bool:
+        """Self-supervised without clean validation pairs: the held-out loss picks the epoch."""
+        return self.self_supervised is not None and self.val_pairs is None
 
     @property
     def monitor(self) -> str:
         """The validation log entry that picks the kept epoch (``--select``)."""
-        return f"val_{self.select}"
+        return "val_loss" if self.validated_by_loss else f"val_{self.select}"
+
+    @property
+    def monitor_mode(self) -> str:
+        """Whether the monitored figure is better higher (``max``) or lower (``min``)."""
+        return "min" if self.validated_by_loss else "max"
 
     @property
     def checkpoint_dir(self) -> Path:
@@ -114,7 +139,8 @@ class _StateWriter:
 
     def write(self, epochs_done: int, logs: dict) -> None:
         val = logs.get(self.config.monitor)
-        if val is not None and (self.best is None or val > self.best):
+        lower = self.config.monitor_mode == "min"
+        if val is not None and (self.best is None or (val < self.best if lower else val > self.best)):
             self.best, self.best_epoch = val, epochs_done
         state = {"epochs_done": epochs_done, "best_val": self.best, "best_epoch": self.best_epoch,
                  "wall_seconds": self.elapsed(), "config": asdict(self.config)}
@@ -237,17 +263,24 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
 
     keras.utils.set_random_seed(config.seed)
     tf.config.experimental.enable_op_determinism()
-    noise = corruption(config.noise).obj
+    noise = corruption(config.noise).obj if config.noise is not None else None
     arch_obj = architecture(config.arch).obj
     multiple = size_multiple(arch_obj, **config.arch_params)
 
-    train_set = load_training_set(config.data, config.channels)
-    if config.data not in (None, "default", "mnist") and config.val_data is None:
-        train_set, val_set = split_folder(train_set)
+    check_sources(config.noise, config.data, config.val_data, config.pairs, config.val_pairs, config.self_supervised)
+    source: Source | None = None  # clean images, noise made here; else pairs or noisy images (sources.py)
+    if config.source != "synthetic":
+        source = open_source(config)
+        descriptions = source.description, source.val_description
     else:
-        val_set = load_validation_set(config.data, config.val_data, config.channels)
-    if config.noise == "grayscale":
-        val_set = drop_gray_images(val_set)  # a gray image says nothing about how well color is restored
+        train_set = load_training_set(config.data, config.channels)
+        if config.data not in (None, "default", "mnist") and config.val_data is None:
+            train_set, val_set = split_folder(train_set)
+        else:
+            val_set = load_validation_set(config.data, config.val_data, config.channels)
+        if config.noise == "grayscale":
+            val_set = drop_gray_images(val_set)  # a gray image says nothing about how well color is restored
+        descriptions = train_set.description, val_set.description
 
     # A fine-tuned model's training time counts the runs it grew from (read without building it:
     # a resumed run takes its weights from the checkpoint).
@@ -268,6 +301,8 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
             if None not in fixed and config.patch != fixed[0]:
                 config.patch = int(fixed[0])  # a fixed-size model trains on patches of its own size
             model = attach_metadata(model, {})
+            if config.self_supervised:  # trained through a wrapper whose loss sees the input; saved plain
+                model = SelfSupervised(model, config.self_supervised, name="self_supervised")
             warmup = FINETUNE_WARMUP_STEPS if config.init else 0
             if config.time_limit:
                 schedule = config.learning_rate  # set each epoch by _TimeBudget, ramped by _Warmup
@@ -276,16 +311,18 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
                 schedule = keras.optimizers.schedules.CosineDecay(
                     0.0 if warmup else config.learning_rate, decay_steps=decay_steps, alpha=COSINE_FLOOR,
                     warmup_target=config.learning_rate if warmup else None, warmup_steps=warmup)
-            model.compile(optimizer=keras.optimizers.Adam(schedule), loss=LOSSES[config.loss])
+            model.compile(optimizer=keras.optimizers.Adam(schedule),
+                          loss=None if config.self_supervised else LOSSES[config.loss])
 
-    fixed_size = model.input_shape[1:3]
+    denoiser = denoiser_of(model)
+    fixed_size = denoiser.input_shape[1:3]
     fixed_size = None if None in fixed_size else tuple(int(v) for v in fixed_size)
     metadata = {
         "denoisekit_version": __version__,
         "arch": config.arch,
         "arch_params": params_to_text(config.arch_params),
         "channels": config.channels,
-        "corruption": config.noise,
+        "corruption": config.noise,  # None: the noise of --pairs or of the data itself
         "corruption_params": params_to_text(config.noise_params),
         "patch": config.patch,
         "size_multiple": multiple,
@@ -297,22 +334,33 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
         "time_limit": config.time_limit,
         "init": config.init,
         "steps_per_epoch": config.steps_per_epoch,
-        "data": train_set.description,
-        "validation_data": val_set.description,
+        "data": descriptions[0],
+        "validation_data": descriptions[1],
+        **(source_metadata(source, config) if source else {}),
     }
-    update_metadata(model, **metadata)
+    update_metadata(denoiser, **metadata)
 
     # A broken corruption plugin costs seconds and leaves nothing behind: the feed is built
     # (tf.data traces the plugin then) and one batch made before any file is written.
-    with _training_feed_guard(noise):
-        dataset = patch_dataset(train_set.images, noise, config.noise_params,
-                                patch=config.patch, batch=config.batch, seed=config.seed)
-        noisy, clean = next(iter(dataset.take(1)))
-    if tuple(noisy.shape) != tuple(clean.shape):
-        raise shape_changed(noise, tuple(noisy.shape)[1:], tuple(clean.shape)[1:], "patches")
+    feed = None
+    if source is not None:
+        check_patch(config, multiple, fixed_size)
+        with _training_feed_guard(noise) if noise is not None else nullcontext():
+            feed = make_feed(source, config, noise, size=VALIDATION_CROP, multiple=multiple, fixed_size=fixed_size)
+            noisy, clean = next(iter(feed.dataset.take(1)))
+        dataset, pairs = feed.dataset, feed.pairs
+        if source.pairs is not None and tuple(noisy.shape) != tuple(clean.shape):
+            raise shape_changed(noise, tuple(noisy.shape)[1:], tuple(clean.shape)[1:], "patches")
+    else:
+        with _training_feed_guard(noise):
+            dataset = patch_dataset(train_set.images, noise, config.noise_params,
+                                    patch=config.patch, batch=config.batch, seed=config.seed)
+            noisy, clean = next(iter(dataset.take(1)))
+        if tuple(noisy.shape) != tuple(clean.shape):
+            raise shape_changed(noise, tuple(noisy.shape)[1:], tuple(clean.shape)[1:], "patches")
+        pairs = validation_pairs(val_set.images, noise, config.noise_params, size=VALIDATION_CROP,
+                                 multiple=multiple, seed=config.seed + 7, fixed_size=fixed_size)
     prepare_for_cluster(model, strategy, (noisy, clean))
-    pairs = validation_pairs(val_set.images, noise, config.noise_params, size=VALIDATION_CROP,
-                             multiple=multiple, seed=config.seed + 7, fixed_size=fixed_size)
 
     if not chief:  # every worker trains the same weights; only the chief's files are kept
         ckpt = scratch_dir()
@@ -320,18 +368,19 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
     writer = _StateWriter(ckpt / "state.json", config, state.get("wall_seconds", 0.0))
     # (checkpoints written before --select stored their best PSNR as best_val_psnr)
     writer.best, writer.best_epoch = state.get("best_val", state.get("best_val_psnr")), state.get("best_epoch")
-    best_ckpt = _epoch_checkpoint(str(ckpt / "best.keras"), monitor=config.monitor, mode="max",
+    best_ckpt = _epoch_checkpoint(str(ckpt / "best.keras"), monitor=config.monitor, mode=config.monitor_mode,
                                   save_best_only=True, verbose=0)
     if writer.best is not None:
         best_ckpt.best = writer.best  # a resumed run only replaces a better earlier best
-    validation = ValidationCallback(pairs)
+    validation = ValidationCallback(pairs) if pairs else feed.held_out  # no clean images: held-out noisy ones
     callbacks = [
         validation,
         synced_logs_callback(strategy, ("val_psnr", "val_ssim")),
         _epoch_checkpoint(str(ckpt / "last.keras"), verbose=0),
         best_ckpt,
         keras.callbacks.CSVLogger(str(ckpt / "log.csv"), append=resume),
-        keras.callbacks.EarlyStopping(monitor=config.monitor, mode="max", patience=config.patience, verbose=1),
+        keras.callbacks.EarlyStopping(monitor=config.monitor, mode=config.monitor_mode, patience=config.patience,
+                                      verbose=1),
         writer.callback,
     ]
     if config.time_limit:
@@ -347,14 +396,18 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
                         initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose, shuffle=False)
 
     kept_best = (ckpt / "best.keras").exists()
-    best = load_keras_model(ckpt / "best.keras") if kept_best else model
+    best = denoiser_of(load_keras_model(ckpt / "best.keras") if kept_best else model)
     final = keras.Model(best.inputs, best.outputs, name=best.name)  # uncompiled: no optimizer state in the file
-    outputs = predict_pairs(final, pairs)
-    figures, before = score(pairs, outputs), validation.input_scores
+    if pairs:
+        figures, before = score(pairs, predict_pairs(final, pairs)), validation.input_scores
+        checked = {"psnr": figures["psnr"], "ssim": figures["ssim"],
+                   "input_psnr": before["psnr"], "input_ssim": before["ssim"], "images": len(pairs)}
+    else:  # held-out noisy images only: the self-supervised loss and noise estimates
+        checked = {**feed.held_out.figures(final), "input_noise": feed.held_out.input_noise,
+                   "images": len(feed.held_out.crops)}
     epochs_run = initial_epoch + len(history.history.get("loss", []))
     update_metadata(final, **metadata, **{
-        "validation": {"psnr": figures["psnr"], "ssim": figures["ssim"],
-                       "input_psnr": before["psnr"], "input_ssim": before["ssim"], "images": len(pairs)},
+        "validation": checked,
         "epochs": epochs_run,
         "best_epoch": writer.best_epoch if kept_best else epochs_run,
         "wall_seconds": round(writer.elapsed(), 1),

@@ -1,0 +1,58 @@
+"""Random training patches as a tf.data stream, cut the same way from every channel.
+
+An image here may be a noisy/clean pair stacked along the channel axis: one crop, one
+flip and one rotation then move both halves together, so a pair stays aligned by
+construction (nothing is drawn twice). Randomness is stateless and keyed by (seed,
+element index), so a seed reproduces the stream.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..tf_setup import tensorflow
+from .pipeline import SHUFFLE_PATCHES, pad_to_patch
+
+
+def patch_batches(images: list[np.ndarray], *, patch: int, batch: int, seed: int, augment: bool = True) -> Any:
+    """An endless ``tf.data.Dataset`` of float32 batches (batch, patch, patch, C) cut from
+    ``images`` (each (H, W, C), C the same for all), randomly flipped and rotated when
+    ``augment``. Larger images give proportionally more patches per pass."""
+    tf = tensorflow()
+    channels = images[0].shape[-1]
+    padded = [pad_to_patch(np.asarray(im, np.float32), patch) for im in images]
+    spec = tf.TensorSpec((None, None, channels), tf.float32)
+    decoded = tf.data.Dataset.from_generator(lambda: iter(padded), output_signature=spec).cache()
+
+    def visits(image):
+        area = tf.cast(tf.shape(image)[0] * tf.shape(image)[1], tf.float32)
+        count = tf.math.ceil(area / float(4 * patch * patch))
+        return tf.data.Dataset.from_tensors(image).repeat(tf.cast(count, tf.int64))
+
+    def crop(image, index):
+        crop_seed, flip_seed, rot_seed = tf.unstack(
+            tf.random.experimental.stateless_split(tf.stack([tf.constant(seed, tf.int64), index]), 3))
+        out = tf.image.stateless_random_crop(image, [patch, patch, channels], seed=crop_seed)
+        if augment:
+            out = tf.image.stateless_random_flip_left_right(out, seed=flip_seed)
+            out = tf.image.rot90(out, tf.random.stateless_uniform([], rot_seed, 0, 4, tf.int32))
+        return out
+
+    patches = decoded.repeat().shuffle(len(padded), seed=seed).flat_map(visits)
+    patches = tf.data.Dataset.zip((patches, tf.data.Dataset.counter())).map(
+        crop, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return patches.shuffle(SHUFFLE_PATCHES, seed=seed).batch(batch, drop_remainder=True)
+
+
+def with_batch_seeds(batches: Any, fn: Any, seed: int) -> Any:
+    """``batches`` mapped by ``fn(batch, batch_seed)``: each batch gets its own stateless int32
+    seed (2,), keyed by ``seed`` and the batch's index; prefetched."""
+    tf = tensorflow()
+
+    def call(batch, index):
+        return fn(batch, tf.cast(tf.stack([tf.constant(seed, tf.int64), index]), tf.int32))
+
+    return tf.data.Dataset.zip((batches, tf.data.Dataset.counter())).map(
+        call, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(tf.data.AUTOTUNE)
