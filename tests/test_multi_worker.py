@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import csv
-import json
-import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -15,20 +12,11 @@ import numpy as np
 import pytest
 from skimage import data
 
+from cluster_fixtures import run_workers
 from denoisekit.modelio import load_denoiser
 
 TINY = ["--arch", "unet", "-a", "features=8", "-a", "levels=2", "--epochs", "2", "--steps-per-epoch", "4",
         "--batch", "4", "--patch", "32", "--seed", "3", "--time-limit", "600"]
-
-
-def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
 
 
 def train_command(data_dir: Path, val_dir: Path, out: Path, *extra: str) -> list[str]:
@@ -56,16 +44,7 @@ def test_two_workers_finish_and_the_chief_writes_what_one_worker_would(tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
 
     shared = tmp_path / "cluster" / "m.keras"  # both workers are given the same path, as on a shared disk
-    cluster = [f"127.0.0.1:{port}" for port in free_ports(2)]
-    workers = []
-    for index in range(2):
-        env = {**os.environ, "TF_CONFIG": json.dumps({"cluster": {"worker": cluster},
-                                                      "task": {"type": "worker", "index": index}})}
-        workers.append(subprocess.Popen(train_command(data_dir, val_dir, shared, "--strategy", "multi-worker"),
-                                        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
-    outputs = [worker.communicate(timeout=600) for worker in workers]
-    for worker, (_, err) in zip(workers, outputs):
-        assert worker.returncode == 0, err[-2000:]
+    run_workers(train_command(data_dir, val_dir, shared, "--strategy", "multi-worker"))
 
     # The chief (worker 0) wrote the model and its checkpoints; the other worker wrote nothing there.
     assert sorted(p.name for p in shared.parent.iterdir()) == ["m.ckpt", "m.keras"]

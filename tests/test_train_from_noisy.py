@@ -18,6 +18,7 @@ import pytest
 from click.testing import CliRunner
 from skimage import data
 
+from cluster_fixtures import run_workers
 from denoisekit.cli import main
 from denoisekit.modelio import load_denoiser
 
@@ -145,23 +146,10 @@ def test_models_of_real_noise_keep_no_pixel_as_untouched():
         assert np.array_equal(out == noisy, noisy < 1.0) if kept else not out.any()
 
 
-def free_ports(count: int) -> list[int]:
-    import socket
-
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
 @pytest.mark.slow
 def test_self_supervised_training_on_two_workers_matches_one_process(tmp_path, folders):
     """The wrapper's loss under --strategy multi-worker: the same global batch on one process, then
     split over two worker processes (loopback), gives the same first-epoch loss."""
-    import os
     import subprocess
     import sys
 
@@ -174,16 +162,7 @@ def test_self_supervised_training_on_two_workers_matches_one_process(tmp_path, f
     done = subprocess.run(command(single), capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     shared = tmp_path / "cluster" / "m.keras"
-    cluster = [f"127.0.0.1:{port}" for port in free_ports(2)]
-    workers = []
-    for index in range(2):
-        env = {**os.environ, "TF_CONFIG": json.dumps({"cluster": {"worker": cluster},
-                                                      "task": {"type": "worker", "index": index}})}
-        workers.append(subprocess.Popen(command(shared, "--strategy", "multi-worker"), env=env,
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
-    outputs = [worker.communicate(timeout=600) for worker in workers]
-    for worker, (_, err) in zip(workers, outputs):
-        assert worker.returncode == 0, err[-2000:]
+    run_workers(command(shared, "--strategy", "multi-worker"))
     one, two = log_rows(single), log_rows(shared)
     assert len(one) == len(two) == 2
     assert float(two[0]["loss"]) == pytest.approx(float(one[0]["loss"]), rel=1e-4)
