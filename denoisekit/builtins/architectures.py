@@ -10,6 +10,10 @@ from ..plugin_types import Architecture
 
 HEADS = ("residual", "chroma")
 HEAD_PARAM = Param("head", "str", "residual", choices=HEADS, help="residual: predict noise; chroma: colorize")
+#: Corruptions that bias-free, L1-trained residual nets fail on: impulse noise is not zero-mean
+#: and colorization predicts colour from nothing; under L1, "no change anywhere" is the median
+#: answer and bias-free ReLU units can all die (denoisekit/bundled/RECIPE.md).
+NEEDS_BIASES = ("salt-and-pepper", "grayscale")
 BIAS_PARAM = Param("bias", "bool", False,
                    help="biases in the convolutions: off for Gaussian noise (scales with the noise level), "
                         "on for impulse noise and colorization, where bias-free ReLU units can all die")
@@ -39,6 +43,11 @@ class BottleneckAutoencoder(Architecture):
         x = layers.Conv2DTranspose(filters, 3, strides=2, padding="same", activation="relu")(x)
         outputs = layers.Conv2DTranspose(channels, 3, padding="same", activation="sigmoid", name="clean")(x)
         return keras.Model(inputs, outputs, name="autoencoder")
+
+    def training_defaults(self, noise: str) -> dict[str, Any]:
+        # The textbook's recipe: MSE (a Gaussian decoder; under L1 its sigmoid output on digits
+        # collapses to black) and no augmentation (its dense latent learns whole, upright images).
+        return {"loss": "l2", "augment": "none"}
 
 
 def _keras() -> tuple[Any, Any]:
@@ -86,6 +95,17 @@ def _predicted_channels(channels: int, head: str) -> int:
     return 2 if head == "chroma" else channels
 
 
+def _residual_defaults(noise: str) -> dict[str, Any]:
+    """Gaussian-like noise: L1, bias-free (the toolkit's defaults). Impulse noise and colorization:
+    biases and L2; colorization predicts chroma from luminance."""
+    if noise not in NEEDS_BIASES:
+        return {}
+    params: dict[str, Any] = {"bias": True}
+    if noise == "grayscale":
+        params["head"] = "chroma"
+    return {"loss": "l2", "arch_params": params}
+
+
 class ResidualUNet(Architecture):
     name = "unet"
     description = ("Fully convolutional U-Net with skip connections and a residual (noise-predicting) output, "
@@ -128,6 +148,9 @@ class ResidualUNet(Architecture):
     def size_multiple(levels: int = 3, **_: Any) -> int:
         return 2 * 2 ** (levels - 1)
 
+    def training_defaults(self, noise: str) -> dict[str, Any]:
+        return _residual_defaults(noise)
+
 
 class DnCNN(Architecture):
     name = "dncnn"
@@ -150,6 +173,9 @@ class DnCNN(Architecture):
         x = keras.layers.Conv2D(_predicted_channels(channels, head), 3, padding="same", use_bias=False,
                                 name="prediction")(x)
         return keras.Model(inputs, _output(inputs, body_in, x, head), name="dncnn")
+
+    def training_defaults(self, noise: str) -> dict[str, Any]:
+        return _residual_defaults(noise)
 
 
 @hookimpl

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from ..params import ParamError, resolve_params
-from ..training import LOSS_NAMES, SELECT
+from ..params import ParamError, resolve_params, split_assignments
+from ..training import AUGMENTS, LOSS_NAMES, SELECT
 from ..training.datasets import DataError
 from .common import param_option, plugin_with_params, write_json
 
@@ -31,12 +31,18 @@ CHANNELS = {"gray": 1, "rgb": 3}
 @click.option("--epochs", type=click.IntRange(1), default=20, show_default=True)
 @click.option("--steps-per-epoch", type=click.IntRange(1), default=200, show_default=True)
 @click.option("--batch", type=click.IntRange(1), default=16, show_default=True, help="Patches per step.")
-@click.option("--patch", type=click.IntRange(8), default=96, show_default=True, help="Patch size in pixels.")
+@click.option("--patch", type=click.IntRange(8), default=None,
+              help="Patch size in pixels [default: 96; a fixed-size model's own size]. Padded to what the "
+                   "model needs (a U-Net's multiple of 8), with the loss on the real pixels only.")
 @click.option("--lr", "learning_rate", type=click.FloatRange(min=0, min_open=True), default=1e-3, show_default=True,
               help="Initial learning rate (cosine decay to 1% of it).")
-@click.option("--loss", type=click.Choice(list(LOSS_NAMES)), default="l1", show_default=True,
-              help="Training loss: l1 for photos, l2 for sparse images such as digits, impulse noise and "
-                   "colorization; +ssim mixes in 0.84 of (1 - SSIM), the SSIM that `metrics` reports.")
+@click.option("--loss", type=click.Choice(list(LOSS_NAMES)), default=None,
+              help="Training loss [default: the architecture's for the noise: l2 for autoencoder, impulse noise "
+                   "and colorization, else l1]: l1 for photos, l2 for sparse images such as digits; +ssim mixes "
+                   "in 0.84 of (1 - SSIM), the SSIM that `metrics` reports; bce for a sigmoid output.")
+@click.option("--augment", type=click.Choice(list(AUGMENTS)), default=None,
+              help="Flip or turn patches [default: none for autoencoder and for data whose images fit in one patch "
+                   "(digits, glyphs), else dihedral: the 8 flips and rotations].")
 @click.option("--select", type=click.Choice(list(SELECT)), default="psnr", show_default=True,
               help="Validation figure that picks the kept epoch and stops a run that no longer improves.")
 @click.option("--patience", type=click.IntRange(1), default=10, show_default=True,
@@ -52,8 +58,8 @@ CHANNELS = {"gray": 1, "rgb": 3}
 @click.option("--overwrite", is_flag=True, help="Start over even if --out or its checkpoints exist.")
 @click.option("--json", "as_json", is_flag=True, help="Print the model's metadata as JSON when done.")
 def train_command(noise, params, data, val_data, arch, arch_params, init, channels, epochs, steps_per_epoch, batch,
-                  patch, learning_rate, loss, select, patience, time_limit, seed, strategy, out, resume, overwrite,
-                  as_json):
+                  patch, learning_rate, loss, augment, select, patience, time_limit, seed, strategy, out, resume,
+                  overwrite, as_json):
     """Train a denoiser for any installed noise model, from clean images only.
 
     Noise is made on the fly, so every epoch sees fresh noise. Checkpoints, a CSV
@@ -65,7 +71,7 @@ def train_command(noise, params, data, val_data, arch, arch_params, init, channe
     Examples:
       denoisekit train --noise gaussian -p sigma=0:55 --out gray.keras
       denoisekit train --noise grayscale --channels rgb --out colorize.keras
-      denoisekit train --noise gaussian -p sigma=127.5 --data mnist --arch autoencoder --loss l2
+      denoisekit train --noise gaussian -p sigma=100 --data digits/ --arch autoencoder --patch 28
       denoisekit train --noise gaussian -p sigma=0:55 --init gaussian-gray --data my_photos/ --lr 1e-4 --out mine.keras
     """
     from ..modelio import ModelLoadError
@@ -81,19 +87,19 @@ def train_command(noise, params, data, val_data, arch, arch_params, init, channe
     channels = channels or ("rgb" if noise == "grayscale" else "gray")
     if noise == "grayscale" and channels != "rgb":
         raise click.BadParameter("colorization (--noise grayscale) needs --channels rgb", param_hint="--channels")
-    if init is None and noise == "grayscale" and any(p.name == "head" for p in arch_reg.params) and not any(
-            t.startswith("head=") for t in arch_params):
-        arch_texts = [*arch_params, "head=chroma"]  # colorize by predicting chroma from luminance
     try:
-        arch_values = resolve_params(arch_reg.params, arch_texts, f"architecture {arch!r}")
+        given = arch_texts if isinstance(arch_texts, dict) else split_assignments(arch_texts)
+        arch_values = resolve_params(arch_reg.params, given, f"architecture {arch!r}")
     except ParamError as err:
         raise click.BadParameter(str(err), param_hint="--arch-param") from None
+    # Only what the user gave: the trainer fills the rest with the architecture's defaults for this noise.
+    arch_values = {k: v for k, v in arch_values.items() if k in given}
     config = TrainConfig(
         noise=noise, noise_params=noise_values, out=str(out), arch=arch, arch_params=arch_values,
         channels=CHANNELS[channels], data=data, val_data=val_data, epochs=epochs,
         steps_per_epoch=steps_per_epoch, batch=batch, patch=patch, seed=seed,
-        learning_rate=learning_rate, loss=loss, select=select, patience=patience, strategy=strategy,
-        time_limit=time_limit, init=init,
+        learning_rate=learning_rate, loss=loss, augment=augment, select=select, patience=patience,
+        strategy=strategy, time_limit=time_limit, init=init,
     )
     try:
         summary = train(config, resume=resume, overwrite=overwrite)

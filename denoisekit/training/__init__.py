@@ -2,5 +2,11 @@
 
 #: ``train --loss`` names (training/losses.py maps them to Keras losses) and ``--select``
 #: figures, here so that the CLI can list them without importing Keras.
-LOSS_NAMES = ("l1", "l2", "ssim", "l1+ssim", "l2+ssim")
+LOSS_NAMES = ("l1", "l2", "ssim", "l1+ssim", "l2+ssim", "bce")
 SELECT = ("psnr", "ssim")
+#: ``train --augment``: none, horizontal flips, or all 8 flips and 90-degree rotations.
+AUGMENTS = ("none", "flips", "dihedral")
+
+
+class TrainingWarning(UserWarning):
+    """Something in a training run the user should act on (the CLI prints it as one line)."""

@@ -2,26 +2,30 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
 from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
 from .. import __version__
 from ..modelio import attach_metadata, load_denoiser, load_keras_model, peek_metadata, read_metadata, update_metadata
 from ..noise_ops import shape_changed
-from ..params import params_to_text
+from ..params import params_to_text, resolve_params
 from ..plugins import PluginCallError, architecture, corruption, debugging, describe
 from ..tf_setup import tensorflow
 from .datasets import drop_gray_images, load_training_set, load_validation_set, split_folder
-from .losses import LOSSES
+from .collapse import GUARD_EPOCH, Collapse, CollapseGuard
+from .losses import LOSSES, output_activation
+from .padding import SizeError, model_input_size, pad_batch
 from .pipeline import patch_dataset, validation_pairs
+from .recipe import DEFAULT_LOSS, architecture_defaults, choose, choose_augment, default_patch, resolve_arch_params
 from .validation import ValidationCallback, predict_pairs, score
 
 STRATEGIES = ("default", "mirrored", "multi-worker")
@@ -53,12 +57,13 @@ class TrainConfig:
     epochs: int = 20
     steps_per_epoch: int = 200
     batch: int = 16
-    patch: int = 96
+    patch: int | None = None  # None: a fixed-size model's own size, else recipe.DEFAULT_PATCH
     seed: int = 0
     learning_rate: float = 1e-3
     patience: int = 10
     strategy: str = "default"
-    loss: str = "l1"
+    loss: str | None = None  # None: the architecture's default for the corruption, else L1
+    augment: str | None = None  # none|flips|dihedral; None: the architecture's, else the data's
     select: str = "psnr"
     time_limit: float | None = None
     init: str | None = None
@@ -113,13 +118,14 @@ class _StateWriter:
         self.path, self.config, self.start, self.wall_before = path, config, time.time(), wall_before
         self.best: float | None = None
         self.best_epoch: int | None = None
+        self.extras: Callable[[], dict[str, Any]] = dict
 
     def write(self, epochs_done: int, logs: dict) -> None:
         val = logs.get(self.config.monitor)
         if val is not None and (self.best is None or val > self.best):
             self.best, self.best_epoch = val, epochs_done
         state = {"epochs_done": epochs_done, "best_val": self.best, "best_epoch": self.best_epoch,
-                 "wall_seconds": self.elapsed(), "config": asdict(self.config)}
+                 "wall_seconds": self.elapsed(), "config": asdict(self.config), **self.extras()}
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps(state, indent=2, default=list))
         os.replace(tmp, self.path)
@@ -211,6 +217,33 @@ def _epoch_checkpoint(path: str, **kwargs: Any) -> Any:
     return checkpoint
 
 
+def _settle_recipe(config: TrainConfig, defaults: dict[str, Any], model: Any, train_set: Any, multiple: int,
+                   fixed_size: tuple[int, int] | None) -> tuple[TrainConfig, tuple[int, int]]:
+    """The run's patch, augmentation and loss where the user left them open (recipe.py), and the
+    size each patch is padded to for the model; a patch or loss the model cannot train on is a
+    TrainingError that says what works."""
+    patch = config.patch or default_patch(fixed_size)
+    try:
+        input_size = model_input_size(patch, multiple, fixed_size, config.arch)
+    except SizeError as err:
+        raise TrainingError(str(err)) from None
+    augment = choose_augment(config.augment, defaults, [im.shape for im in train_set.images], patch)
+    loss = choose(config.loss, defaults, "loss", DEFAULT_LOSS)
+    if loss == "bce" and output_activation(model) != "sigmoid":
+        raise TrainingError(f"--loss bce needs outputs in [0, 1] from a sigmoid; the {config.arch} model's output "
+                            f"is {output_activation(model) or 'not bounded'}: use --loss l2 or l1")
+    return replace(config, patch=patch, augment=augment, loss=loss), input_size
+
+
+def describe_run(config: TrainConfig, input_size: tuple[int, int]) -> str:
+    """One line on what the run trains with, defaults included (for stderr)."""
+    params = ", ".join(f"{k}={v}" for k, v in params_to_text(config.arch_params).items())
+    padded = "" if input_size == (config.patch, config.patch) else \
+        f" padded to {input_size[0]}x{input_size[1]} (loss on the real pixels)"
+    return (f"training {config.arch} ({params}) on {config.patch}x{config.patch} patches{padded}, "
+            f"loss {config.loss}, augment {config.augment}, batch {config.batch}, lr {config.learning_rate:g}")
+
+
 def read_state(config: TrainConfig) -> dict[str, Any]:
     path = config.checkpoint_dir / "state.json"
     if not path.exists():
@@ -229,6 +262,8 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
         state = read_state(config)
         stored = TrainConfig(**{**state["config"], "epochs": config.epochs, "steps_per_epoch": config.steps_per_epoch,
                                 "time_limit": config.time_limit or state["config"].get("time_limit")})
+        if "augment" not in state["config"]:
+            stored.augment = "dihedral"  # what every run did before --augment
         config = stored
     elif not overwrite and (Path(config.out).exists() or (ckpt / "state.json").exists()):
         raise TrainingError(f"{config.out} or its checkpoints exist; use --resume to continue or --overwrite to start over")
@@ -237,6 +272,15 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
     tf.config.experimental.enable_op_determinism()
     noise = corruption(config.noise).obj
     arch_obj = architecture(config.arch).obj
+    defaults = architecture_defaults(arch_obj, config.noise)
+
+    # A fine-tuned model's training time counts the runs it grew from (read without building it:
+    # a resumed run takes its weights from the checkpoint).
+    source_meta = peek_metadata(config.init) if config.init else {}
+    prior_seconds = source_meta.get("total_wall_seconds", source_meta.get("wall_seconds", 0.0))
+    if config.init and not config.arch_params:  # from Python: the model's own parameters
+        config.arch_params = resolve_params(arch_obj.params, source_meta.get("arch_params", {}), config.arch)
+    config.arch_params = resolve_arch_params(arch_obj, config.arch_params, defaults)
     multiple = _size_multiple(arch_obj, config.arch_params)
 
     train_set = load_training_set(config.data, config.channels)
@@ -247,24 +291,21 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
     if config.noise == "grayscale":
         val_set = drop_gray_images(val_set)  # a gray image says nothing about how well color is restored
 
-    # A fine-tuned model's training time counts the runs it grew from (read without building it:
-    # a resumed run takes its weights from the checkpoint).
-    source_meta = peek_metadata(config.init) if config.init else {}
-    prior_seconds = source_meta.get("total_wall_seconds", source_meta.get("wall_seconds", 0.0))
-
     strategy = make_strategy(config.strategy)
     with strategy.scope():
         if resume:
             model = load_keras_model(ckpt / "last.keras", compile=True)
+        elif config.init:  # fine-tune: the architecture and weights of an existing model
+            model = attach_metadata(load_denoiser(config.init).model, {})
         else:
-            if config.init:  # fine-tune: the architecture and weights of an existing model
-                model = load_denoiser(config.init).model
-            else:
-                model = arch_obj.build(config.channels, **config.arch_params)
-            fixed = model.input_shape[1:3]
-            if None not in fixed and config.patch != fixed[0]:
-                config.patch = int(fixed[0])  # a fixed-size model trains on patches of its own size
-            model = attach_metadata(model, {})
+            model = attach_metadata(arch_obj.build(config.channels, **config.arch_params), {})
+        fixed_size = model.input_shape[1:3]
+        fixed_size = None if None in fixed_size else tuple(int(v) for v in fixed_size)
+        config, input_size = _settle_recipe(config, defaults, model, train_set, multiple, fixed_size)
+        if resume:
+            # The loss as this version computes it (masked); the optimizer keeps its state.
+            model.compile(optimizer=model.optimizer, loss=LOSSES[config.loss])
+        else:
             warmup = FINETUNE_WARMUP_STEPS if config.init else 0
             if config.time_limit:
                 schedule = config.learning_rate  # set each epoch by _TimeBudget, ramped by _Warmup
@@ -275,8 +316,6 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
                     warmup_target=config.learning_rate if warmup else None, warmup_steps=warmup)
             model.compile(optimizer=keras.optimizers.Adam(schedule), loss=LOSSES[config.loss])
 
-    fixed_size = model.input_shape[1:3]
-    fixed_size = None if None in fixed_size else tuple(int(v) for v in fixed_size)
     metadata = {
         "denoisekit_version": __version__,
         "arch": config.arch,
@@ -285,11 +324,13 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
         "corruption": config.noise,
         "corruption_params": params_to_text(config.noise_params),
         "patch": config.patch,
+        "patch_padded_to": list(input_size) if input_size != (config.patch, config.patch) else None,
         "size_multiple": multiple,
         "input_bits": 8,
         "seed": config.seed,
         "batch": config.batch,
         "loss": config.loss,
+        "augment": config.augment,
         "select": config.select,
         "time_limit": config.time_limit,
         "init": config.init,
@@ -302,13 +343,17 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
     # A broken corruption plugin costs seconds and leaves nothing behind: the feed is built
     # (tf.data traces the plugin then) and one batch made before any file is written.
     with _training_feed_guard(noise):
-        dataset = patch_dataset(train_set.images, noise, config.noise_params,
-                                patch=config.patch, batch=config.batch, seed=config.seed)
-        noisy, clean = next(iter(dataset.take(1)))
-    if tuple(noisy.shape) != tuple(clean.shape):
-        raise shape_changed(noise, tuple(noisy.shape)[1:], tuple(clean.shape)[1:], "patches")
+        dataset = patch_dataset(train_set.images, noise, config.noise_params, patch=config.patch,
+                                batch=config.batch, seed=config.seed, augment=config.augment)
+        noisy, target = next(iter(dataset.take(1)))
+    clean_shape = (*target.shape[1:-1], target.shape[-1] - 1)  # the target's last channel is the mask
+    if tuple(noisy.shape)[1:] != tuple(clean_shape):
+        raise shape_changed(noise, tuple(noisy.shape)[1:], clean_shape, "patches")
+    if input_size != (config.patch, config.patch):
+        dataset = dataset.map(lambda n, t: pad_batch(n, t, input_size),
+                              num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
     pairs = validation_pairs(val_set.images, noise, config.noise_params, size=VALIDATION_CROP,
-                             multiple=multiple, seed=config.seed + 7, fixed_size=fixed_size)
+                             seed=config.seed + 7, fixed_size=fixed_size)
 
     ckpt.mkdir(parents=True, exist_ok=True)
     writer = _StateWriter(ckpt / "state.json", config, state.get("wall_seconds", 0.0))
@@ -318,9 +363,15 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
                                   save_best_only=True, verbose=0)
     if writer.best is not None:
         best_ckpt.best = writer.best  # a resumed run only replaces a better earlier best
-    validation = ValidationCallback(pairs)
+    validation = ValidationCallback(pairs, multiple=multiple, fixed_size=fixed_size)
+    guard = CollapseGuard(validation, loss=config.loss, learning_rate=config.learning_rate,
+                          bias=config.arch_params.get("bias"), first_epoch=min(GUARD_EPOCH, config.epochs))
+    if state.get("collapse"):
+        guard.found = Collapse(**state["collapse"])
+    writer.extras = lambda: {"collapse": asdict(guard.found) if guard.found else None}
     callbacks = [
         validation,
+        guard,
         _epoch_checkpoint(str(ckpt / "last.keras"), verbose=0),
         best_ckpt,
         keras.callbacks.CSVLogger(str(ckpt / "log.csv"), append=resume),
@@ -335,14 +386,17 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
     if initial_epoch >= config.epochs:
         raise TrainingError(f"the checkpoint already has {initial_epoch} epochs; pass a larger --epochs to continue")
     if verbose is None:
-        verbose = 1 if sys.stdout.isatty() else 2
-    history = model.fit(dataset, epochs=config.epochs, steps_per_epoch=config.steps_per_epoch,
-                        initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose, shuffle=False)
+        verbose = 1 if sys.stderr.isatty() else 2
+    if verbose:
+        print(describe_run(config, input_size), file=sys.stderr)
+    with contextlib.redirect_stdout(sys.stderr):  # progress is not a result: Keras's lines go to stderr
+        history = model.fit(dataset, epochs=config.epochs, steps_per_epoch=config.steps_per_epoch,
+                            initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose, shuffle=False)
 
     kept_best = (ckpt / "best.keras").exists()
     best = load_keras_model(ckpt / "best.keras") if kept_best else model
     final = keras.Model(best.inputs, best.outputs, name=best.name)  # uncompiled: no optimizer state in the file
-    outputs = predict_pairs(final, pairs)
+    outputs = predict_pairs(final, pairs, multiple=multiple, fixed_size=fixed_size)
     figures, before = score(pairs, outputs), validation.input_scores
     epochs_run = initial_epoch + len(history.history.get("loss", []))
     update_metadata(final, **metadata, **{
@@ -353,6 +407,7 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
         "wall_seconds": round(writer.elapsed(), 1),
         "total_wall_seconds": round(prior_seconds + writer.elapsed(), 1),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "collapse": guard.record(figures["psnr"]),
     })
     out = Path(config.out)
     out.parent.mkdir(parents=True, exist_ok=True)
