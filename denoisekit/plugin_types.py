@@ -60,7 +60,8 @@ class Architecture:
 
     def training_defaults(self, noise: str) -> dict[str, Any]:
         """What ``train`` uses, against the corruption named ``noise``, where the user does not
-        say: any of ``loss`` (a ``--loss`` name), ``augment`` (none, flips or dihedral) and
-        ``arch_params`` (values of this architecture's own params, such as biases). The
-        toolkit's defaults fill the rest: L1, and augmentation chosen from the data."""
+        say: any of ``loss`` (a ``--loss`` name), ``augment`` (none, flips or dihedral),
+        ``schedule`` (cosine or constant) and ``arch_params`` (values of this architecture's own
+        params, such as biases). The toolkit's defaults fill the rest: L1, cosine decay, and
+        augmentation chosen from the data."""
         return {}

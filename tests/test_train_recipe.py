@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from skimage import data
 
 from denoisekit.cli import main
 from denoisekit.modelio import load_denoiser
@@ -51,27 +52,33 @@ def digit_args(digits: Path, out: Path, *extra: str) -> list[str]:
 
 
 def test_each_architecture_brings_its_defaults_and_the_user_overrides_them():
-    from denoisekit.training.recipe import architecture_defaults, choose, resolve_arch_params
+    from denoisekit.training.recipe import architecture_defaults, resolve_arch_params
 
     unet = architecture("unet").obj
-    for noise, loss, bias in [("gaussian", "l1", False), ("salt-and-pepper", "l2", True), ("grayscale", "l2", True)]:
+    for noise, loss, bias in [("gaussian", None, False), ("salt-and-pepper", "l2", True), ("grayscale", "l2", True)]:
         defaults = architecture_defaults(unet, noise)
         params = resolve_arch_params(unet, {}, defaults)
-        assert (choose(None, defaults, "loss", "l1"), params["bias"]) == (loss, bias), noise
+        assert (defaults.get("loss"), params["bias"]) == (loss, bias), noise
         assert params["head"] == ("chroma" if noise == "grayscale" else "residual")  # colorize: chroma from luma
         assert resolve_arch_params(unet, {"bias": False}, defaults)["bias"] is False  # -a bias=false wins
-        assert choose("l1+ssim", defaults, "loss", "l1") == "l1+ssim"
-    autoencoder = architecture_defaults(architecture("autoencoder").obj, "gaussian")
-    assert choose(None, autoencoder, "loss", "l1") == "l2"  # the textbook's MSE
-    assert choose(None, autoencoder, "augment", "dihedral") == "none"
+    textbook = architecture_defaults(architecture("autoencoder").obj, "gaussian")
+    assert textbook == {"loss": "l2", "augment": "none", "schedule": "constant"}  # MSE, Adam, no augmentation
 
 
-def test_augmentation_default_follows_the_data():
+def test_patch_loss_and_augmentation_defaults_follow_the_data(digits):
     from denoisekit.training.augment import default_augment
+    from denoisekit.training.recipe import default_loss, default_patch
+
+    assert default_patch(None, [(28, 28, 1)] * 5) == 28  # whole digits, not 96x96 patches of padding
+    assert default_patch(None, [(28, 28, 1), (300, 400, 1)]) == 96
+    assert default_patch((28, 28), [(300, 400, 1)]) == 28  # a fixed-size model's own size
 
     assert default_augment([(28, 28, 1)] * 5, patch=28) == "none"  # whole digits: they have an upright
     assert default_augment([(25, 25, 3), (20, 24, 3)], patch=32) == "none"
     assert default_augment([(28, 28, 1), (300, 400, 1)], patch=96) == "dihedral"  # patches of photos
+    glyphs = [cv2.imread(str(p), cv2.IMREAD_GRAYSCALE)[..., None] / 255.0 for p in (digits / "train").iterdir()]
+    assert default_loss(glyphs) == "l2"  # mostly background: L1's median erases faint strokes
+    assert default_loss([data.camera()[..., None] / 255.0, data.astronaut() / 255.0]) == "l1"  # photos
 
 
 def test_a_folder_sorted_by_class_is_held_out_across_its_classes():
@@ -115,7 +122,7 @@ def test_default_unet_trains_on_28x28_digits_padded_with_progress_on_stderr(digi
     summary = json.loads(result.stdout)  # stdout holds the result alone
     assert "Epoch 1/2" in result.stderr and "Epoch" not in result.stdout  # Keras's progress lines
     assert summary["patch"] == 28 and summary["patch_padded_to"] == [32, 32] and summary["size_multiple"] == 8
-    assert summary["augment"] == "none" and summary["loss"] == "l1"  # whole digits: not turned
+    assert summary["augment"] == "none" and summary["loss"] == "l2"  # whole digits, mostly background
     assert "padded to 32x32 (loss on the real pixels)" in result.stderr
     assert summary["validation"]["images"] == 6  # scored on the held-out 28x28 digits themselves
     restored = load_denoiser(out)
@@ -132,7 +139,8 @@ def test_autoencoder_plain_command_trains_with_mse_unturned_and_bce_on_request(d
                              "--steps-per-epoch", "2", "--json"))
     assert plain.exit_code == 0, plain.stderr
     summary = json.loads(plain.stdout)
-    assert (summary["loss"], summary["augment"], summary["patch_padded_to"]) == ("l2", "none", None)
+    assert (summary["loss"], summary["augment"], summary["schedule"], summary["patch_padded_to"]) == \
+        ("l2", "none", "constant", None)
     bce = train(digit_args(digits, tmp_path / "bce.keras", *TINY_AE, "--loss", "bce", "--epochs", "1",
                            "--steps-per-epoch", "2", "--json"))
     assert bce.exit_code == 0, bce.stderr
@@ -256,3 +264,23 @@ def test_latent_command_draws_the_labelled_scatter_and_refuses_other_models(digi
                                         "--out", str(tmp_path / "u.png")])
     assert refused.exit_code == 1 and "has no 'latent' layer" in refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1 and not (tmp_path / "u.png").exists()
+
+
+# --------------------------------------------------------------------------- schedules
+
+
+def test_schedules_shape_the_learning_rate_over_the_run():
+    import keras
+
+    from denoisekit.training.schedules import RunSchedule
+
+    def rates(schedule, warmup=0):
+        run = RunSchedule(1e-3, 1000, schedule, warmup)
+        again = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(run))  # as --resume loads it
+        return [float(again(step)) for step in (0, 500, 799, 900, 1000)]
+
+    assert rates("constant") == pytest.approx([1e-3] * 5)  # the textbook's Adam
+    cosine = [1e-3 * (0.01 + 0.99 * 0.5 * (1 + np.cos(np.pi * step / 1000))) for step in (0, 500, 799, 900, 1000)]
+    assert rates("cosine") == pytest.approx(cosine, rel=1e-4)  # to 1% of the rate
+    assert rates("wsd") == pytest.approx([1e-3, 1e-3, 1e-3, 0.505e-3, 1e-5], rel=1e-2)  # decays over the last fifth
+    assert rates("cosine", warmup=100)[0] == pytest.approx(1e-5)  # fine-tuning ramps up first

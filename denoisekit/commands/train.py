@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..params import ParamError, resolve_params, split_assignments
-from ..training import AUGMENTS, LOSS_NAMES, SELECT
+from ..training import AUGMENTS, LOSS_NAMES, SCHEDULES, SELECT
 from ..training.datasets import DataError
 from .common import param_option, plugin_with_params, write_json
 
@@ -32,10 +32,14 @@ CHANNELS = {"gray": 1, "rgb": 3}
 @click.option("--steps-per-epoch", type=click.IntRange(1), default=200, show_default=True)
 @click.option("--batch", type=click.IntRange(1), default=16, show_default=True, help="Patches per step.")
 @click.option("--patch", type=click.IntRange(8), default=None,
-              help="Patch size in pixels [default: 96; a fixed-size model's own size]. Padded to what the "
-                   "model needs (a U-Net's multiple of 8), with the loss on the real pixels only.")
+              help="Patch size in pixels [default: 96, or the largest image's side when all are smaller; a "
+                   "fixed-size model's own size]. Padded to what the model needs (a U-Net's multiple of 8), "
+                   "with the loss on the real pixels only.")
 @click.option("--lr", "learning_rate", type=click.FloatRange(min=0, min_open=True), default=1e-3, show_default=True,
-              help="Initial learning rate (cosine decay to 1% of it).")
+              help="Initial learning rate.")
+@click.option("--schedule", type=click.Choice(list(SCHEDULES)), default=None,
+              help="The learning rate over the run [default: constant for autoencoder, as the textbook's Adam; "
+                   "else cosine: decay to 1% of --lr over the steps or --time-limit].")
 @click.option("--loss", type=click.Choice(list(LOSS_NAMES)), default=None,
               help="Training loss [default: the architecture's for the noise: l2 for autoencoder, impulse noise "
                    "and colorization, else l1]: l1 for photos, l2 for sparse images such as digits; +ssim mixes "
@@ -58,8 +62,8 @@ CHANNELS = {"gray": 1, "rgb": 3}
 @click.option("--overwrite", is_flag=True, help="Start over even if --out or its checkpoints exist.")
 @click.option("--json", "as_json", is_flag=True, help="Print the model's metadata as JSON when done.")
 def train_command(noise, params, data, val_data, arch, arch_params, init, channels, epochs, steps_per_epoch, batch,
-                  patch, learning_rate, loss, augment, select, patience, time_limit, seed, strategy, out, resume,
-                  overwrite, as_json):
+                  patch, learning_rate, schedule, loss, augment, select, patience, time_limit, seed, strategy, out,
+                  resume, overwrite, as_json):
     """Train a denoiser for any installed noise model, from clean images only.
 
     Noise is made on the fly, so every epoch sees fresh noise. Checkpoints, a CSV
@@ -98,7 +102,7 @@ def train_command(noise, params, data, val_data, arch, arch_params, init, channe
         noise=noise, noise_params=noise_values, out=str(out), arch=arch, arch_params=arch_values,
         channels=CHANNELS[channels], data=data, val_data=val_data, epochs=epochs,
         steps_per_epoch=steps_per_epoch, batch=batch, patch=patch, seed=seed,
-        learning_rate=learning_rate, loss=loss, augment=augment, select=select, patience=patience,
+        learning_rate=learning_rate, schedule=schedule, loss=loss, augment=augment, select=select, patience=patience,
         strategy=strategy, time_limit=time_limit, init=init,
     )
     try:

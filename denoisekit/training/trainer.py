@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 import sys
 import time
@@ -21,17 +20,17 @@ from ..params import params_to_text, resolve_params
 from ..plugins import PluginCallError, architecture, corruption, debugging, describe
 from ..tf_setup import tensorflow
 from .datasets import drop_gray_images, load_training_set, load_validation_set, split_folder
+from .augment import default_augment
 from .collapse import GUARD_EPOCH, Collapse, CollapseGuard
 from .losses import LOSSES, output_activation
 from .padding import SizeError, model_input_size, pad_batch
 from .pipeline import patch_dataset, validation_pairs
-from .recipe import DEFAULT_LOSS, architecture_defaults, choose, choose_augment, default_patch, resolve_arch_params
+from .recipe import DEFAULT_SCHEDULE, architecture_defaults, default_loss, default_patch, resolve_arch_params
+from .schedules import RunSchedule, rate_factor
 from .validation import ValidationCallback, predict_pairs, score
 
 STRATEGIES = ("default", "mirrored", "multi-worker")
 VALIDATION_CROP = 256
-#: The cosine schedule ends at this fraction of the initial learning rate.
-COSINE_FLOOR = 0.01
 #: A fine-tuning run (--init) ramps its learning rate up over this many steps: a fresh Adam's
 #: first steps move every weight by about the full rate, whatever its gradient, which took a
 #: trained salt-and-pepper model from 28.2 to 18.1 dB validation in 3 steps at 3e-4.
@@ -64,6 +63,7 @@ class TrainConfig:
     strategy: str = "default"
     loss: str | None = None  # None: the architecture's default for the corruption, else L1
     augment: str | None = None  # none|flips|dihedral; None: the architecture's, else the data's
+    schedule: str | None = None  # cosine|constant; None: the architecture's, else cosine
     select: str = "psnr"
     time_limit: float | None = None
     init: str | None = None
@@ -136,11 +136,12 @@ class _StateWriter:
 
 
 class _TimeBudget:
-    """Fits a run into a wall-clock budget: the learning rate follows a cosine over the budget
+    """Fits a run into a wall-clock budget: the learning rate follows its schedule over the budget
     (set at each epoch start, from the time spent so far) and training stops at the last epoch
     that ends inside it. ``--epochs`` then only caps the run."""
 
-    def __init__(self, limit: float, learning_rate: float, elapsed: Callable[[], float]) -> None:
+    def __init__(self, limit: float, learning_rate: float, elapsed: Callable[[], float],
+                 schedule: str = "cosine") -> None:
         import keras
 
         outer = self
@@ -159,17 +160,17 @@ class _TimeBudget:
                     self.model.stop_training = True
 
         self.callback = Callback()
-        self.limit, self.lr0, self.elapsed = limit, learning_rate, elapsed
+        self.limit, self.lr0, self.elapsed, self.schedule = limit, learning_rate, elapsed, schedule
         self.epoch_start, self.longest_epoch = time.time(), 0.0
 
     def learning_rate(self) -> float:
         done = min(1.0, self.elapsed() / self.limit)
-        return self.lr0 * (COSINE_FLOOR + (1 - COSINE_FLOOR) * 0.5 * (1 + math.cos(math.pi * done)))
+        return self.lr0 * float(rate_factor(self.schedule, done))
 
 
 class _Warmup:
     """Ramps a time-budgeted run's learning rate linearly up to the budget's value over its first
-    steps (the un-budgeted schedule has this built in, CosineDecay's warmup)."""
+    steps (the un-budgeted schedule has this built in, RunSchedule's warmup)."""
 
     def __init__(self, steps: int) -> None:
         import keras
@@ -222,17 +223,20 @@ def _settle_recipe(config: TrainConfig, defaults: dict[str, Any], model: Any, tr
     """The run's patch, augmentation and loss where the user left them open (recipe.py), and the
     size each patch is padded to for the model; a patch or loss the model cannot train on is a
     TrainingError that says what works."""
-    patch = config.patch or default_patch(fixed_size)
+    shapes = [im.shape for im in train_set.images]
+    patch = config.patch or default_patch(fixed_size, shapes)
     try:
         input_size = model_input_size(patch, multiple, fixed_size, config.arch)
     except SizeError as err:
         raise TrainingError(str(err)) from None
-    augment = choose_augment(config.augment, defaults, [im.shape for im in train_set.images], patch)
-    loss = choose(config.loss, defaults, "loss", DEFAULT_LOSS)
+    # The user's choice, else the architecture's for this noise, else what suits the data.
+    augment = config.augment or defaults.get("augment") or default_augment(shapes, patch)
+    loss = config.loss or defaults.get("loss") or default_loss(train_set.images)
+    schedule = config.schedule or defaults.get("schedule") or DEFAULT_SCHEDULE
     if loss == "bce" and output_activation(model) != "sigmoid":
         raise TrainingError(f"--loss bce needs outputs in [0, 1] from a sigmoid; the {config.arch} model's output "
                             f"is {output_activation(model) or 'not bounded'}: use --loss l2 or l1")
-    return replace(config, patch=patch, augment=augment, loss=loss), input_size
+    return replace(config, patch=patch, augment=augment, loss=loss, schedule=schedule), input_size
 
 
 def describe_run(config: TrainConfig, input_size: tuple[int, int]) -> str:
@@ -241,7 +245,8 @@ def describe_run(config: TrainConfig, input_size: tuple[int, int]) -> str:
     padded = "" if input_size == (config.patch, config.patch) else \
         f" padded to {input_size[0]}x{input_size[1]} (loss on the real pixels)"
     return (f"training {config.arch} ({params}) on {config.patch}x{config.patch} patches{padded}, "
-            f"loss {config.loss}, augment {config.augment}, batch {config.batch}, lr {config.learning_rate:g}")
+            f"loss {config.loss}, augment {config.augment}, batch {config.batch}, "
+            f"lr {config.learning_rate:g} ({config.schedule})")
 
 
 def read_state(config: TrainConfig) -> dict[str, Any]:
@@ -262,8 +267,8 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
         state = read_state(config)
         stored = TrainConfig(**{**state["config"], "epochs": config.epochs, "steps_per_epoch": config.steps_per_epoch,
                                 "time_limit": config.time_limit or state["config"].get("time_limit")})
-        if "augment" not in state["config"]:
-            stored.augment = "dihedral"  # what every run did before --augment
+        if "augment" not in state["config"]:  # what every run did before --augment and --schedule
+            stored.augment, stored.schedule = "dihedral", "cosine"
         config = stored
     elif not overwrite and (Path(config.out).exists() or (ckpt / "state.json").exists()):
         raise TrainingError(f"{config.out} or its checkpoints exist; use --resume to continue or --overwrite to start over")
@@ -278,9 +283,10 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
     # a resumed run takes its weights from the checkpoint).
     source_meta = peek_metadata(config.init) if config.init else {}
     prior_seconds = source_meta.get("total_wall_seconds", source_meta.get("wall_seconds", 0.0))
-    if config.init and not config.arch_params:  # from Python: the model's own parameters
-        config.arch_params = resolve_params(arch_obj.params, source_meta.get("arch_params", {}), config.arch)
-    config.arch_params = resolve_arch_params(arch_obj, config.arch_params, defaults)
+    given = config.arch_params
+    if config.init and not given:  # from Python: the model's own parameters
+        given = resolve_params(arch_obj.params, source_meta.get("arch_params", {}), config.arch)
+    config = replace(config, arch_params=resolve_arch_params(arch_obj, given, defaults))
     multiple = _size_multiple(arch_obj, config.arch_params)
 
     train_set = load_training_set(config.data, config.channels)
@@ -310,10 +316,8 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
             if config.time_limit:
                 schedule = config.learning_rate  # set each epoch by _TimeBudget, ramped by _Warmup
             else:
-                decay_steps = max(1, config.epochs * config.steps_per_epoch - warmup)
-                schedule = keras.optimizers.schedules.CosineDecay(
-                    0.0 if warmup else config.learning_rate, decay_steps=decay_steps, alpha=COSINE_FLOOR,
-                    warmup_target=config.learning_rate if warmup else None, warmup_steps=warmup)
+                schedule = RunSchedule(config.learning_rate, config.epochs * config.steps_per_epoch,
+                                       config.schedule, warmup)
             model.compile(optimizer=keras.optimizers.Adam(schedule), loss=LOSSES[config.loss])
 
     metadata = {
@@ -331,6 +335,7 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
         "batch": config.batch,
         "loss": config.loss,
         "augment": config.augment,
+        "schedule": config.schedule,
         "select": config.select,
         "time_limit": config.time_limit,
         "init": config.init,
@@ -379,7 +384,8 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
         writer.callback,
     ]
     if config.time_limit:
-        callbacks.append(_TimeBudget(config.time_limit, config.learning_rate, writer.elapsed).callback)
+        callbacks.append(_TimeBudget(config.time_limit, config.learning_rate, writer.elapsed,
+                                     config.schedule).callback)
         if config.init and not resume:
             callbacks.append(_Warmup(FINETUNE_WARMUP_STEPS).callback)
     initial_epoch = int(state.get("epochs_done", 0))
