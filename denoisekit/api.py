@@ -245,7 +245,8 @@ def train(noise: str | None, out: str | Path = "model.keras", *, params: Mapping
           val_pairs: str | Path | None = None, self_supervised: str | None = None, arch: str | None = None,
           arch_params: Mapping[str, Any] | None = None, init: str | Path | None = None,
           channels: str | None = None, epochs: int = 20, steps_per_epoch: int = 200, batch: int = 16,
-          patch: int = 96, learning_rate: float = 1e-3, loss: str = "l1", select: str = "psnr",
+          patch: int | None = None, learning_rate: float = 1e-3, schedule: str | None = None,
+          loss: str | None = None, augment: str | None = None, select: str = "psnr",
           patience: int = 10, time_limit: float | None = None, seed: int = 0, strategy: str = "default",
           resume: bool = False, overwrite: bool = False, verbose: int | None = None) -> Model:
     """Train a denoiser as ``denoisekit train`` does, with its options by the same names
@@ -256,7 +257,9 @@ def train(noise: str | None, out: str | Path = "model.keras", *, params: Mapping
     noisy images matching ``data``'s clean ones (``noise`` None, or added on top);
     ``self_supervised``: a method (``"neighbor2neighbor"``, ``"noise2void"``) learning from the
     noisy images of ``data`` alone (``noise`` None); ``val_pairs``: held-out noisy images
-    matching ``val_data``'s clean ones."""
+    matching ``val_data``'s clean ones. ``patch``, ``loss``, ``augment`` (``"none"``, ``"flips"``,
+    ``"dihedral"``), ``schedule`` (``"cosine"``, ``"constant"``, ``"wsd"``) and the architecture
+    parameters left out: the recipe's for the architecture, the noise and the data."""
     from .training.datasets import DataError
     from .training.options import make_config
     from .training.trainer import TrainingError
@@ -266,8 +269,8 @@ def train(noise: str | None, out: str | Path = "model.keras", *, params: Mapping
         None if noise is None else str(noise), out, params=params, data=None if data is None else str(data),
         val_data=val_data, pairs=pairs, val_pairs=val_pairs, self_supervised=self_supervised,
         arch=arch, arch_params=arch_params, init=init, channels=channels, epochs=epochs,
-        steps_per_epoch=steps_per_epoch, batch=batch, patch=patch, learning_rate=learning_rate, loss=loss,
-        select=select, patience=patience, time_limit=time_limit, seed=seed, strategy=strategy)
+        steps_per_epoch=steps_per_epoch, batch=batch, patch=patch, learning_rate=learning_rate,
+        schedule=schedule, loss=loss, augment=augment, select=select, patience=patience, time_limit=time_limit, seed=seed, strategy=strategy)
     with _as_value_errors():
         try:
             run_training(config, resume=resume, overwrite=overwrite, verbose=verbose)

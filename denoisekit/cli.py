@@ -14,6 +14,7 @@ from .commands.clean import clean_command
 from .commands.benchmark import benchmark_command
 from .commands.corrupt import corrupt_command
 from .commands.export import export_command
+from .commands.latent import latent_command
 from .commands.metrics import metrics_command
 from .commands.plugins import plugins_command
 from .commands.models import models_command
@@ -21,16 +22,18 @@ from .commands.train import train_command
 
 
 def _plugin_warnings_on_one_line() -> None:
-    """A plugin that fails to import is one ``warning:`` line on stderr, not Python's
-    ``file:line: Category: message`` plus a stray source line; other warnings as before."""
+    """A plugin that fails to import, or a training run that needs the user's attention, is one
+    ``warning:`` line on stderr, not Python's ``file:line: Category: message`` plus a stray
+    source line; other warnings as before."""
     from .plugins import PluginLoadWarning
+    from .training import TrainingWarning
 
     previous = warnings.showwarning
     if getattr(previous, "_denoisekit", False):
         return
 
     def show(message, category, filename, lineno, file=None, line=None):
-        if issubclass(category, PluginLoadWarning):
+        if issubclass(category, (PluginLoadWarning, TrainingWarning)):
             click.echo(f"warning: {message}", err=True)
         else:
             previous(message, category, filename, lineno, file, line)
@@ -53,6 +56,6 @@ def main() -> None:
     _plugin_warnings_on_one_line()
 
 
-for command in (plugins_command, clean_command, corrupt_command, metrics_command, train_command, models_command, benchmark_command,
-                export_command):
+for command in (plugins_command, clean_command, corrupt_command, metrics_command, train_command, models_command,
+                benchmark_command, export_command, latent_command):
     main.add_command(command)

@@ -77,7 +77,12 @@ def register_architectures(register: Callable[[object], None]) -> None:
     in its ``keras.Input`` shape (the trainer then uses that patch size and inference
     tiles at it); otherwise build it with ``keras.Input((None, None, channels))``.
     If height and width must be multiples of some number (downsampling steps), add a
-    method ``size_multiple(**params) -> int``; inference pads to it.
+    method ``size_multiple(**params) -> int``; inference pads to it, and training pads
+    patches to it with the loss on the real pixels only. An optional method
+    ``training_defaults(noise: str) -> dict`` returns what ``train`` uses against the
+    corruption named ``noise`` where the user does not say: any of ``loss`` (a ``--loss``
+    name), ``augment`` (none, flips, dihedral), ``schedule`` (cosine, constant) and
+    ``arch_params`` (e.g. ``{"bias": True}``).
     Custom layers must be registered with ``keras.saving.register_keras_serializable``
     so saved models load with Keras ``safe_mode`` on.
     """

@@ -53,9 +53,18 @@ class Architecture:
     name: ClassVar[str]
     description: ClassVar[str] = ""
     params: ClassVar[tuple[Param, ...]] = ()
+
     def build(self, channels: int, **params: Any) -> Any:  # pragma: no cover - interface
         raise NotImplementedError
 
     def size_multiple(self, **params: Any) -> int:
         """Input height and width must be multiples of this (1: any size)."""
         return 1
+
+    def training_defaults(self, noise: str) -> dict[str, Any]:
+        """What ``train`` uses, against the corruption named ``noise``, where the user does not
+        say: any of ``loss`` (a ``--loss`` name), ``augment`` (none, flips or dihedral),
+        ``schedule`` (cosine or constant) and ``arch_params`` (values of this architecture's own
+        params, such as biases). The toolkit's defaults fill the rest: L1, cosine decay, and
+        augmentation chosen from the data."""
+        return {}

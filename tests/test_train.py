@@ -319,21 +319,6 @@ def test_multi_worker_strategy_runs_as_a_single_worker_without_tf_config(tmp_pat
     assert load_denoiser(out).metadata["steps_per_epoch"] == 2
 
 
-def test_validation_warns_when_the_model_returns_its_input():
-    import keras
-
-    from denoisekit.training.validation import ValidationCallback
-
-    rng = np.random.default_rng(0)
-    pairs = [(rng.random((16, 16, 1), dtype=np.float32), rng.random((16, 16, 1), dtype=np.float32))]
-    callback = ValidationCallback(pairs)
-    callback.set_model(keras.Sequential([keras.Input((16, 16, 1)), keras.layers.Identity()]))
-    logs: dict = {}
-    with pytest.warns(RuntimeWarning, match="returns its input unchanged"):
-        callback.on_epoch_end(0, logs)
-    assert logs["val_psnr"] == pytest.approx(callback.input_scores["psnr"])
-
-
 def test_ssim_loss_is_one_minus_the_ssim_that_metrics_reports():
     from denoisekit.metrics import ssim
     from denoisekit.training import LOSS_NAMES

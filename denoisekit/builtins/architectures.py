@@ -10,6 +10,10 @@ from ..plugin_types import Architecture
 
 HEADS = ("residual", "chroma")
 HEAD_PARAM = Param("head", "str", "residual", choices=HEADS, help="residual: predict noise; chroma: colorize")
+#: Corruptions that bias-free, L1-trained residual nets fail on: impulse noise is not zero-mean
+#: and colorization predicts colour from nothing; under L1, "no change anywhere" is the median
+#: answer and bias-free ReLU units can all die (denoisekit/bundled/RECIPE.md).
+NEEDS_BIASES = ("salt-and-pepper", "grayscale")
 BIAS_PARAM = Param("bias", "bool", False,
                    help="biases in the convolutions: off for Gaussian noise (scales with the noise level), "
                         "on for impulse noise and colorization, where bias-free ReLU units can all die")
@@ -17,28 +21,40 @@ BIAS_PARAM = Param("bias", "bool", False,
 
 class BottleneckAutoencoder(Architecture):
     name = "autoencoder"
-    description = "Classic conv autoencoder with a dense latent bottleneck, for small fixed-size images (28x28 digits)."
+    description = ("The textbook's conv autoencoder: strided convolutions, a dense latent vector, transposed "
+                   "convolutions, a sigmoid output; one fixed size (28x28 digits).")
     params = (
-        Param("size", "int", 28, 8, 256, help="input height and width (a multiple of 4)"),
+        Param("size", "int", 28, 8, 256, help="input height and width (a multiple of 2**depth)"),
         Param("latent", "int", 16, 1, 4096, help="size of the latent vector"),
-        Param("filters", "int", 32, 4, 256, help="filters of the first conv layer (the second has twice)"),
+        Param("filters", "int", 32, 4, 256, help="filters of the first conv layer (doubling per layer)"),
+        Param("depth", "int", 2, 1, 4, help="stride-2 conv layers (the chapter's colorization autoencoder: 3)"),
     )
 
-    def build(self, channels: int, size: int = 28, latent: int = 16, filters: int = 32) -> Any:
+    def build(self, channels: int, size: int = 28, latent: int = 16, filters: int = 32, depth: int = 2) -> Any:
         keras, layers = _keras()
-        if size % 4:
-            raise ValueError(f"autoencoder size must be a multiple of 4, not {size}")
+        if size % 2**depth:
+            raise ValueError(f"autoencoder size must be a multiple of {2**depth} (2**depth), not {size}")
+        widths = [filters * 2**i for i in range(depth)]
         inputs = keras.Input((size, size, channels), name="noisy")
-        x = layers.Conv2D(filters, 3, strides=2, padding="same", activation="relu")(inputs)
-        x = layers.Conv2D(2 * filters, 3, strides=2, padding="same", activation="relu")(x)
+        x = inputs
+        for width in widths:
+            x = layers.Conv2D(width, 3, strides=2, padding="same", activation="relu")(x)
         x = layers.Flatten()(x)
         code = layers.Dense(latent, name="latent")(x)
-        x = layers.Dense((size // 4) * (size // 4) * 2 * filters, activation="relu")(code)
-        x = layers.Reshape((size // 4, size // 4, 2 * filters))(x)
-        x = layers.Conv2DTranspose(2 * filters, 3, strides=2, padding="same", activation="relu")(x)
-        x = layers.Conv2DTranspose(filters, 3, strides=2, padding="same", activation="relu")(x)
+        side = size // 2**depth
+        x = layers.Dense(side * side * widths[-1], activation="relu")(code)
+        x = layers.Reshape((side, side, widths[-1]))(x)
+        for width in reversed(widths):
+            x = layers.Conv2DTranspose(width, 3, strides=2, padding="same", activation="relu")(x)
         outputs = layers.Conv2DTranspose(channels, 3, padding="same", activation="sigmoid", name="clean")(x)
         return keras.Model(inputs, outputs, name="autoencoder")
+
+    def training_defaults(self, noise: str) -> dict[str, Any]:
+        # The textbook's recipe: MSE (a Gaussian decoder; under L1 its sigmoid output on digits
+        # collapses to black), no augmentation (its dense latent learns whole, upright images) and
+        # Adam at a constant rate (still learning after 1,250 steps on digits, where a cosine decay
+        # cost the textbook model 0.6 dB: examples/README.md).
+        return {"loss": "l2", "augment": "none", "schedule": "constant"}
 
 
 def _keras() -> tuple[Any, Any]:
@@ -86,6 +102,17 @@ def _predicted_channels(channels: int, head: str) -> int:
     return 2 if head == "chroma" else channels
 
 
+def _residual_defaults(noise: str) -> dict[str, Any]:
+    """Gaussian-like noise: L1, bias-free (the toolkit's defaults). Impulse noise and colorization:
+    biases and L2; colorization predicts chroma from luminance."""
+    if noise not in NEEDS_BIASES:
+        return {}
+    params: dict[str, Any] = {"bias": True}
+    if noise == "grayscale":
+        params["head"] = "chroma"
+    return {"loss": "l2", "arch_params": params}
+
+
 class ResidualUNet(Architecture):
     name = "unet"
     description = ("Fully convolutional U-Net with skip connections and a residual (noise-predicting) output, "
@@ -128,6 +155,9 @@ class ResidualUNet(Architecture):
     def size_multiple(levels: int = 3, **_: Any) -> int:
         return 2 * 2 ** (levels - 1)
 
+    def training_defaults(self, noise: str) -> dict[str, Any]:
+        return _residual_defaults(noise)
+
 
 class DnCNN(Architecture):
     name = "dncnn"
@@ -150,6 +180,9 @@ class DnCNN(Architecture):
         x = keras.layers.Conv2D(_predicted_channels(channels, head), 3, padding="same", use_bias=False,
                                 name="prediction")(x)
         return keras.Model(inputs, _output(inputs, body_in, x, head), name="dncnn")
+
+    def training_defaults(self, noise: str) -> dict[str, Any]:
+        return _residual_defaults(noise)
 
 
 @hookimpl

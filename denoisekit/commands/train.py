@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..params import ParamError, split_assignments
-from ..training import LOSS_NAMES, METHODS, SELECT
+from ..training import AUGMENTS, LOSS_NAMES, METHODS, SCHEDULES, SELECT
 from ..training.datasets import DataError
 from .common import param_option, write_json
 
@@ -44,12 +44,22 @@ CHANNELS = ("gray", "rgb")
 @click.option("--epochs", type=click.IntRange(1), default=20, show_default=True)
 @click.option("--steps-per-epoch", type=click.IntRange(1), default=200, show_default=True)
 @click.option("--batch", type=click.IntRange(1), default=16, show_default=True, help="Patches per step.")
-@click.option("--patch", type=click.IntRange(8), default=96, show_default=True, help="Patch size in pixels.")
+@click.option("--patch", type=click.IntRange(8), default=None,
+              help="Patch size in pixels [default: 96, or the largest image's side when all are smaller; a "
+                   "fixed-size model's own size]. Padded to what the model needs (a U-Net's multiple of 8), "
+                   "with the loss on the real pixels only.")
 @click.option("--lr", "learning_rate", type=click.FloatRange(min=0, min_open=True), default=1e-3, show_default=True,
-              help="Initial learning rate (cosine decay to 1% of it).")
-@click.option("--loss", type=click.Choice(list(LOSS_NAMES)), default="l1", show_default=True,
-              help="Training loss: l1 for photos, l2 for sparse images such as digits, impulse noise and "
-                   "colorization; +ssim mixes in 0.84 of (1 - SSIM), the SSIM that `metrics` reports.")
+              help="Initial learning rate.")
+@click.option("--schedule", type=click.Choice(list(SCHEDULES)), default=None,
+              help="The learning rate over the run [default: constant for autoencoder, as the textbook's Adam; "
+                   "else cosine: decay to 1% of --lr over the steps or --time-limit].")
+@click.option("--loss", type=click.Choice(list(LOSS_NAMES)), default=None,
+              help="Training loss [default: the architecture's for the noise: l2 for autoencoder, impulse noise "
+                   "and colorization, else l1]: l1 for photos, l2 for sparse images such as digits; +ssim mixes "
+                   "in 0.84 of (1 - SSIM), the SSIM that `metrics` reports; bce for a sigmoid output.")
+@click.option("--augment", type=click.Choice(list(AUGMENTS)), default=None,
+              help="Flip or turn patches [default: none for autoencoder and for data whose images fit in one patch "
+                   "(digits, glyphs), else dihedral: the 8 flips and rotations].")
 @click.option("--select", type=click.Choice(list(SELECT)), default="psnr", show_default=True,
               help="Validation figure that picks the kept epoch and stops a run that no longer improves.")
 @click.option("--patience", type=click.IntRange(1), default=10, show_default=True,
@@ -65,8 +75,8 @@ CHANNELS = ("gray", "rgb")
 @click.option("--overwrite", is_flag=True, help="Start over even if --out or its checkpoints exist.")
 @click.option("--json", "as_json", is_flag=True, help="Print the model's metadata as JSON when done.")
 def train_command(noise, params, data, pairs, self_supervised, method, val_data, val_pairs, arch, arch_params, init,
-                  channels, epochs, steps_per_epoch, batch, patch, learning_rate, loss, select, patience, time_limit,
-                  seed, strategy, out, resume, overwrite, as_json):
+                  channels, epochs, steps_per_epoch, batch, patch, learning_rate, schedule, loss, augment, select,
+                  patience, time_limit, seed, strategy, out, resume, overwrite, as_json):
     """Train a denoiser: from clean images with any installed noise model made on
     the fly (every epoch sees fresh noise), from noisy/clean pairs (--pairs, with
     --noise on top or not), or from noisy images alone (--self-supervised).
@@ -80,7 +90,7 @@ def train_command(noise, params, data, pairs, self_supervised, method, val_data,
     Examples:
       denoisekit train --noise gaussian -p sigma=0:55 --out gray.keras
       denoisekit train --noise grayscale --channels rgb --out colorize.keras
-      denoisekit train --noise gaussian -p sigma=127.5 --data mnist --arch autoencoder --loss l2
+      denoisekit train --noise gaussian -p sigma=100 --data digits/ --arch autoencoder --patch 28
       denoisekit train --noise gaussian -p sigma=0:55 --init gaussian-gray --data my_photos/ --lr 1e-4 --out mine.keras
       denoisekit train --data clean/ --pairs noisy/ --out pairs.keras
       denoisekit train --data noisy/ --self-supervised --out n2n.keras
@@ -97,8 +107,6 @@ def train_command(noise, params, data, pairs, self_supervised, method, val_data,
     arch_given = given("arch")
     if method is not None and not self_supervised:
         raise click.BadParameter("goes with --self-supervised", param_hint="--method")
-    if self_supervised and given("loss"):  # make_config cannot tell the default from a choice
-        raise click.BadParameter("self-supervised methods bring their own loss (L2)", param_hint="--loss")
     if self_supervised and val_pairs is None and given("select"):
         raise click.BadParameter("needs clean validation images (--val-data with --val-pairs); without them "
                                  "the held-out self-supervised loss picks the epoch", param_hint="--select")
@@ -108,8 +116,8 @@ def train_command(noise, params, data, pairs, self_supervised, method, val_data,
             val_pairs=val_pairs, self_supervised=(method or METHODS[0]) if self_supervised else None,
             arch=arch if arch_given or init is None else None, arch_params=_assignments(arch_params, "--arch-param"),
             init=init, channels=channels, epochs=epochs, steps_per_epoch=steps_per_epoch, batch=batch, patch=patch,
-            learning_rate=learning_rate, loss=loss, select=select, patience=patience, time_limit=time_limit,
-            seed=seed, strategy=strategy)
+            learning_rate=learning_rate, schedule=schedule, loss=loss, augment=augment, select=select,
+            patience=patience, time_limit=time_limit, seed=seed, strategy=strategy)
     except OptionError as err:
         raise click.BadParameter(str(err), param_hint=err.option) from None
     try:

@@ -109,8 +109,8 @@ def load_training_set(data: str | None, channels: int) -> ImageSet:
 def load_validation_set(data: str | None, val_data: str | None, channels: int) -> ImageSet:
     """Validation images: ``val_data`` if given, else the held-out part of the named set.
 
-    A user folder without ``val_data`` is validated on its own last image (sorted by
-    name), which is then left out of training by :func:`split_folder`.
+    A user folder without ``val_data`` is validated on a tenth of its own images, spread
+    across it, which are then left out of training (:func:`split_folder`).
     """
     if val_data is not None:
         return _folder(Path(val_data), channels)
@@ -122,12 +122,21 @@ def load_validation_set(data: str | None, val_data: str | None, channels: int) -
 
 
 def split_folder(full: ImageSet) -> tuple[ImageSet, ImageSet]:
-    """Hold out the last image of a folder (about a tenth when there are many) for validation."""
-    if len(full.images) < 2:
+    """Hold out a tenth of a folder (at least one image) for validation: the last image of each
+    run of ten (sorted by name), so a folder sorted by class (digit_0..., digit_9...) is held out
+    across its classes, not as its last ones; a folder of fewer than 20 gives its last image."""
+    n = len(full.images)
+    if n < 2:
         raise DataError("a --data folder needs at least 2 images (one is held out), or pass --val-data")
-    n_val = max(1, len(full.images) // 10)
-    train = ImageSet(full.images[:-n_val], f"{full.description}, less {n_val} held out", full.names[:-n_val])
-    val = ImageSet(full.images[-n_val:], f"held out: {', '.join(full.names[-n_val:])}", full.names[-n_val:])
+    n_val = max(1, n // 10)
+    step = n // n_val
+    held = set(range(step - 1, n_val * step, step))
+    keep = [i for i in range(n) if i not in held]
+    val_names = [full.names[i] for i in sorted(held)]
+    listed = ", ".join(val_names[:12]) + (", ..." if len(val_names) > 12 else "")
+    train = ImageSet([full.images[i] for i in keep], f"{full.description}, less {n_val} held out",
+                     [full.names[i] for i in keep])
+    val = ImageSet([full.images[i] for i in sorted(held)], f"held out: {listed}", val_names)
     return train, val
 
 

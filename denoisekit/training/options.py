@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from ..params import ParamError, format_value, resolve_params
 from ..plugins import PluginError, get_registry
-from . import LOSS_NAMES, METHODS, SELECT
+from . import AUGMENTS, LOSS_NAMES, METHODS, SCHEDULES, SELECT
 
 if TYPE_CHECKING:  # the trainer imports TensorFlow
     from .trainer import TrainConfig
@@ -118,12 +118,16 @@ def make_config(noise: str | None, out: str | Path = "model.keras", *, params: M
                 val_pairs: str | None = None, self_supervised: str | None = None, arch: str | None = None,
                 arch_params: Mapping[str, Any] | None = None, init: str | None = None,
                 channels: str | None = None, epochs: int = 20, steps_per_epoch: int = 200, batch: int = 16,
-                patch: int = 96, learning_rate: float = 1e-3, loss: str = "l1", select: str = "psnr",
+                patch: int | None = None, learning_rate: float = 1e-3, schedule: str | None = None,
+                loss: str | None = None, augment: str | None = None, select: str = "psnr",
                 patience: int = 10, time_limit: float | None = None, seed: int = 0,
                 strategy: str = "default") -> TrainConfig:
     """The run these options describe. ``arch`` None: ``unet``, or the architecture of ``init``;
     ``channels`` None: gray, rgb for ``noise="grayscale"`` (colorization), or those of ``init``.
-    ``noise`` None: the noise of ``pairs`` alone, or ``self_supervised`` (see :func:`check_sources`)."""
+    ``noise`` None: the noise of ``pairs`` alone, or ``self_supervised`` (see :func:`check_sources`).
+    ``patch``, ``loss``, ``augment``, ``schedule`` and the architecture parameters not given: the
+    recipe's for the architecture, the noise and the data (training/recipe.py), chosen by the
+    trainer once it has read the data."""
     from .trainer import STRATEGIES, TrainConfig
 
     if Path(out).suffix != ".keras":
@@ -150,18 +154,27 @@ def make_config(noise: str | None, out: str | Path = "model.keras", *, params: M
             and "head" not in arch_given:
         arch_given["head"] = "chroma"  # colorize by predicting chroma from luminance
     _, arch_values = _plugin("architecture", arch, arch_given, "--arch", "--arch-param")
+    # Only what was given (or comes with init): the trainer fills the rest with the architecture's
+    # training defaults for this noise, then its declared defaults (recipe.resolve_arch_params).
+    arch_values = {k: v for k, v in arch_values.items() if k in arch_given}
     for name, value, low, option in (("epochs", epochs, 1, "--epochs"),
                                      ("steps_per_epoch", steps_per_epoch, 1, "--steps-per-epoch"),
-                                     ("batch", batch, 1, "--batch"), ("patch", patch, 8, "--patch"),
-                                     ("patience", patience, 1, "--patience")):
+                                     ("batch", batch, 1, "--batch"), ("patience", patience, 1, "--patience")):
         _at_least(name, value, low, option)
+    if patch is not None:
+        _at_least("patch", patch, 8, "--patch")
     if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float)) or not learning_rate > 0:
         raise OptionError(f"learning_rate must be a number above 0, not {learning_rate!r}", "--lr")
     if time_limit is not None:
         _at_least("time_limit", time_limit, 1, "--time-limit", integer=False)
-    _choice("loss", loss, LOSS_NAMES, "--loss")
+    if loss is not None:
+        _choice("loss", loss, LOSS_NAMES, "--loss")
+    if augment is not None:
+        _choice("augment", augment, AUGMENTS, "--augment")
+    if schedule is not None:
+        _choice("schedule", schedule, SCHEDULES, "--schedule")
     _choice("select", select, SELECT, "--select")
-    if self_supervised is not None and loss not in ("l1", "l2"):  # l1: the default, left alone
+    if self_supervised is not None and loss is not None:
         raise OptionError("self-supervised methods bring their own loss (L2)", "--loss")
     if self_supervised is not None and val_pairs is None and select != "psnr":
         raise OptionError("--select needs clean validation images (val_data with val_pairs); without them "
@@ -173,7 +186,8 @@ def make_config(noise: str | None, out: str | Path = "model.keras", *, params: M
         noise=noise, noise_params=noise_values, out=str(out), arch=arch, arch_params=arch_values,
         channels=CHANNELS[channels], data=data, val_data=val_data, pairs=pairs, val_pairs=val_pairs,
         self_supervised=self_supervised, epochs=epochs, steps_per_epoch=steps_per_epoch,
-        batch=batch, patch=patch, seed=seed, learning_rate=float(learning_rate), loss=loss, select=select,
+        batch=batch, patch=patch, seed=seed, learning_rate=float(learning_rate), schedule=schedule, loss=loss,
+        augment=augment, select=select,
         patience=patience, strategy=strategy, time_limit=None if time_limit is None else float(time_limit),
         init=None if init is None else str(init),
     )

@@ -103,8 +103,10 @@ def split_pairs(full: PairSet) -> tuple[PairSet, PairSet]:
 
 
 def pair_dataset(pairs: PairSet, corruption: Any | None, params: Mapping[str, Any], *,
-                 patch: int, batch: int, seed: int, augment: bool = True) -> Any:
-    """An endless ``tf.data.Dataset`` of (noisy, clean) float32 batches (batch, patch, patch, C).
+                 patch: int, batch: int, seed: int, augment: str | bool = "dihedral") -> Any:
+    """An endless ``tf.data.Dataset`` of (noisy, target) float32 batches: noisy (batch, patch,
+    patch, C), target the clean patches with a last channel that is 1 on real pixels and 0 where
+    a pair smaller than the patch was padded (as ``pipeline.patch_dataset``'s, for the masked losses).
 
     Each pair is stacked along the channel axis and cut as one image, so the crop, flip and
     rotation are the same for both. ``corruption`` (optional) adds synthetic noise on top of
@@ -112,10 +114,10 @@ def pair_dataset(pairs: PairSet, corruption: Any | None, params: Mapping[str, An
     """
     channels = pairs.clean[0].shape[-1]
     stacked = [np.concatenate([noisy, clean], axis=-1) for noisy, clean in zip(pairs.noisy, pairs.clean)]
-    batches = patch_batches(stacked, patch=patch, batch=batch, seed=seed, augment=augment)
+    batches = patch_batches(stacked, patch=patch, batch=batch, seed=seed, augment=augment, mask=True)
 
     def split(both, batch_seed):
-        noisy, clean = both[..., :channels], both[..., channels:]
+        noisy, clean = both[..., :channels], both[..., channels:]  # clean: the clean half and the mask
         if corruption is not None:
             noisy = quantize(corruption.apply(noisy, batch_seed, **params))
         return noisy, clean

@@ -13,16 +13,23 @@ from typing import Any
 import numpy as np
 
 from ..tf_setup import tensorflow
-from .pipeline import SHUFFLE_PATCHES, pad_to_patch
+from .augment import augment_patch
+from .padding import with_mask
+from .pipeline import SHUFFLE_PATCHES
 
 
-def patch_batches(images: list[np.ndarray], *, patch: int, batch: int, seed: int, augment: bool = True) -> Any:
+def patch_batches(images: list[np.ndarray], *, patch: int, batch: int, seed: int, augment: str | bool = "dihedral",
+                  mask: bool = False) -> Any:
     """An endless ``tf.data.Dataset`` of float32 batches (batch, patch, patch, C) cut from
-    ``images`` (each (H, W, C), C the same for all), randomly flipped and rotated when
-    ``augment``. Larger images give proportionally more patches per pass."""
+    ``images`` (each (H, W, C), C the same for all), flipped and turned by ``augment`` (none,
+    flips, dihedral; True: dihedral). Larger images give proportionally more patches per pass.
+    An image smaller than the patch is padded (mirrored); with ``mask`` each patch carries one
+    more channel, 1 on real pixels and 0 on that padding (padding.with_mask)."""
     tf = tensorflow()
-    channels = images[0].shape[-1]
-    padded = [pad_to_patch(np.asarray(im, np.float32), patch) for im in images]
+    if isinstance(augment, bool):
+        augment = "dihedral" if augment else "none"
+    channels = images[0].shape[-1] + 1  # the mask travels with the pixels through crops and turns
+    padded = [with_mask(np.asarray(im, np.float32), patch) for im in images]
     spec = tf.TensorSpec((None, None, channels), tf.float32)
     decoded = tf.data.Dataset.from_generator(lambda: iter(padded), output_signature=spec).cache()
 
@@ -35,10 +42,8 @@ def patch_batches(images: list[np.ndarray], *, patch: int, batch: int, seed: int
         crop_seed, flip_seed, rot_seed = tf.unstack(
             tf.random.experimental.stateless_split(tf.stack([tf.constant(seed, tf.int64), index]), 3))
         out = tf.image.stateless_random_crop(image, [patch, patch, channels], seed=crop_seed)
-        if augment:
-            out = tf.image.stateless_random_flip_left_right(out, seed=flip_seed)
-            out = tf.image.rot90(out, tf.random.stateless_uniform([], rot_seed, 0, 4, tf.int32))
-        return out
+        out = augment_patch(out, flip_seed, rot_seed, augment)
+        return out if mask else out[..., :-1]
 
     patches = decoded.repeat().shuffle(len(padded), seed=seed).flat_map(visits)
     patches = tf.data.Dataset.zip((patches, tf.data.Dataset.counter())).map(

@@ -1,5 +1,6 @@
 """The tf.data pipeline: decoded images -> random patches -> augmentation -> batches ->
-corruption made on the fly (fresh noise every epoch) -> (noisy, clean) pairs.
+corruption made on the fly (fresh noise every epoch) -> (noisy, target) pairs, the target
+being the clean patch with a mask of its real pixels as a last channel (padding.py).
 
 Everything after the one-time decode runs as TensorFlow graph ops; randomness is
 stateless and keyed by (seed, element index), so a seed reproduces the stream.
@@ -14,6 +15,8 @@ import numpy as np
 from ..images import center_crop
 from ..noise_ops import apply_corruption
 from ..tf_setup import tensorflow
+from .augment import augment_patch
+from .padding import with_mask
 
 #: Users' noisy files are 8-bit: train on inputs rounded to 8 bits, not on float noise.
 INPUT_LEVELS = 255.0
@@ -21,12 +24,8 @@ SHUFFLE_PATCHES = 1024
 
 
 def pad_to_patch(image: np.ndarray, patch: int) -> np.ndarray:
-    """Reflect-pad an image smaller than the patch size (e.g. 25x25 faces) up to it."""
-    h, w = image.shape[:2]
-    ph, pw = max(0, patch - h), max(0, patch - w)
-    if not (ph or pw):
-        return image
-    return np.pad(image, ((0, ph), (0, pw), (0, 0)), mode="symmetric")
+    """Reflect-pad an image smaller than the patch size (e.g. 25x25 faces) up to it (no mask)."""
+    return with_mask(image, patch)[..., :-1]
 
 
 def quantize(images: Any) -> Any:
@@ -37,13 +36,17 @@ def quantize(images: Any) -> Any:
 
 def patch_dataset(
     images: list[np.ndarray], corruption: Any, params: Mapping[str, Any], *,
-    patch: int, batch: int, seed: int, augment: bool = True,
+    patch: int, batch: int, seed: int, augment: str | bool = "dihedral",
 ) -> Any:
-    """An endless ``tf.data.Dataset`` of (noisy, clean) float32 batches (batch, patch, patch, C)."""
+    """An endless ``tf.data.Dataset`` of float32 batches (noisy, target): noisy (batch, patch,
+    patch, C), target the clean patches with a last channel that is 1 on real pixels and 0 where
+    an image smaller than the patch was padded. ``augment``: none, flips or dihedral."""
     tf = tensorflow()
+    if isinstance(augment, bool):
+        augment = "dihedral" if augment else "none"
     channels = images[0].shape[-1]
-    padded = [pad_to_patch(np.asarray(im, np.float32), patch) for im in images]
-    spec = tf.TensorSpec((None, None, channels), tf.float32)
+    padded = [with_mask(np.asarray(im, np.float32), patch) for im in images]
+    spec = tf.TensorSpec((None, None, channels + 1), tf.float32)
     decoded = tf.data.Dataset.from_generator(lambda: iter(padded), output_signature=spec).cache()
 
     def visits(image):
@@ -55,16 +58,13 @@ def patch_dataset(
     def crop(image, index):
         crop_seed, flip_seed, rot_seed = tf.unstack(
             tf.random.experimental.stateless_split(tf.stack([tf.constant(seed, tf.int64), index]), 3))
-        out = tf.image.stateless_random_crop(image, [patch, patch, channels], seed=crop_seed)
-        if augment:
-            out = tf.image.stateless_random_flip_left_right(out, seed=flip_seed)
-            out = tf.image.rot90(out, tf.random.stateless_uniform([], rot_seed, 0, 4, tf.int32))
-        return out
+        out = tf.image.stateless_random_crop(image, [patch, patch, channels + 1], seed=crop_seed)
+        return augment_patch(out, flip_seed, rot_seed, augment)  # the mask turns with its pixels
 
-    def corrupt(clean, index):
+    def corrupt(target, index):
         noise_seed = tf.cast(tf.stack([tf.constant(seed + 1, tf.int64), index]), tf.int32)
-        noisy = corruption.apply(clean, noise_seed, **params)
-        return quantize(noisy), clean
+        noisy = corruption.apply(target[..., :channels], noise_seed, **params)
+        return quantize(noisy), target
 
     patches = decoded.repeat().shuffle(len(padded), seed=seed).flat_map(visits)
     patches = tf.data.Dataset.zip((patches, tf.data.Dataset.counter())).map(
@@ -77,15 +77,14 @@ def patch_dataset(
 
 def validation_pairs(
     images: list[np.ndarray], corruption: Any, params: Mapping[str, Any], *,
-    size: int, multiple: int, seed: int, fixed_size: tuple[int, int] | None = None,
+    size: int, seed: int, fixed_size: tuple[int, int] | None = None,
 ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """A fixed, seeded set of (noisy, clean) images, so figures compare across epochs and runs."""
+    """A fixed, seeded set of (noisy, clean) images, so figures compare across epochs and runs:
+    central crops of at most ``size`` (a fixed-size model's own size), any height and width
+    (``validation.predict_pairs`` pads them as inference does)."""
     pairs = []
     for i, image in enumerate(images):
-        if fixed_size is not None:
-            image = center_crop(pad_to_patch(image, max(fixed_size)), min(fixed_size))
-        else:
-            image = center_crop(image, size, multiple)
+        image = center_crop(image, min(fixed_size) if fixed_size is not None else size)
         noisy = apply_corruption(corruption, image, params, seed, key=i)
         pairs.append((np.asarray(quantize(noisy)), image))
     return pairs

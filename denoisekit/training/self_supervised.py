@@ -131,22 +131,31 @@ def masked_mse(target: Any, prediction: Any, mask: Any) -> Any:
 # --------------------------------------------------------------------------- feeds
 
 
-def prepare_batch(method: str, noisy: Any, seed: Any, ratio: float = MASK_RATIO) -> tuple[Any, Any]:
+def prepare_batch(method: str, noisy: Any, seed: Any, ratio: float = MASK_RATIO, real: Any = None) -> tuple[Any, Any]:
     """(x, y) for the trainer from a noisy batch: Neighbor2Neighbor gets the batch and the
-    sub-sampler's choices; Noise2Void the blind-spot input and (noisy, mask) stacked."""
+    sub-sampler's choices; Noise2Void the blind-spot input and (noisy, mask) stacked, the mask
+    left 0 where ``real`` (N, H, W, 1: 0 on padding) says a pixel is padding, so its loss is
+    taken on real pixels only (and padding.pad_batch, which zeroes a target's last channel on
+    the padding it adds, keeps it so)."""
     tf = tensorflow()
     if method == NEIGHBOR2NEIGHBOR:
         shape = tf.shape(noisy)
         return noisy, neighbor_choices(tf.stack([shape[0], shape[1] // 2, shape[2] // 2]), seed)
     masked, mask = blind_spots(noisy, seed, ratio)
+    if real is not None:
+        mask = mask * real
     return masked, tf.concat([noisy, mask], axis=-1)
 
 
 def noisy_dataset(images: list[np.ndarray], method: str, *, patch: int, batch: int, seed: int,
-                  augment: bool = True) -> Any:
-    """An endless ``tf.data.Dataset`` of (x, y) batches for :class:`SelfSupervised` from noisy images."""
-    batches = patch_batches(images, patch=patch, batch=batch, seed=seed, augment=augment)
-    return with_batch_seeds(batches, lambda noisy, s: prepare_batch(method, noisy, s), seed + 1)
+                  augment: str | bool = "dihedral") -> Any:
+    """An endless ``tf.data.Dataset`` of (x, y) batches for :class:`SelfSupervised` from noisy
+    images. Images smaller than the patch are padded: Noise2Void's loss leaves the padding out;
+    Neighbor2Neighbor's sub-images take it as they are (its patches need no padding otherwise)."""
+    channels = images[0].shape[-1]
+    batches = patch_batches(images, patch=patch, batch=batch, seed=seed, augment=augment, mask=True)
+    return with_batch_seeds(batches, lambda both, s: prepare_batch(method, both[..., :channels], s,
+                                                                   real=both[..., channels:]), seed + 1)
 
 
 def method_loss(method: str, denoise: Any, x: Any, y: Any, restored: Any, gamma: float = GAMMA) -> Any:

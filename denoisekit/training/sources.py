@@ -77,7 +77,8 @@ class Feed:
 
 def check_patch(config: Any, multiple: int, fixed_size: tuple[int, int] | None) -> None:
     """Neighbor2Neighbor trains the network on half-size sub-images: any-size models only,
-    and patches a multiple of twice the architecture's size multiple."""
+    and patches a multiple of twice the architecture's size multiple (its batches are not
+    padded to the model's size as the others are)."""
     factor = size_factor(config.self_supervised) if config.self_supervised else 1
     if factor == 1:
         return
@@ -91,14 +92,15 @@ def check_patch(config: Any, multiple: int, fixed_size: tuple[int, int] | None) 
 
 def make_feed(source: Source, config: Any, noise: Any, *, size: int, multiple: int,
               fixed_size: tuple[int, int] | None) -> Feed:
-    """The training feed and validation for ``source`` (``size``: validation crop side)."""
+    """The training feed and validation for ``source`` (``size``: validation crop side). The
+    batches are the patch size; the trainer pads them to the model's size (padding.pad_batch)."""
     seed = config.seed
     if source.kind == PAIRS:
         dataset = pair_dataset(source.pairs, noise, config.noise_params, patch=config.patch,
-                               batch=config.batch, seed=seed)
+                               batch=config.batch, seed=seed, augment=config.augment)
     else:
         dataset = noisy_dataset(source.noisy, config.self_supervised, patch=config.patch,
-                                batch=config.batch, seed=seed)
+                                batch=config.batch, seed=seed, augment=config.augment)
     if source.val_pairs is not None:
         pairs = pair_validation(source.val_pairs, noise, config.noise_params, size=size, multiple=multiple,
                                 seed=seed + 7, fixed_size=fixed_size)

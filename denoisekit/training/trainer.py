@@ -2,38 +2,41 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-import math
 import os
 import shutil
 import sys
 import time
-from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
 from contextlib import contextmanager, nullcontext
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
 from .. import __version__
 from ..modelio import attach_metadata, load_denoiser, load_keras_model, peek_metadata, read_metadata, update_metadata
 from ..noise_ops import shape_changed
-from ..params import params_to_text
+from ..params import params_to_text, resolve_params
 from ..plugin_guard import build_model, size_multiple
 from ..plugins import PluginCallError, architecture, corruption, debugging, describe
 from ..tf_setup import tensorflow
 from .cluster import prepare_for_cluster, is_chief, mean_across_workers, scratch_dir, synced_logs_callback
 from .datasets import drop_gray_images, load_training_set, load_validation_set, split_folder
-from .losses import LOSSES
+from .augment import default_augment
+from .collapse import GUARD_EPOCH, Collapse, CollapseGuard
+from .losses import LOSSES, output_activation
 from .options import check_sources
+from .padding import SizeError, model_input_size, pad_batch, round_up
 from .pipeline import patch_dataset, validation_pairs
-from .self_supervised import SelfSupervised, denoiser_of
+from .recipe import DEFAULT_SCHEDULE, architecture_defaults, default_loss, default_patch, resolve_arch_params
+from .schedules import RunSchedule, rate_factor
+from .self_supervised import NEIGHBOR2NEIGHBOR, SelfSupervised, denoiser_of, size_factor
 from .sources import Source, check_patch, make_feed, open_source, source_metadata
 from .validation import ValidationCallback, predict_pairs, score
 
 STRATEGIES = ("default", "mirrored", "multi-worker")
 VALIDATION_CROP = 256
-#: The cosine schedule ends at this fraction of the initial learning rate.
-COSINE_FLOOR = 0.01
 #: A fine-tuning run (--init) ramps its learning rate up over this many steps: a fresh Adam's
 #: first steps move every weight by about the full rate, whatever its gradient, which took a
 #: trained salt-and-pepper model from 28.2 to 18.1 dB validation in 3 steps at 3e-4.
@@ -63,12 +66,14 @@ class TrainConfig:
     epochs: int = 20
     steps_per_epoch: int = 200
     batch: int = 16
-    patch: int = 96
+    patch: int | None = None  # None: a fixed-size model's own size, else recipe.DEFAULT_PATCH
     seed: int = 0
     learning_rate: float = 1e-3
     patience: int = 10
     strategy: str = "default"
-    loss: str = "l1"
+    loss: str | None = None  # None: the architecture's default for the corruption, else L1
+    augment: str | None = None  # none|flips|dihedral; None: the architecture's, else the data's
+    schedule: str | None = None  # cosine|constant; None: the architecture's, else cosine
     select: str = "psnr"
     time_limit: float | None = None
     init: str | None = None
@@ -136,6 +141,7 @@ class _StateWriter:
         self.path, self.config, self.start, self.wall_before = path, config, time.time(), wall_before
         self.best: float | None = None
         self.best_epoch: int | None = None
+        self.extras: Callable[[], dict[str, Any]] = dict
 
     def write(self, epochs_done: int, logs: dict) -> None:
         val = logs.get(self.config.monitor)
@@ -143,7 +149,7 @@ class _StateWriter:
         if val is not None and (self.best is None or (val < self.best if lower else val > self.best)):
             self.best, self.best_epoch = val, epochs_done
         state = {"epochs_done": epochs_done, "best_val": self.best, "best_epoch": self.best_epoch,
-                 "wall_seconds": self.elapsed(), "config": asdict(self.config)}
+                 "wall_seconds": self.elapsed(), "config": asdict(self.config), **self.extras()}
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps(state, indent=2, default=list))
         os.replace(tmp, self.path)
@@ -154,11 +160,12 @@ class _StateWriter:
 
 
 class _TimeBudget:
-    """Fits a run into a wall-clock budget: the learning rate follows a cosine over the budget
+    """Fits a run into a wall-clock budget: the learning rate follows its schedule over the budget
     (set at each epoch start, from the time spent so far) and training stops at the last epoch
     that ends inside it. ``--epochs`` then only caps the run."""
 
-    def __init__(self, limit: float, learning_rate: float, elapsed: Callable[[], float], strategy: Any = None) -> None:
+    def __init__(self, limit: float, learning_rate: float, elapsed: Callable[[], float], strategy: Any = None,
+                 schedule: str = "cosine") -> None:
         import keras
 
         outer = self
@@ -179,19 +186,19 @@ class _TimeBudget:
                     self.model.stop_training = True
 
         self.callback = Callback()
-        self.limit, self.lr0, self.strategy = limit, learning_rate, strategy
+        self.limit, self.lr0, self.strategy, self.schedule = limit, learning_rate, strategy, schedule
         # one clock for the cluster (the workers' mean), so every worker sets the same rate
         self.elapsed = lambda: mean_across_workers(strategy, elapsed())
         self.epoch_start, self.longest_epoch = time.time(), 0.0
 
     def learning_rate(self) -> float:
         done = min(1.0, self.elapsed() / self.limit)
-        return self.lr0 * (COSINE_FLOOR + (1 - COSINE_FLOOR) * 0.5 * (1 + math.cos(math.pi * done)))
+        return self.lr0 * float(rate_factor(self.schedule, done))
 
 
 class _Warmup:
     """Ramps a time-budgeted run's learning rate linearly up to the budget's value over its first
-    steps (the un-budgeted schedule has this built in, CosineDecay's warmup)."""
+    steps (the un-budgeted schedule has this built in, RunSchedule's warmup)."""
 
     def __init__(self, steps: int) -> None:
         import keras
@@ -239,6 +246,43 @@ def _epoch_checkpoint(path: str, **kwargs: Any) -> Any:
     return checkpoint
 
 
+def _settle_recipe(config: TrainConfig, defaults: dict[str, Any], model: Any, images: list[Any], multiple: int,
+                   fixed_size: tuple[int, int] | None) -> tuple[TrainConfig, tuple[int, int]]:
+    """The run's patch, augmentation and loss where the user left them open (recipe.py), and the
+    size each patch is padded to for the model; a patch or loss the model cannot train on is a
+    TrainingError that says what works. ``images``: the clean training images (of pairs, the
+    clean ones), or the noisy ones of a self-supervised run, whose methods bring their own loss (L2)."""
+    shapes = [im.shape for im in images]
+    patch = config.patch or default_patch(fixed_size, shapes)
+    if config.patch is None and config.self_supervised == NEIGHBOR2NEIGHBOR and fixed_size is None:
+        patch = round_up(patch, size_factor(NEIGHBOR2NEIGHBOR) * multiple)  # its half-size sub-images need no padding
+    try:
+        input_size = model_input_size(patch, multiple, fixed_size, config.arch)
+    except SizeError as err:
+        raise TrainingError(str(err)) from None
+    # The user's choice, else the architecture's for this noise, else what suits the data.
+    augment = config.augment or defaults.get("augment") or default_augment(shapes, patch)
+    if config.self_supervised:
+        loss = "l2"  # the methods' own (source_metadata says so too)
+    else:
+        loss = config.loss or defaults.get("loss") or default_loss(images)
+    schedule = config.schedule or defaults.get("schedule") or DEFAULT_SCHEDULE
+    if loss == "bce" and output_activation(model) != "sigmoid":
+        raise TrainingError(f"--loss bce needs outputs in [0, 1] from a sigmoid; the {config.arch} model's output "
+                            f"is {output_activation(model) or 'not bounded'}: use --loss l2 or l1")
+    return replace(config, patch=patch, augment=augment, loss=loss, schedule=schedule), input_size
+
+
+def describe_run(config: TrainConfig, input_size: tuple[int, int]) -> str:
+    """One line on what the run trains with, defaults included (for stderr)."""
+    params = ", ".join(f"{k}={v}" for k, v in params_to_text(config.arch_params).items())
+    padded = "" if input_size == (config.patch, config.patch) else \
+        f" padded to {input_size[0]}x{input_size[1]} (loss on the real pixels)"
+    return (f"training {config.arch} ({params}) on {config.patch}x{config.patch} patches{padded}, "
+            f"loss {config.loss}, augment {config.augment}, batch {config.batch}, "
+            f"lr {config.learning_rate:g} ({config.schedule})")
+
+
 def read_state(config: TrainConfig) -> dict[str, Any]:
     path = config.checkpoint_dir / "state.json"
     if not path.exists():
@@ -257,6 +301,8 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
         state = read_state(config)
         stored = TrainConfig(**{**state["config"], "epochs": config.epochs, "steps_per_epoch": config.steps_per_epoch,
                                 "time_limit": config.time_limit or state["config"].get("time_limit")})
+        if "augment" not in state["config"]:  # what every run did before --augment and --schedule
+            stored.augment, stored.schedule = "dihedral", "cosine"
         config = stored
     elif not overwrite and (Path(config.out).exists() or (ckpt / "state.json").exists()):
         raise TrainingError(f"{config.out} or its checkpoints exist; use --resume to continue or --overwrite to start over")
@@ -265,6 +311,16 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
     tf.config.experimental.enable_op_determinism()
     noise = corruption(config.noise).obj if config.noise is not None else None
     arch_obj = architecture(config.arch).obj
+    defaults = architecture_defaults(arch_obj, config.noise)
+
+    # A fine-tuned model's training time counts the runs it grew from (read without building it:
+    # a resumed run takes its weights from the checkpoint).
+    source_meta = peek_metadata(config.init) if config.init else {}
+    prior_seconds = source_meta.get("total_wall_seconds", source_meta.get("wall_seconds", 0.0))
+    given = config.arch_params
+    if config.init and not given:  # from Python: the model's own parameters
+        given = resolve_params(arch_obj.params, source_meta.get("arch_params", {}), config.arch)
+    config = replace(config, arch_params=resolve_arch_params(arch_obj, given, defaults))
     multiple = size_multiple(arch_obj, **config.arch_params)
 
     check_sources(config.noise, config.data, config.val_data, config.pairs, config.val_pairs, config.self_supervised)
@@ -282,41 +338,39 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
             val_set = drop_gray_images(val_set)  # a gray image says nothing about how well color is restored
         descriptions = train_set.description, val_set.description
 
-    # A fine-tuned model's training time counts the runs it grew from (read without building it:
-    # a resumed run takes its weights from the checkpoint).
-    source_meta = peek_metadata(config.init) if config.init else {}
-    prior_seconds = source_meta.get("total_wall_seconds", source_meta.get("wall_seconds", 0.0))
-
     strategy = make_strategy(config.strategy)
     chief = is_chief(strategy)
     with strategy.scope():
         if resume:
             model = load_keras_model(ckpt / "last.keras", compile=True)
+        elif config.init:  # fine-tune: the architecture and weights of an existing model
+            model = attach_metadata(load_denoiser(config.init).model, {})
         else:
-            if config.init:  # fine-tune: the architecture and weights of an existing model
-                model = load_denoiser(config.init).model
-            else:
-                model = build_model(arch_obj, config.channels, **config.arch_params)
-            fixed = model.input_shape[1:3]
-            if None not in fixed and config.patch != fixed[0]:
-                config.patch = int(fixed[0])  # a fixed-size model trains on patches of its own size
-            model = attach_metadata(model, {})
-            if config.self_supervised:  # trained through a wrapper whose loss sees the input; saved plain
-                model = SelfSupervised(model, config.self_supervised, name="self_supervised")
+            model = attach_metadata(build_model(arch_obj, config.channels, **config.arch_params), {})
+        denoiser = denoiser_of(model)  # a resumed self-supervised run loads its training wrapper
+        fixed_size = denoiser.input_shape[1:3]
+        fixed_size = None if None in fixed_size else tuple(int(v) for v in fixed_size)
+        if source is None:
+            recipe_images = train_set.images
+        else:
+            recipe_images = source.pairs.clean if source.pairs is not None else source.noisy
+        config, input_size = _settle_recipe(config, defaults, denoiser, recipe_images, multiple, fixed_size)
+        if resume:
+            if not config.self_supervised:  # the wrapper's loss is its own
+                # The loss as this version computes it (masked); the optimizer keeps its state.
+                model.compile(optimizer=model.optimizer, loss=LOSSES[config.loss])
+        else:
             warmup = FINETUNE_WARMUP_STEPS if config.init else 0
             if config.time_limit:
                 schedule = config.learning_rate  # set each epoch by _TimeBudget, ramped by _Warmup
             else:
-                decay_steps = max(1, config.epochs * config.steps_per_epoch - warmup)
-                schedule = keras.optimizers.schedules.CosineDecay(
-                    0.0 if warmup else config.learning_rate, decay_steps=decay_steps, alpha=COSINE_FLOOR,
-                    warmup_target=config.learning_rate if warmup else None, warmup_steps=warmup)
+                schedule = RunSchedule(config.learning_rate, config.epochs * config.steps_per_epoch,
+                                       config.schedule, warmup)
+            if config.self_supervised:  # trained through a wrapper whose loss sees the input; saved plain
+                model = SelfSupervised(model, config.self_supervised, name="self_supervised")
             model.compile(optimizer=keras.optimizers.Adam(schedule),
                           loss=None if config.self_supervised else LOSSES[config.loss])
 
-    denoiser = denoiser_of(model)
-    fixed_size = denoiser.input_shape[1:3]
-    fixed_size = None if None in fixed_size else tuple(int(v) for v in fixed_size)
     metadata = {
         "denoisekit_version": __version__,
         "arch": config.arch,
@@ -325,11 +379,14 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
         "corruption": config.noise,  # None: the noise of --pairs or of the data itself
         "corruption_params": params_to_text(config.noise_params),
         "patch": config.patch,
+        "patch_padded_to": list(input_size) if input_size != (config.patch, config.patch) else None,
         "size_multiple": multiple,
         "input_bits": 8,
         "seed": config.seed,
         "batch": config.batch,
         "loss": config.loss,
+        "augment": config.augment,
+        "schedule": config.schedule,
         "select": config.select,
         "time_limit": config.time_limit,
         "init": config.init,
@@ -347,20 +404,27 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
         check_patch(config, multiple, fixed_size)
         with _training_feed_guard(noise) if noise is not None else nullcontext():
             feed = make_feed(source, config, noise, size=VALIDATION_CROP, multiple=multiple, fixed_size=fixed_size)
-            noisy, clean = next(iter(feed.dataset.take(1)))
+            noisy, target = next(iter(feed.dataset.take(1)))
         dataset, pairs = feed.dataset, feed.pairs
-        if source.pairs is not None and tuple(noisy.shape) != tuple(clean.shape):
-            raise shape_changed(noise, tuple(noisy.shape)[1:], tuple(clean.shape)[1:], "patches")
     else:
         with _training_feed_guard(noise):
-            dataset = patch_dataset(train_set.images, noise, config.noise_params,
-                                    patch=config.patch, batch=config.batch, seed=config.seed)
-            noisy, clean = next(iter(dataset.take(1)))
-        if tuple(noisy.shape) != tuple(clean.shape):
-            raise shape_changed(noise, tuple(noisy.shape)[1:], tuple(clean.shape)[1:], "patches")
+            dataset = patch_dataset(train_set.images, noise, config.noise_params, patch=config.patch,
+                                    batch=config.batch, seed=config.seed, augment=config.augment)
+            noisy, target = next(iter(dataset.take(1)))
         pairs = validation_pairs(val_set.images, noise, config.noise_params, size=VALIDATION_CROP,
-                                 multiple=multiple, seed=config.seed + 7, fixed_size=fixed_size)
-    prepare_for_cluster(model, strategy, (noisy, clean))
+                                 seed=config.seed + 7, fixed_size=fixed_size)
+    if source is None or source.pairs is not None:  # a supervised target: the clean patch and its mask
+        clean_shape = (*target.shape[1:-1], target.shape[-1] - 1)
+        if tuple(noisy.shape)[1:] != tuple(clean_shape):
+            raise shape_changed(noise, tuple(noisy.shape)[1:], clean_shape, "patches")
+    if input_size != (config.patch, config.patch):
+        # Padded to the model's size; the padding's mask (the target's last channel: the real
+        # pixels, or Noise2Void's blind spots) is 0, so the loss counts real pixels only.
+        # (Neighbor2Neighbor's patches already fit: check_patch.)
+        dataset = dataset.map(lambda n, t: pad_batch(n, t, input_size),
+                              num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+        noisy, target = pad_batch(noisy, target, input_size)
+    prepare_for_cluster(model, strategy, (noisy, target))
 
     if not chief:  # every worker trains the same weights; only the chief's files are kept
         ckpt = scratch_dir()
@@ -372,10 +436,20 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
                                   save_best_only=True, verbose=0)
     if writer.best is not None:
         best_ckpt.best = writer.best  # a resumed run only replaces a better earlier best
-    validation = ValidationCallback(pairs) if pairs else feed.held_out  # no clean images: held-out noisy ones
+    guard = None
+    if pairs:
+        validation = ValidationCallback(pairs, multiple=multiple, fixed_size=fixed_size)
+        guard = CollapseGuard(validation, loss=config.loss, learning_rate=config.learning_rate,
+                              bias=config.arch_params.get("bias"), first_epoch=min(GUARD_EPOCH, config.epochs))
+        if state.get("collapse"):
+            guard.found = Collapse(**state["collapse"])
+        writer.extras = lambda: {"collapse": asdict(guard.found) if guard.found else None}
+    else:  # no clean images: held-out noisy ones
+        validation = feed.held_out
     callbacks = [
         validation,
         synced_logs_callback(strategy, ("val_psnr", "val_ssim")),
+        *([guard] if guard else []),  # after the sync: every worker judges the same figures
         _epoch_checkpoint(str(ckpt / "last.keras"), verbose=0),
         best_ckpt,
         keras.callbacks.CSVLogger(str(ckpt / "log.csv"), append=resume),
@@ -384,22 +458,27 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
         writer.callback,
     ]
     if config.time_limit:
-        callbacks.append(_TimeBudget(config.time_limit, config.learning_rate, writer.elapsed, strategy).callback)
+        callbacks.append(_TimeBudget(config.time_limit, config.learning_rate, writer.elapsed, strategy,
+                                     config.schedule).callback)
         if config.init and not resume:
             callbacks.append(_Warmup(FINETUNE_WARMUP_STEPS).callback)
     initial_epoch = int(state.get("epochs_done", 0))
     if initial_epoch >= config.epochs:
         raise TrainingError(f"the checkpoint already has {initial_epoch} epochs; pass a larger --epochs to continue")
     if verbose is None:
-        verbose = 1 if sys.stdout.isatty() else 2
-    history = model.fit(dataset, epochs=config.epochs, steps_per_epoch=config.steps_per_epoch,
-                        initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose, shuffle=False)
+        verbose = 1 if sys.stderr.isatty() else 2
+    if verbose:
+        print(describe_run(config, input_size), file=sys.stderr)
+    with contextlib.redirect_stdout(sys.stderr):  # progress is not a result: Keras's lines go to stderr
+        history = model.fit(dataset, epochs=config.epochs, steps_per_epoch=config.steps_per_epoch,
+                            initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose, shuffle=False)
 
     kept_best = (ckpt / "best.keras").exists()
     best = denoiser_of(load_keras_model(ckpt / "best.keras") if kept_best else model)
     final = keras.Model(best.inputs, best.outputs, name=best.name)  # uncompiled: no optimizer state in the file
     if pairs:
-        figures, before = score(pairs, predict_pairs(final, pairs)), validation.input_scores
+        outputs = predict_pairs(final, pairs, multiple=multiple, fixed_size=fixed_size)
+        figures, before = score(pairs, outputs), validation.input_scores
         checked = {"psnr": figures["psnr"], "ssim": figures["ssim"],
                    "input_psnr": before["psnr"], "input_ssim": before["ssim"], "images": len(pairs)}
     else:  # held-out noisy images only: the self-supervised loss and noise estimates
@@ -413,6 +492,7 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
         "wall_seconds": round(writer.elapsed(), 1),
         "total_wall_seconds": round(prior_seconds + writer.elapsed(), 1),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "collapse": guard.record(figures["psnr"]) if guard else None,
     })
     out = Path(config.out)
     if chief:
