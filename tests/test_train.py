@@ -194,11 +194,18 @@ def test_init_fine_tunes_an_existing_model(tmp_path, photo_dirs, monkeypatch):
     monkeypatch.setattr(trainer, "FINETUNE_WARMUP_STEPS", 1)
     jolted = run_train([*fast, "--time-limit", "600", "--out", str(tmp_path / "jolted.keras")])
     assert jolted["validation"]["psnr"] < base["validation"]["psnr"] - 1.0
-    # The architecture is the model's own: --arch/-a or other channels are usage errors.
-    for extra in (["-a", "features=16"], ["--arch", "dncnn"], ["--channels", "rgb"]):
+    # A gray model grows into a colour one of the same architecture (tests/test_warm_start.py).
+    grown = run_train([*common, "--init", str(tmp_path / "base.keras"), "--channels", "rgb", "--epochs", "1",
+                       "--steps-per-epoch", "2", "--out", str(tmp_path / "grown.keras")])
+    assert grown["channels"] == 3 and grown["arch_params"] == base["arch_params"]
+    # The architecture is the model's own: --arch/-a or a colour model shrunk to gray are usage errors.
+    for extra in (["-a", "features=16"], ["--arch", "dncnn"]):
         result = CliRunner().invoke(main, ["train", *common, "--init", str(tmp_path / "base.keras"), *extra,
                                            "--out", str(tmp_path / "x.keras")])
         assert result.exit_code == 2 and "--init" in result.output
+    shrunk = CliRunner().invoke(main, ["train", *common, "--init", str(tmp_path / "grown.keras"), "--channels", "gray",
+                                       "--out", str(tmp_path / "x.keras")])
+    assert shrunk.exit_code == 2 and "is a rgb model" in shrunk.output
     missing = CliRunner().invoke(main, ["train", *common, "--init", "nope.keras", "--out", str(tmp_path / "x.keras")])
     assert missing.exit_code == 2 and "no model file 'nope.keras'" in missing.output
     junk = tmp_path / "junk.keras"

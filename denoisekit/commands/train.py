@@ -38,7 +38,8 @@ CHANNELS = ("gray", "rgb")
 @click.option("-a", "--arch-param", "arch_params", multiple=True, metavar="KEY=VALUE",
               help="Architecture parameter, repeatable (e.g. -a features=48).")
 @click.option("--init", metavar="MODEL", default=None,
-              help="Fine-tune: start from this model's architecture and weights (a bundled name or a .keras file).")
+              help="Fine-tune: start from this model's architecture and weights (a bundled name or a .keras file); "
+                   "a gray model with --channels rgb grows into a colour one.")
 @click.option("--channels", type=click.Choice(CHANNELS), default=None,
               help="gray or rgb [default: gray; rgb for --noise grayscale].")
 @click.option("--epochs", type=click.IntRange(1), default=20, show_default=True)

@@ -71,9 +71,10 @@ def from_init(init: str, arch: str | None, arch_params: Mapping[str, Any] | None
     if "arch" not in meta or meta.get("channels") not in (1, 3):
         raise OptionError(f"{init}: its metadata does not say its architecture and channels", "--init")
     kind = "rgb" if meta["channels"] == 3 else "gray"
-    if channels not in (None, kind):
+    # A gray model can grow into a colour one (training/warm_start.py); colour cannot shrink.
+    if channels not in (None, kind) and not (kind == "gray" and channels == "rgb"):
         raise OptionError(f"{init} is a {kind} model; it cannot train on --channels {channels}", "--init")
-    return str(meta["arch"]), dict(meta.get("arch_params", {})), kind
+    return str(meta["arch"]), dict(meta.get("arch_params", {})), channels or kind
 
 
 #: ``data`` values that name an embedded set rather than a folder.

@@ -33,6 +33,7 @@ from .recipe import DEFAULT_SCHEDULE, architecture_defaults, default_loss, defau
 from .schedules import RunSchedule, rate_factor
 from .self_supervised import NEIGHBOR2NEIGHBOR, SelfSupervised, denoiser_of, size_factor
 from .sources import Source, check_patch, make_feed, open_source, source_metadata
+from .warm_start import grow_channels
 from .validation import ValidationCallback, predict_pairs, score
 
 STRATEGIES = ("default", "mirrored", "multi-worker")
@@ -344,7 +345,13 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
         if resume:
             model = load_keras_model(ckpt / "last.keras", compile=True)
         elif config.init:  # fine-tune: the architecture and weights of an existing model
-            model = attach_metadata(load_denoiser(config.init).model, {})
+            source_model = load_denoiser(config.init).model
+            if source_meta.get("channels", config.channels) != config.channels:  # gray grown to colour
+                model = build_model(arch_obj, config.channels, **config.arch_params)
+                grow_channels(source_model, model, config.channels)
+                model = attach_metadata(model, {})
+            else:
+                model = attach_metadata(source_model, {})
         else:
             model = attach_metadata(build_model(arch_obj, config.channels, **config.arch_params), {})
         denoiser = denoiser_of(model)  # a resumed self-supervised run loads its training wrapper
