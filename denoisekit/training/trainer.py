@@ -25,7 +25,7 @@ from .collapse import GUARD_EPOCH, Collapse, CollapseGuard
 from .losses import LOSSES, output_activation
 from .padding import SizeError, model_input_size, pad_batch
 from .pipeline import patch_dataset, validation_pairs
-from .recipe import DEFAULT_SCHEDULE, architecture_defaults, default_loss, default_patch, resolve_arch_params
+from .recipe import DEFAULT_LOSS, DEFAULT_SCHEDULE, default_patch, recipe_defaults, resolve_arch_params
 from .schedules import RunSchedule, rate_factor
 from .validation import ValidationCallback, predict_pairs, score
 
@@ -63,7 +63,7 @@ class TrainConfig:
     strategy: str = "default"
     loss: str | None = None  # None: the architecture's default for the corruption, else L1
     augment: str | None = None  # none|flips|dihedral; None: the architecture's, else the data's
-    schedule: str | None = None  # cosine|constant; None: the architecture's, else cosine
+    schedule: str | None = None  # wsd|cosine|constant; None: the architecture's, else wsd
     select: str = "psnr"
     time_limit: float | None = None
     init: str | None = None
@@ -231,7 +231,7 @@ def _settle_recipe(config: TrainConfig, defaults: dict[str, Any], model: Any, tr
         raise TrainingError(str(err)) from None
     # The user's choice, else the architecture's for this noise, else what suits the data.
     augment = config.augment or defaults.get("augment") or default_augment(shapes, patch)
-    loss = config.loss or defaults.get("loss") or default_loss(train_set.images)
+    loss = config.loss or defaults.get("loss") or DEFAULT_LOSS
     schedule = config.schedule or defaults.get("schedule") or DEFAULT_SCHEDULE
     if loss == "bce" and output_activation(model) != "sigmoid":
         raise TrainingError(f"--loss bce needs outputs in [0, 1] from a sigmoid; the {config.arch} model's output "
@@ -277,17 +277,11 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
     tf.config.experimental.enable_op_determinism()
     noise = corruption(config.noise).obj
     arch_obj = architecture(config.arch).obj
-    defaults = architecture_defaults(arch_obj, config.noise)
 
     # A fine-tuned model's training time counts the runs it grew from (read without building it:
     # a resumed run takes its weights from the checkpoint).
     source_meta = peek_metadata(config.init) if config.init else {}
     prior_seconds = source_meta.get("total_wall_seconds", source_meta.get("wall_seconds", 0.0))
-    given = config.arch_params
-    if config.init and not given:  # from Python: the model's own parameters
-        given = resolve_params(arch_obj.params, source_meta.get("arch_params", {}), config.arch)
-    config = replace(config, arch_params=resolve_arch_params(arch_obj, given, defaults))
-    multiple = _size_multiple(arch_obj, config.arch_params)
 
     train_set = load_training_set(config.data, config.channels)
     if config.data not in (None, "default", "mnist") and config.val_data is None:
@@ -296,6 +290,13 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
         val_set = load_validation_set(config.data, config.val_data, config.channels)
     if config.noise == "grayscale":
         val_set = drop_gray_images(val_set)  # a gray image says nothing about how well color is restored
+
+    defaults = recipe_defaults(arch_obj, config.noise, train_set.images)
+    given = config.arch_params
+    if config.init and not given:  # from Python: the model's own parameters
+        given = resolve_params(arch_obj.params, source_meta.get("arch_params", {}), config.arch)
+    config = replace(config, arch_params=resolve_arch_params(arch_obj, given, defaults))
+    multiple = _size_multiple(arch_obj, config.arch_params)
 
     strategy = make_strategy(config.strategy)
     with strategy.scope():
@@ -370,7 +371,8 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
         best_ckpt.best = writer.best  # a resumed run only replaces a better earlier best
     validation = ValidationCallback(pairs, multiple=multiple, fixed_size=fixed_size)
     guard = CollapseGuard(validation, loss=config.loss, learning_rate=config.learning_rate,
-                          bias=config.arch_params.get("bias"), first_epoch=min(GUARD_EPOCH, config.epochs))
+                          bias=config.arch_params.get("bias"), steps_per_epoch=config.steps_per_epoch,
+                          first_epoch=min(GUARD_EPOCH, config.epochs))
     if state.get("collapse"):
         guard.found = Collapse(**state["collapse"])
     writer.extras = lambda: {"collapse": asdict(guard.found) if guard.found else None}
