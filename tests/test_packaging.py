@@ -17,7 +17,7 @@ import denoisekit
 #: Import name -> distribution name, where they differ.
 DISTRIBUTIONS = {"cv2": "opencv-python-headless", "skimage": "scikit-image", "pywt": "pywavelets"}
 #: Imported only behind a clear "pip install 'denoisekit[EXTRA]'" error.
-OPTIONAL = {"bm3d": "bm3d", "mlxtend": "digits"}
+OPTIONAL = {"bm3d": "bm3d", "mlxtend": "digits", "matplotlib": "plot"}
 #: Needed by a library function we call, which imports it lazily: scikit-image's estimate_sigma.
 LAZY = {"pywt"}
 

@@ -251,7 +251,7 @@ def test_latent_split_is_the_model_and_the_plane_is_decoded():
     model = attach_metadata(_autoencoder_model(2), {"arch": "autoencoder"})  # as `train` saves it
     digits = np.random.default_rng(2).random((12, 28, 28, 1), dtype=np.float32)
     encoder, decoder = split_autoencoder(model)
-    np.testing.assert_allclose(decoder(encoder(digits)), model(digits), atol=1e-5)  # cut exactly at the latent
+    np.testing.assert_allclose(decoder(encoder(digits)), model([digits]), atol=1e-5)  # cut exactly at the latent
     found = latent_map(model, digits, steps=5)
     assert found.points.shape == (12, 2) and found.grid.shape == (5 * 28, 5 * 28, 1) and found.latent == 2
     np.testing.assert_allclose(found.points, np.asarray(encoder(digits)), atol=1e-5)  # 2 numbers: drawn as they are

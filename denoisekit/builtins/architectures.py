@@ -15,8 +15,9 @@ HEAD_PARAM = Param("head", "str", "residual", choices=HEADS, help="residual: pre
 #: answer and bias-free ReLU units can all die (denoisekit/bundled/RECIPE.md).
 NEEDS_BIASES = ("salt-and-pepper", "grayscale")
 BIAS_PARAM = Param("bias", "bool", False,
-                   help="biases in the convolutions: off for Gaussian noise (scales with the noise level), "
-                        "on for impulse noise and colorization, where bias-free ReLU units can all die")
+                   help="biases in the convolutions: off for Gaussian noise (scales with the noise level); "
+                        "train turns them on for impulse noise and colorization, where bias-free ReLU units "
+                        "can all die, and for images mostly black or white (noise clipped there)")
 
 
 class BottleneckAutoencoder(Architecture):

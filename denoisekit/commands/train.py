@@ -41,9 +41,10 @@ CHANNELS = {"gray": 1, "rgb": 3}
               help="The learning rate over the steps or --time-limit [default: wsd: --lr, then a cosine decay to "
                    "1% of it over the last fifth]; cosine: the decay over the whole run; constant: --lr throughout.")
 @click.option("--loss", type=click.Choice(list(LOSS_NAMES)), default=None,
-              help="Training loss [default: the architecture's for the noise: l2 for autoencoder, impulse noise "
-                   "and colorization, else l1]: l1 for photos, l2 for sparse images such as digits; +ssim mixes "
-                   "in 0.84 of (1 - SSIM), the SSIM that `metrics` reports; bce for a sigmoid output.")
+              help="Training loss [default: the architecture's for the noise (l2 for autoencoder, impulse noise "
+                   "and colorization), else l2 for images that are mostly one background value (digits, text), "
+                   "else l1]; +ssim mixes in 0.84 of (1 - SSIM), the SSIM that `metrics` reports; bce: binary "
+                   "cross-entropy, for a sigmoid output.")
 @click.option("--augment", type=click.Choice(list(AUGMENTS)), default=None,
               help="Flip or turn patches [default: none for autoencoder and for data whose images fit in one patch "
                    "(digits, glyphs), else dihedral: the 8 flips and rotations].")
