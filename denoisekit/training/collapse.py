@@ -45,9 +45,12 @@ class Collapse:
         what = {"constant": "its output is nearly the same value everywhere",
                 "identity": "it returns its input unchanged (its units may all have died)",
                 "no-better": "it has not learnt to restore"}[self.kind]
+        if self.input_psnr >= self.constant_psnr:
+            bar = f"its noisy input ({self.input_psnr:.2f} dB)"
+        else:
+            bar = f"a constant image ({self.constant_psnr:.2f} dB; its noisy input: {self.input_psnr:.2f})"
         return (f"after epoch {self.epoch} the model scores {self.val_psnr:.2f} dB on validation, no better than "
-                f"its noisy input ({self.input_psnr:.2f} dB) or a constant image ({self.constant_psnr:.2f} dB): "
-                f"{what}; {self.advice}")
+                f"{bar}: {what}; {self.advice}")
 
 
 def constant_psnr(pairs: list[tuple[np.ndarray, np.ndarray]]) -> float:
