@@ -62,11 +62,11 @@ def constant_psnr(pairs: list[tuple[np.ndarray, np.ndarray]]) -> float:
 def advice(kind: str, loss: str, learning_rate: float, bias: bool | None, steps: int | None = None) -> str:
     """The likely causes and fixes for a collapse, most likely first (one line); ``steps``: trained so far."""
     fixes = []
-    if steps is not None and steps < SHORT_RUN_STEPS and kind != "identity":
-        fixes.append(f"more steps (--epochs, --steps-per-epoch: {steps} so far)")
     if kind != "identity" and loss in L1_LOSSES:
         fixes.append("--loss l2 (under L1 the best guess for images that are mostly background is the "
                      "background itself; bce for a sigmoid output)")
+    if steps is not None and steps < SHORT_RUN_STEPS and kind != "identity":
+        fixes.append(f"more steps (--epochs, --steps-per-epoch: {steps} so far)")
     if bias is False:
         fixes.append("-a bias=true (bias-free ReLU units can all die, on impulse noise and dark images)")
     fixes.append(f"a lower --lr (this run's: {learning_rate:g})")
