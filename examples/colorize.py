@@ -15,7 +15,7 @@ into 32x32 tiles for the figures. The command (also printed):
         --epochs 10 --steps-per-epoch 100 --batch 32 --seed 1 --out DIR/colorize.keras
 
 Prints the mean PSNR of the gray tiles and of their colorizations against the colour
-originals, and writes DIR/colorize-grid.png (rows: gray input, colorized, original).
+originals, and writes DIR/colorize-grid.jpg (rows: gray input, colorized, original).
 """
 
 from __future__ import annotations
@@ -74,6 +74,7 @@ def tiles(images: dict[str, np.ndarray]) -> np.ndarray:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path("runs/colorize"))
+    parser.add_argument("--reuse", action="store_true", help="use the model an earlier run trained")
     args = parser.parse_args()
     held_out = photos(HELD_OUT)
     write(args.out / "train", photos(TRAIN))
@@ -82,7 +83,8 @@ def main() -> None:
     command = ["train", *FLAGS, "--data", str(args.out / "train"), "--val-data", str(args.out / "val"),
                "--out", str(model), "--overwrite"]
     print("denoisekit " + " ".join(command), file=sys.stderr)
-    subprocess.run([sys.executable, "-m", "denoisekit", *command], check=True, stdout=subprocess.DEVNULL)
+    if not (args.reuse and model.exists()):
+        subprocess.run([sys.executable, "-m", "denoisekit", *command], check=True, stdout=subprocess.DEVNULL)
 
     from denoisekit.modelio import load_denoiser
     from denoisekit.noise_ops import apply_corruption
@@ -95,11 +97,12 @@ def main() -> None:
     after = np.mean([psnr(c, o) for c, o in zip(color, colorized)])
     print(f"{len(color)} held-out 32x32 tiles of {', '.join(HELD_OUT)}: gray {before:.2f} dB -> colorized {after:.2f} dB")
     picks = np.linspace(0, len(color) - 1, 12).astype(int)
-    rows = [np.concatenate(list(np.pad(t, ((1, 1), (1, 1), (0, 0)), constant_values=1)), axis=1)
-            for t in (gray[picks], colorized[picks], color[picks])]
+    rows = [np.concatenate([np.pad(tile, ((1, 1), (1, 1), (0, 0)), constant_values=1) for tile in row], axis=1)
+            for row in (gray[picks], colorized[picks], color[picks])]
     picture = cv2.resize(np.concatenate(rows, axis=0), None, fx=4, fy=4, interpolation=cv2.INTER_NEAREST)
-    cv2.imwrite(str(args.out / "colorize-grid.png"),
-                cv2.cvtColor(np.clip(np.rint(picture * 255), 0, 255).astype(np.uint8), cv2.COLOR_RGB2BGR))
+    cv2.imwrite(str(args.out / "colorize-grid.jpg"),
+                cv2.cvtColor(np.clip(np.rint(picture * 255), 0, 255).astype(np.uint8), cv2.COLOR_RGB2BGR),
+                [cv2.IMWRITE_JPEG_QUALITY, 90])
 
 
 if __name__ == "__main__":

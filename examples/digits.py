@@ -37,7 +37,7 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from textbook import SWITCHES, Recipe, train_textbook  # noqa: E402
+from textbook import Recipe, train_textbook  # noqa: E402
 
 from denoisekit.metrics import psnr, ssim  # noqa: E402
 
@@ -46,15 +46,35 @@ HELD_OUT_EVERY = 5
 NOISE_SEED = 2026
 COMMAND = ["--channels", "gray", "--patch", "28", "--noise", "gaussian", "-p", f"sigma={SIGMA:g}",
            "--epochs", "10", "--steps-per-epoch", "125", "--batch", "32"]
-#: denoisekit rows: name -> flags added to the command (None: the default architecture, unet).
+#: denoisekit rows: name -> flags added to the command ("@last400": the split made before issue 15).
 DENOISEKIT = {"autoencoder": ["--arch", "autoencoder"], "unet": []}
+AE = DENOISEKIT["autoencoder"]
 ABLATIONS = {
-    "autoencoder --augment dihedral": ["--arch", "autoencoder", "--augment", "dihedral"],
-    "autoencoder --augment flips": ["--arch", "autoencoder", "--augment", "flips"],
-    "autoencoder --loss l1": ["--arch", "autoencoder", "--loss", "l1"],
-    "autoencoder --loss bce": ["--arch", "autoencoder", "--loss", "bce"],
-    "autoencoder, last 400 held out": ["--arch", "autoencoder", "@last400"],
+    "autoencoder --loss l1": [*AE, "--loss", "l1"],
+    "autoencoder --loss bce": [*AE, "--loss", "bce"],
+    "autoencoder --augment dihedral": [*AE, "--augment", "dihedral"],
+    "autoencoder --augment flips": [*AE, "--augment", "flips"],
+    "autoencoder --schedule cosine": [*AE, "--schedule", "cosine"],
+    "autoencoder --schedule constant": [*AE, "--schedule", "constant"],
+    "autoencoder, last 400 held out": [*AE, "@last400"],
+    "autoencoder as before (l2, dihedral, cosine, last 400)": [*AE, "--loss", "l2", "--augment", "dihedral",
+                                                               "--schedule", "cosine", "@last400"],
+    "unet --loss l1": ["--loss", "l1"],
+    "unet -a bias=false": ["-a", "bias=false"],
+    "unet --schedule cosine": ["--schedule", "cosine"],
     "unet --augment dihedral": ["--augment", "dihedral"],
+}
+#: The textbook model with one of denoisekit's choices at a time, then with all its autoencoder's.
+TEXTBOOK_ABLATIONS = {
+    "textbook + 8-bit noisy inputs": Recipe(quantize=True),
+    "textbook + fresh noise each epoch": Recipe(fresh_noise=True),
+    "textbook + ReLU after the decoder's Dense": Recipe(dense_relu=True),
+    "textbook + every tenth digit held out": Recipe(holdout=True),
+    "textbook + dihedral augmentation": Recipe(dihedral=True),
+    "textbook + cosine decay": Recipe(schedule="cosine"),
+    "textbook + wsd schedule": Recipe(schedule="wsd"),
+    "textbook + all of the autoencoder's recipe": Recipe(quantize=True, fresh_noise=True, dense_relu=True,
+                                                         holdout=True, schedule="wsd"),
 }
 
 
@@ -100,11 +120,17 @@ def score(restore: Callable[[np.ndarray], np.ndarray], noisy: np.ndarray, clean:
             "ssim": float(np.mean([ssim(c, o) for c, o in zip(clean, out)])), "outputs": out}
 
 
-def denoisekit_restorer(path: Path) -> Callable[[np.ndarray], np.ndarray]:
-    """The model as `denoisekit clean` runs it on 28x28 images: padded to its size, cropped back."""
+def restorer(path: Path, textbook: bool) -> Callable[[np.ndarray], np.ndarray]:
+    """A saved textbook model, or a denoisekit model as `denoisekit clean` runs it on 28x28 images
+    (padded to the size it needs, cropped back)."""
     from denoisekit.modelio import load_denoiser
     from denoisekit.training.padding import pad_images, round_up
 
+    if textbook:
+        import keras
+
+        model = keras.saving.load_model(path)
+        return lambda batch: np.asarray(model.predict(batch, batch_size=250, verbose=0))
     denoiser = load_denoiser(path)
     size = denoiser.fixed_size or (round_up(28, denoiser.size_multiple),) * 2
     return lambda batch: denoiser(pad_images(batch, size))[:, :28, :28]
@@ -115,7 +141,7 @@ def model_path(models: Path, row: str, seed: int) -> Path:
     return models / f"{name}-s{seed}.keras"
 
 
-def train_denoisekit(row: str, flags: list[str], data: Path, models: Path, seed: int) -> tuple[Path, float]:
+def train_denoisekit(row: str, flags: list[str], data: Path, models: Path, seed: int) -> Path:
     """Run `denoisekit train` for a row (training's progress into a log beside the model)."""
     out = model_path(models, row, seed)
     source = ["--data", str(data / "first3600"), "--val-data", str(data / "last400")] if "@last400" in flags \
@@ -123,11 +149,10 @@ def train_denoisekit(row: str, flags: list[str], data: Path, models: Path, seed:
     command = ["denoisekit", "train", *source, *[f for f in flags if f != "@last400"], *COMMAND,
                "--seed", str(seed), "--out", str(out), "--overwrite"]
     print(f"{row} (seed {seed}): {' '.join(command)}", file=sys.stderr)
-    start = time.time()
     with open(out.with_suffix(".log"), "w") as log:
         subprocess.run([sys.executable, "-m", "denoisekit", *command[1:]], check=True, stderr=log,
                        stdout=subprocess.DEVNULL)
-    return out, time.time() - start
+    return out
 
 
 def grid(rows: list[np.ndarray], picks: np.ndarray, scale: int = 3) -> np.ndarray:
@@ -167,40 +192,34 @@ def main() -> None:
 
     def record(row: str, seed: int, restore: Callable, seconds: float, command: str) -> None:
         figures = score(restore, noisy, clean)
-        outputs[row] = figures.pop("outputs")
+        outputs.setdefault(row, figures.pop("outputs"))  # the first seed's, for the grid
         rows[f"{row}|{seed}"] = {"row": row, "seed": seed, **figures, "seconds": round(seconds, 1),
                                  "command": command}
         results_path.write_text(json.dumps({"noisy_psnr": noisy_psnr, "rows": {**done, **rows}}, indent=2))
 
     noisy_psnr = float(np.mean([psnr(c, n) for c, n in zip(clean, noisy)]))
-    textbook_rows = {"textbook": Recipe()}
-    denoisekit_rows = dict(DENOISEKIT)
-    if args.ablations:
-        textbook_rows.update({f"textbook + {s}": Recipe(**{s: True}) for s in SWITCHES})
-        textbook_rows["textbook + all but dense_relu"] = Recipe(**{s: s != "dense_relu" for s in SWITCHES})
-        denoisekit_rows.update(ABLATIONS)
-    for seed in args.seeds:
-        for row, recipe in textbook_rows.items():
-            if seed != args.seeds[0] and row != "textbook":
-                continue
-            if f"{row}|{seed}" in done and row != "textbook":
-                rows[f"{row}|{seed}"] = done[f"{row}|{seed}"]
-                continue
+    textbook_rows = {"textbook": Recipe(), **(TEXTBOOK_ABLATIONS if args.ablations else {})}
+    every = {**textbook_rows, **DENOISEKIT, **(ABLATIONS if args.ablations else {})}
+    main_rows = ("textbook", *DENOISEKIT)
+    # The three main rows for every seed first, then the ablations with the first seed.
+    jobs = [(seed, row) for seed in args.seeds for row in main_rows]
+    jobs += [(args.seeds[0], row) for row in every if row not in main_rows]
+    for seed, row in jobs:
+        key, path, textbook = f"{row}|{seed}", model_path(models, row, seed), row in textbook_rows
+        if key in done and path.exists():
+            rows[key] = done[key]
+            if row in main_rows and seed == args.seeds[0]:  # for the grid
+                outputs[row] = score(restorer(path, textbook), noisy, clean)["outputs"]
+            continue
+        start = time.time()
+        if textbook:
             print(f"{row} (seed {seed}): plain Keras", file=sys.stderr)
-            start = time.time()
-            model = train_textbook(train_clean, SIGMA, seed, recipe, verbose=0)
-            record(row, seed, lambda b, m=model: np.asarray(m.predict(b, batch_size=250, verbose=0)),
-                   time.time() - start, f"examples/textbook.py {recipe}")
-        for row, flags in denoisekit_rows.items():
-            if seed != args.seeds[0] and row not in DENOISEKIT:
-                continue
-            key, path = f"{row}|{seed}", model_path(models, row, seed)
-            if key in done and path.exists():
-                rows[key] = done[key]
-                outputs[row] = score(denoisekit_restorer(path), noisy, clean)["outputs"]
-                continue
-            path, seconds = train_denoisekit(row, flags, data, models, seed)
-            record(row, seed, denoisekit_restorer(path), seconds, rows_command(flags, seed))
+            train_textbook(train_clean, SIGMA, seed, every[row], verbose=0).save(path)
+            command = f"examples/textbook.py {every[row]}"
+        else:
+            train_denoisekit(row, every[row], data, models, seed)
+            command = rows_command(every[row], seed)
+        record(row, seed, restorer(path, textbook), time.time() - start, command)
     print_table(rows, noisy_psnr)
     picks = np.array([np.flatnonzero(labels == k)[0] for k in range(10)])
     shown = [clean, noisy, *(outputs[r] for r in ("textbook", "autoencoder", "unet") if r in outputs)]
@@ -210,14 +229,17 @@ def main() -> None:
 
 
 def rows_command(flags: list[str], seed: int) -> str:
-    return " ".join(["denoisekit train --data DIR/train", *flags, *COMMAND, "--seed", str(seed)])
+    """The row's command as typed (DIR: --out's data folder)."""
+    source = "--data DIR/first3600 --val-data DIR/last400" if "@last400" in flags else "--data DIR/train"
+    return " ".join(["denoisekit train", source, *(f for f in flags if f != "@last400"), *COMMAND,
+                     "--seed", str(seed)])
 
 
 def latent_pictures(out: Path, data: Path, models: Path, seed: int) -> None:
     """The chapter's pictures: an autoencoder with a 2-number latent, and the latent-16 one through PCA."""
     two = model_path(models, "autoencoder latent2", seed)
     if not two.exists():
-        two, _ = train_denoisekit("autoencoder latent2", ["--arch", "autoencoder", "-a", "latent=2"], data, models, seed)
+        two = train_denoisekit("autoencoder latent2", ["--arch", "autoencoder", "-a", "latent=2"], data, models, seed)
     for model, picture in ((two, out / "latent2.png"), (model_path(models, "autoencoder", seed), out / "latent16.png")):
         subprocess.run([sys.executable, "-m", "denoisekit", "latent", str(model), str(data / "test" / "clean"),
                         "--out", str(picture)], check=True)

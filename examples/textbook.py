@@ -14,8 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from denoisekit.training.schedules import RunSchedule
+
 #: The switches, each one of denoisekit's choices (or the textbook's, where it is the default).
-SWITCHES = ("quantize", "fresh_noise", "cosine", "dense_relu", "dihedral", "holdout")
+SWITCHES = ("quantize", "fresh_noise", "dense_relu", "dihedral", "holdout")
 
 
 @dataclass(frozen=True)
@@ -24,7 +26,7 @@ class Recipe:
 
     quantize: bool = False  # noisy training inputs rounded to 8 bits (as the stored test inputs are)
     fresh_noise: bool = False  # new noise every epoch, not one draw for the whole run
-    cosine: bool = False  # the learning rate decays (cosine, to 1%) instead of staying at 1e-3
+    schedule: str = "constant"  # or cosine, wsd: the learning rate as `train --schedule` shapes it
     dense_relu: bool = False  # a ReLU after the decoder's Dense (denoisekit's autoencoder before this change)
     dihedral: bool = False  # random flips and 90-degree turns of each training digit
     holdout: bool = False  # every tenth digit held out for validation, as `train --data DIR` does
@@ -76,7 +78,7 @@ def train_textbook(clean: np.ndarray, sigma: float, seed: int, recipe: Recipe = 
         clean = np.delete(clean, np.arange(9, len(clean), 10), axis=0)
     model = build(dense_relu=recipe.dense_relu)
     steps = epochs * (len(clean) // batch)
-    rate = keras.optimizers.schedules.CosineDecay(1e-3, steps, alpha=0.01) if recipe.cosine else 1e-3
+    rate = RunSchedule(1e-3, steps, recipe.schedule)
     model.compile(optimizer=keras.optimizers.Adam(rate), loss="mse")
     noisy = _noisy(clean, sigma, rng, recipe.quantize)
     for epoch in range(epochs):  # one fit per epoch, so that noise and turns can change between them

@@ -62,12 +62,12 @@ def test_each_architecture_brings_its_defaults_and_the_user_overrides_them():
         assert params["head"] == ("chroma" if noise == "grayscale" else "residual")  # colorize: chroma from luma
         assert resolve_arch_params(unet, {"bias": False}, defaults)["bias"] is False  # -a bias=false wins
     textbook = architecture_defaults(architecture("autoencoder").obj, "gaussian")
-    assert textbook == {"loss": "l2", "augment": "none", "schedule": "constant"}  # MSE, Adam, no augmentation
+    assert textbook == {"loss": "l2", "augment": "none"}  # the textbook's MSE, no augmentation
 
 
 def test_patch_loss_and_augmentation_defaults_follow_the_data(digits):
     from denoisekit.training.augment import default_augment
-    from denoisekit.training.recipe import default_loss, default_patch
+    from denoisekit.training.recipe import data_defaults, default_patch, recipe_defaults
 
     assert default_patch(None, [(28, 28, 1)] * 5) == 28  # whole digits, not 96x96 patches of padding
     assert default_patch(None, [(28, 28, 1), (300, 400, 1)]) == 96
@@ -76,9 +76,16 @@ def test_patch_loss_and_augmentation_defaults_follow_the_data(digits):
     assert default_augment([(28, 28, 1)] * 5, patch=28) == "none"  # whole digits: they have an upright
     assert default_augment([(25, 25, 3), (20, 24, 3)], patch=32) == "none"
     assert default_augment([(28, 28, 1), (300, 400, 1)], patch=96) == "dihedral"  # patches of photos
+    unet, autoencoder = architecture("unet").obj, architecture("autoencoder").obj
     glyphs = [cv2.imread(str(p), cv2.IMREAD_GRAYSCALE)[..., None] / 255.0 for p in (digits / "train").iterdir()]
-    assert default_loss(glyphs) == "l2"  # mostly background: L1's median erases faint strokes
-    assert default_loss([data.camera()[..., None] / 255.0, data.astronaut() / 255.0]) == "l1"  # photos
+    # Mostly black background: L2 (L1's median erases faint strokes) and biases (clipped noise is not zero-mean).
+    assert data_defaults(glyphs, unet) == {"loss": "l2", "arch_params": {"bias": True}}
+    assert data_defaults(glyphs, autoencoder) == {"loss": "l2"}  # it has no bias parameter
+    assert data_defaults([1 - g for g in glyphs], unet)["arch_params"] == {"bias": True}  # black on white: the same
+    assert data_defaults([data.camera()[..., None] / 255.0, data.astronaut() / 255.0], unet) == {}  # photos
+    # The architecture's own defaults for the noise come first.
+    assert recipe_defaults(unet, "salt-and-pepper", glyphs)["arch_params"] == {"bias": True}
+    assert recipe_defaults(autoencoder, "gaussian", glyphs)["augment"] == "none"
 
 
 def test_a_folder_sorted_by_class_is_held_out_across_its_classes():
@@ -123,6 +130,7 @@ def test_default_unet_trains_on_28x28_digits_padded_with_progress_on_stderr(digi
     assert "Epoch 1/2" in result.stderr and "Epoch" not in result.stdout  # Keras's progress lines
     assert summary["patch"] == 28 and summary["patch_padded_to"] == [32, 32] and summary["size_multiple"] == 8
     assert summary["augment"] == "none" and summary["loss"] == "l2"  # whole digits, mostly background
+    assert summary["arch_params"]["bias"] == "True"
     assert "padded to 32x32 (loss on the real pixels)" in result.stderr
     assert summary["validation"]["images"] == 6  # scored on the held-out 28x28 digits themselves
     restored = load_denoiser(out)
@@ -140,7 +148,7 @@ def test_autoencoder_plain_command_trains_with_mse_unturned_and_bce_on_request(d
     assert plain.exit_code == 0, plain.stderr
     summary = json.loads(plain.stdout)
     assert (summary["loss"], summary["augment"], summary["schedule"], summary["patch_padded_to"]) == \
-        ("l2", "none", "constant", None)
+        ("l2", "none", "wsd", None)
     bce = train(digit_args(digits, tmp_path / "bce.keras", *TINY_AE, "--loss", "bce", "--epochs", "1",
                            "--steps-per-epoch", "2", "--json"))
     assert bce.exit_code == 0, bce.stderr
@@ -159,7 +167,7 @@ def test_collapse_guard_warns_in_one_line_and_the_metadata_records_it(digits, tm
     assert result.exit_code == 0, result.stderr
     warned = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
     assert len(warned) == 1 and "after epoch 2" in warned[0] and "no better than its noisy input" in warned[0]
-    assert "--loss l2" in warned[0] and "a lower --lr" in warned[0]
+    assert "--loss l2" in warned[0] and "a lower --lr" in warned[0] and "more steps" in warned[0]  # 4 steps
     meta = load_denoiser(out).metadata
     collapse = meta["collapse"]
     assert collapse["epoch"] == 2 and collapse["kind"] in ("constant", "no-better") and not collapse["recovered"]
@@ -194,6 +202,9 @@ def test_collapse_is_diagnosed_with_its_likely_cause():
     same = check([n for n, _ in pairs], loss="l2", bias=False)
     assert same.kind == "identity" and "-a bias=true" in same.advice
     assert check([c for _, c in pairs]) is None  # a model that restores is left alone
+    assert "more steps (--epochs, --steps-per-epoch: 40 so far)" in diagnose(
+        pairs, [np.zeros_like(c) for _, c in pairs], epoch=2, val_psnr=0.0, input_psnr=noisy_psnr, flat_psnr=floor,
+        loss="l2", learning_rate=1e-3, bias=None, steps=40).advice
 
 
 def test_guard_callback_warns_once_from_its_epoch_on():
@@ -240,7 +251,7 @@ def test_latent_split_is_the_model_and_the_plane_is_decoded():
     model = attach_metadata(_autoencoder_model(2), {"arch": "autoencoder"})  # as `train` saves it
     digits = np.random.default_rng(2).random((12, 28, 28, 1), dtype=np.float32)
     encoder, decoder = split_autoencoder(model)
-    np.testing.assert_allclose(decoder(encoder(digits)), model(digits), atol=1e-5)  # cut exactly at the latent
+    np.testing.assert_allclose(decoder(encoder(digits)), model([digits]), atol=1e-5)  # cut exactly at the latent
     found = latent_map(model, digits, steps=5)
     assert found.points.shape == (12, 2) and found.grid.shape == (5 * 28, 5 * 28, 1) and found.latent == 2
     np.testing.assert_allclose(found.points, np.asarray(encoder(digits)), atol=1e-5)  # 2 numbers: drawn as they are

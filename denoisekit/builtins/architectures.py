@@ -15,8 +15,9 @@ HEAD_PARAM = Param("head", "str", "residual", choices=HEADS, help="residual: pre
 #: answer and bias-free ReLU units can all die (denoisekit/bundled/RECIPE.md).
 NEEDS_BIASES = ("salt-and-pepper", "grayscale")
 BIAS_PARAM = Param("bias", "bool", False,
-                   help="biases in the convolutions: off for Gaussian noise (scales with the noise level), "
-                        "on for impulse noise and colorization, where bias-free ReLU units can all die")
+                   help="biases in the convolutions: off for Gaussian noise (scales with the noise level); "
+                        "train turns them on for impulse noise and colorization, where bias-free ReLU units "
+                        "can all die, and for images mostly black or white (noise clipped there)")
 
 
 class BottleneckAutoencoder(Architecture):
@@ -51,10 +52,8 @@ class BottleneckAutoencoder(Architecture):
 
     def training_defaults(self, noise: str) -> dict[str, Any]:
         # The textbook's recipe: MSE (a Gaussian decoder; under L1 its sigmoid output on digits
-        # collapses to black), no augmentation (its dense latent learns whole, upright images) and
-        # Adam at a constant rate (still learning after 1,250 steps on digits, where a cosine decay
-        # cost the textbook model 0.6 dB: examples/README.md).
-        return {"loss": "l2", "augment": "none", "schedule": "constant"}
+        # collapses to black) and no augmentation (its dense latent learns whole, upright images).
+        return {"loss": "l2", "augment": "none"}
 
 
 def _keras() -> tuple[Any, Any]:

@@ -52,12 +52,13 @@ CHANNELS = ("gray", "rgb")
 @click.option("--lr", "learning_rate", type=click.FloatRange(min=0, min_open=True), default=1e-3, show_default=True,
               help="Initial learning rate.")
 @click.option("--schedule", type=click.Choice(list(SCHEDULES)), default=None,
-              help="The learning rate over the run [default: constant for autoencoder, as the textbook's Adam; "
-                   "else cosine: decay to 1% of --lr over the steps or --time-limit].")
+              help="The learning rate over the steps or --time-limit [default: wsd: --lr, then a cosine decay to "
+                   "1% of it over the last fifth]; cosine: the decay over the whole run; constant: --lr throughout.")
 @click.option("--loss", type=click.Choice(list(LOSS_NAMES)), default=None,
-              help="Training loss [default: the architecture's for the noise: l2 for autoencoder, impulse noise "
-                   "and colorization, else l1]: l1 for photos, l2 for sparse images such as digits; +ssim mixes "
-                   "in 0.84 of (1 - SSIM), the SSIM that `metrics` reports; bce for a sigmoid output.")
+              help="Training loss [default: the architecture's for the noise (l2 for autoencoder, impulse noise "
+                   "and colorization), else l2 for images that are mostly one background value (digits, text), "
+                   "else l1]; +ssim mixes in 0.84 of (1 - SSIM), the SSIM that `metrics` reports; bce: binary "
+                   "cross-entropy, for a sigmoid output.")
 @click.option("--augment", type=click.Choice(list(AUGMENTS)), default=None,
               help="Flip or turn patches [default: none for autoencoder and for data whose images fit in one patch "
                    "(digits, glyphs), else dihedral: the 8 flips and rotations].")

@@ -9,9 +9,9 @@ SELECT = ("psnr", "ssim")
 METHODS = ("neighbor2neighbor", "noise2void")
 #: ``train --augment``: none, horizontal flips, or all 8 flips and 90-degree rotations.
 AUGMENTS = ("none", "flips", "dihedral")
-#: ``train --schedule``: the learning rate's cosine decay to 1% over the run, a constant rate, or
-#: constant and then a decay over the run's last fifth (training/schedules.py).
-SCHEDULES = ("cosine", "constant", "wsd")
+#: ``train --schedule``: constant and then a decay over the run's last fifth, a cosine decay to 1%
+#: over the run, or a constant rate (training/schedules.py).
+SCHEDULES = ("wsd", "cosine", "constant")
 
 
 class TrainingWarning(UserWarning):

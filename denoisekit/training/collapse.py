@@ -25,6 +25,8 @@ GUARD_EPOCH = 2
 #: An output whose pixels spread less than this (mean per-image standard deviation, against
 #: the clean images') carries no picture.
 FLAT_SHARE = 0.1
+#: Fewer steps than this, and the likeliest cause is that the model has not trained yet.
+SHORT_RUN_STEPS = 1000
 L1_LOSSES = ("l1", "ssim", "l1+ssim")
 
 
@@ -43,9 +45,12 @@ class Collapse:
         what = {"constant": "its output is nearly the same value everywhere",
                 "identity": "it returns its input unchanged (its units may all have died)",
                 "no-better": "it has not learnt to restore"}[self.kind]
+        if self.input_psnr >= self.constant_psnr:
+            bar = f"its noisy input ({self.input_psnr:.2f} dB)"
+        else:
+            bar = f"a constant image ({self.constant_psnr:.2f} dB; its noisy input: {self.input_psnr:.2f})"
         return (f"after epoch {self.epoch} the model scores {self.val_psnr:.2f} dB on validation, no better than "
-                f"its noisy input ({self.input_psnr:.2f} dB) or a constant image ({self.constant_psnr:.2f} dB): "
-                f"{what}; {self.advice}")
+                f"{bar}: {what}; {self.advice}")
 
 
 def constant_psnr(pairs: list[tuple[np.ndarray, np.ndarray]]) -> float:
@@ -54,12 +59,14 @@ def constant_psnr(pairs: list[tuple[np.ndarray, np.ndarray]]) -> float:
                 for _, clean in pairs) or 0.0
 
 
-def advice(kind: str, loss: str, learning_rate: float, bias: bool | None) -> str:
-    """The likely causes and fixes for a collapse, most likely first (one line)."""
+def advice(kind: str, loss: str, learning_rate: float, bias: bool | None, steps: int | None = None) -> str:
+    """The likely causes and fixes for a collapse, most likely first (one line); ``steps``: trained so far."""
     fixes = []
     if kind != "identity" and loss in L1_LOSSES:
         fixes.append("--loss l2 (under L1 the best guess for images that are mostly background is the "
                      "background itself; bce for a sigmoid output)")
+    if steps is not None and steps < SHORT_RUN_STEPS and kind != "identity":
+        fixes.append(f"more steps (--epochs, --steps-per-epoch: {steps} so far)")
     if bias is False:
         fixes.append("-a bias=true (bias-free ReLU units can all die, on impulse noise and dark images)")
     fixes.append(f"a lower --lr (this run's: {learning_rate:g})")
@@ -67,8 +74,8 @@ def advice(kind: str, loss: str, learning_rate: float, bias: bool | None) -> str
 
 
 def diagnose(pairs: list[tuple[np.ndarray, np.ndarray]], outputs: list[np.ndarray], *, epoch: int,
-             val_psnr: float, input_psnr: float, flat_psnr: float, loss: str, learning_rate: float,
-             bias: bool | None) -> Collapse | None:
+             val_psnr: float | None, input_psnr: float, flat_psnr: float, loss: str, learning_rate: float,
+             bias: bool | None, steps: int | None = None) -> Collapse | None:
     """A Collapse when the outputs score no better than the noisy inputs or a constant image
     (``val_psnr`` None: every output is exact)."""
     identity = all(np.array_equal(out, np.clip(noisy, 0, 1)) for (noisy, _), out in zip(pairs, outputs))
@@ -78,7 +85,7 @@ def diagnose(pairs: list[tuple[np.ndarray, np.ndarray]], outputs: list[np.ndarra
     clean_spread = np.mean([np.std(clean) for _, clean in pairs])
     kind = "identity" if identity else "constant" if spread < FLAT_SHARE * clean_spread else "no-better"
     return Collapse(epoch, kind, float(val_psnr), float(input_psnr), float(flat_psnr),
-                    advice(kind, loss, learning_rate, bias))
+                    advice(kind, loss, learning_rate, bias, steps))
 
 
 import keras  # noqa: E402
@@ -89,9 +96,9 @@ class CollapseGuard(keras.callbacks.Callback):
     GUARD_EPOCH on; the first collapse is warned about and kept in ``found``."""
 
     def __init__(self, validation: Any, *, loss: str, learning_rate: float, bias: bool | None,
-                 first_epoch: int = GUARD_EPOCH) -> None:
+                 steps_per_epoch: int | None = None, first_epoch: int = GUARD_EPOCH) -> None:
         super().__init__()
-        self.validation, self.first_epoch = validation, first_epoch
+        self.validation, self.first_epoch, self.steps_per_epoch = validation, first_epoch, steps_per_epoch
         self.hints = {"loss": loss, "learning_rate": learning_rate, "bias": bias}
         self.flat_psnr = constant_psnr(validation.pairs)
         self.found: Collapse | None = None
@@ -101,7 +108,8 @@ class CollapseGuard(keras.callbacks.Callback):
             return
         self.found = diagnose(self.validation.pairs, self.validation.outputs, epoch=epoch + 1,
                               val_psnr=logs["val_psnr"], input_psnr=self.validation.input_scores["psnr"],
-                              flat_psnr=self.flat_psnr, **self.hints)
+                              flat_psnr=self.flat_psnr, **self.hints,
+                              steps=(epoch + 1) * self.steps_per_epoch if self.steps_per_epoch else None)
         if self.found is not None:
             warnings.warn(self.found.message(), TrainingWarning, stacklevel=2)
 

@@ -1,7 +1,7 @@
 """What a run trains with where the user does not say: first the architecture's declared
 defaults for the corruption (loss, biases, augmentation, learning-rate schedule:
-``Architecture.training_defaults``), then the data's (augmentation, patch size), then the
-toolkit's (L1, cosine decay, 96-pixel patches)."""
+``Architecture.training_defaults``), then what suits the data (loss, biases, augmentation,
+patch size), then the toolkit's (L1, the wsd schedule, 96-pixel patches)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ import numpy as np
 from ..params import ParamError
 
 DEFAULT_LOSS = "l1"
-DEFAULT_SCHEDULE = "cosine"
+DEFAULT_SCHEDULE = "wsd"
 DEFAULT_PATCH = 96
 #: Images where more than this share of the pixels has one value (a background: digits, text,
-#: line art) train with L2 by default.
+#: line art) are "mostly background" (data_defaults).
 SPARSE_SHARE = 0.5
 
 
@@ -47,15 +47,31 @@ def default_patch(fixed_size: tuple[int, int] | None, image_shapes: Sequence[tup
     return min(DEFAULT_PATCH, largest)
 
 
-def background_share(images: Sequence[np.ndarray]) -> float:
-    """The share of all pixels that have the most common 8-bit value."""
+def background(images: Sequence[np.ndarray]) -> tuple[int, float]:
+    """The most common 8-bit value of all the images' pixels, and the share of pixels that have it."""
     counts = sum(np.bincount(np.rint(np.clip(im, 0, 1) * 255).astype(np.uint8).ravel(), minlength=256)
                  for im in images)
-    return float(counts.max() / counts.sum())
+    return int(np.argmax(counts)), float(counts.max() / counts.sum())
 
 
-def default_loss(images: Sequence[np.ndarray]) -> str:
-    """L2 for images that are mostly one background value, else DEFAULT_LOSS. Under L1 the best
-    estimate of each pixel is its posterior median, which on such images is the background for
-    faint strokes; L2's posterior mean is what PSNR rewards (a unet on digits: +0.2 dB)."""
-    return "l2" if images and background_share(images) > SPARSE_SHARE else DEFAULT_LOSS
+def data_defaults(images: Sequence[np.ndarray], arch_obj: Any) -> dict[str, Any]:
+    """What suits images that are mostly one background value: L2, and biases (for an architecture
+    with a ``bias`` parameter) where that background is black or white. Under L1 a pixel's best
+    estimate is its posterior median, which is the background for faint strokes, where PSNR
+    rewards L2's posterior mean; noise clipped at a black or white background is not zero-mean,
+    which a bias-free net cannot offset (a unet on digits: +0.2 dB each, examples/README.md)."""
+    if not images:
+        return {}
+    value, share = background(images)
+    if share <= SPARSE_SHARE:
+        return {}
+    found: dict[str, Any] = {"loss": "l2"}
+    if value in (0, 255) and any(p.name == "bias" for p in getattr(arch_obj, "params", ())):
+        found["arch_params"] = {"bias": True}
+    return found
+
+
+def recipe_defaults(arch_obj: Any, noise: str, images: Sequence[np.ndarray]) -> dict[str, Any]:
+    """The architecture's defaults for the corruption over the data's (architecture_defaults, data_defaults)."""
+    data, arch = data_defaults(images, arch_obj), architecture_defaults(arch_obj, noise)
+    return {**data, **arch, "arch_params": {**data.get("arch_params", {}), **arch.get("arch_params", {})}}

@@ -1,9 +1,11 @@
 """Learning-rate schedules for ``train --schedule``, over the steps or over ``--time-limit``.
 
-cosine: decay to 1% of the rate over the run (the bundled models' recipe, for long runs);
-constant: the rate throughout (the textbook's Adam; a short run that is still learning at its
-end loses least); wsd: warmup-stable-decay without the warmup, constant and then a cosine
-decay over the last fifth of the run (Hägele et al. 2024: as good as a cosine on long runs).
+wsd (the default): warmup-stable-decay without the warmup, the rate constant and then a cosine
+decay to 1% over the run's last fifth: as good as a cosine on long runs (Hägele et al. 2024),
+and better on short ones, which are still learning when a cosine has already slowed them (a unet
+after 1,000 steps on photos at sigma 25: 27.12 dB against the cosine's 26.61; the textbook's
+autoencoder on digits: examples/README.md); cosine: decay to 1% over the whole run (how the
+bundled models were trained); constant: the rate throughout (the textbook's Adam).
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ from .losses import LOSSES, output_activation
 from .options import check_sources
 from .padding import SizeError, model_input_size, pad_batch, round_up
 from .pipeline import patch_dataset, validation_pairs
-from .recipe import DEFAULT_SCHEDULE, architecture_defaults, default_loss, default_patch, resolve_arch_params
+from .recipe import DEFAULT_LOSS, DEFAULT_SCHEDULE, default_patch, recipe_defaults, resolve_arch_params
 from .schedules import RunSchedule, rate_factor
 from .self_supervised import NEIGHBOR2NEIGHBOR, SelfSupervised, denoiser_of, size_factor
 from .sources import Source, check_patch, make_feed, open_source, source_metadata
@@ -74,7 +74,7 @@ class TrainConfig:
     strategy: str = "default"
     loss: str | None = None  # None: the architecture's default for the corruption, else L1
     augment: str | None = None  # none|flips|dihedral; None: the architecture's, else the data's
-    schedule: str | None = None  # cosine|constant; None: the architecture's, else cosine
+    schedule: str | None = None  # wsd|cosine|constant; None: the architecture's, else wsd
     select: str = "psnr"
     time_limit: float | None = None
     init: str | None = None
@@ -266,7 +266,7 @@ def _settle_recipe(config: TrainConfig, defaults: dict[str, Any], model: Any, im
     if config.self_supervised:
         loss = "l2"  # the methods' own (source_metadata says so too)
     else:
-        loss = config.loss or defaults.get("loss") or default_loss(images)
+        loss = config.loss or defaults.get("loss") or DEFAULT_LOSS
     schedule = config.schedule or defaults.get("schedule") or DEFAULT_SCHEDULE
     if loss == "bce" and output_activation(model) != "sigmoid":
         raise TrainingError(f"--loss bce needs outputs in [0, 1] from a sigmoid; the {config.arch} model's output "
@@ -312,17 +312,11 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
     tf.config.experimental.enable_op_determinism()
     noise = corruption(config.noise).obj if config.noise is not None else None
     arch_obj = architecture(config.arch).obj
-    defaults = architecture_defaults(arch_obj, config.noise)
 
     # A fine-tuned model's training time counts the runs it grew from (read without building it:
     # a resumed run takes its weights from the checkpoint).
     source_meta = peek_metadata(config.init) if config.init else {}
     prior_seconds = source_meta.get("total_wall_seconds", source_meta.get("wall_seconds", 0.0))
-    given = config.arch_params
-    if config.init and not given:  # from Python: the model's own parameters
-        given = resolve_params(arch_obj.params, source_meta.get("arch_params", {}), config.arch)
-    config = replace(config, arch_params=resolve_arch_params(arch_obj, given, defaults))
-    multiple = size_multiple(arch_obj, **config.arch_params)
 
     check_sources(config.noise, config.data, config.val_data, config.pairs, config.val_pairs, config.self_supervised)
     source: Source | None = None  # clean images, noise made here; else pairs or noisy images (sources.py)
@@ -338,6 +332,17 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
         if config.noise == "grayscale":
             val_set = drop_gray_images(val_set)  # a gray image says nothing about how well color is restored
         descriptions = train_set.description, val_set.description
+
+    if source is None:
+        recipe_images = train_set.images
+    else:
+        recipe_images = source.pairs.clean if source.pairs is not None else source.noisy
+    defaults = recipe_defaults(arch_obj, config.noise, recipe_images)
+    given = config.arch_params
+    if config.init and not given:  # from Python: the model's own parameters
+        given = resolve_params(arch_obj.params, source_meta.get("arch_params", {}), config.arch)
+    config = replace(config, arch_params=resolve_arch_params(arch_obj, given, defaults))
+    multiple = size_multiple(arch_obj, **config.arch_params)
 
     strategy = make_strategy(config.strategy)
     chief = is_chief(strategy)
@@ -357,10 +362,6 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
         denoiser = denoiser_of(model)  # a resumed self-supervised run loads its training wrapper
         fixed_size = denoiser.input_shape[1:3]
         fixed_size = None if None in fixed_size else tuple(int(v) for v in fixed_size)
-        if source is None:
-            recipe_images = train_set.images
-        else:
-            recipe_images = source.pairs.clean if source.pairs is not None else source.noisy
         config, input_size = _settle_recipe(config, defaults, denoiser, recipe_images, multiple, fixed_size)
         if resume:
             if not config.self_supervised:  # the wrapper's loss is its own
@@ -447,7 +448,8 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
     if pairs:
         validation = ValidationCallback(pairs, multiple=multiple, fixed_size=fixed_size)
         guard = CollapseGuard(validation, loss=config.loss, learning_rate=config.learning_rate,
-                              bias=config.arch_params.get("bias"), first_epoch=min(GUARD_EPOCH, config.epochs))
+                              bias=config.arch_params.get("bias"), steps_per_epoch=config.steps_per_epoch,
+                              first_epoch=min(GUARD_EPOCH, config.epochs))
         if state.get("collapse"):
             guard.found = Collapse(**state["collapse"])
         writer.extras = lambda: {"collapse": asdict(guard.found) if guard.found else None}
