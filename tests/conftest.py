@@ -17,6 +17,19 @@ from click.testing import CliRunner
 from denoisekit.plugins import reset_registry
 
 
+# --------------------------------------------------------------------------- the fast subset
+
+#: Fixtures that pip-install distributions (10-15 s each on 2 cores): their tests are slow.
+PIP_FIXTURES = {"plugin_site", "installed_minimal_plugin"}
+
+
+def pytest_collection_modifyitems(items):
+    """Mark every test that needs a pip install slow, so ``-m "not slow"`` stays fast."""
+    for item in items:
+        if PIP_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 # --------------------------------------------------------------------------- plugins
 
 
