@@ -15,7 +15,9 @@ import numpy as np
 from ..tf_setup import tensorflow
 from .augment import augment_patch
 from .padding import with_mask
-from .pipeline import SHUFFLE_PATCHES
+
+#: Patches mixed across images before batching.
+SHUFFLE_PATCHES = 1024
 
 
 def patch_batches(images: list[np.ndarray], *, patch: int, batch: int, seed: int, augment: str | bool = "dihedral",

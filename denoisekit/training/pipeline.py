@@ -1,5 +1,5 @@
-"""The tf.data pipeline: decoded images -> random patches -> augmentation -> batches ->
-corruption made on the fly (fresh noise every epoch) -> (noisy, target) pairs, the target
+"""The tf.data pipeline: decoded images -> random patches -> augmentation -> batches
+(patches.py) -> corruption made on the fly (fresh noise every epoch) -> (noisy, target) pairs, the target
 being the clean patch with a mask of its real pixels as a last channel (padding.py).
 
 Everything after the one-time decode runs as TensorFlow graph ops; randomness is
@@ -15,12 +15,11 @@ import numpy as np
 from ..images import center_crop
 from ..noise_ops import apply_corruption
 from ..tf_setup import tensorflow
-from .augment import augment_patch
 from .padding import with_mask
+from .patches import patch_batches, with_batch_seeds
 
 #: Users' noisy files are 8-bit: train on inputs rounded to 8 bits, not on float noise.
 INPUT_LEVELS = 255.0
-SHUFFLE_PATCHES = 1024
 
 
 def pad_to_patch(image: np.ndarray, patch: int) -> np.ndarray:
@@ -41,38 +40,13 @@ def patch_dataset(
     """An endless ``tf.data.Dataset`` of float32 batches (noisy, target): noisy (batch, patch,
     patch, C), target the clean patches with a last channel that is 1 on real pixels and 0 where
     an image smaller than the patch was padded. ``augment``: none, flips or dihedral."""
-    tf = tensorflow()
-    if isinstance(augment, bool):
-        augment = "dihedral" if augment else "none"
     channels = images[0].shape[-1]
-    padded = [with_mask(np.asarray(im, np.float32), patch) for im in images]
-    spec = tf.TensorSpec((None, None, channels + 1), tf.float32)
-    decoded = tf.data.Dataset.from_generator(lambda: iter(padded), output_signature=spec).cache()
+    targets = patch_batches(images, patch=patch, batch=batch, seed=seed, augment=augment, mask=True)
 
-    def visits(image):
-        # Large images give more patches per pass, so every region is seen about equally often.
-        area = tf.cast(tf.shape(image)[0] * tf.shape(image)[1], tf.float32)
-        count = tf.math.ceil(area / float(4 * patch * patch))
-        return tf.data.Dataset.from_tensors(image).repeat(tf.cast(count, tf.int64))
+    def corrupt(target, noise_seed):  # fresh noise for every batch, keyed by its index
+        return quantize(corruption.apply(target[..., :channels], noise_seed, **params)), target
 
-    def crop(image, index):
-        crop_seed, flip_seed, rot_seed = tf.unstack(
-            tf.random.experimental.stateless_split(tf.stack([tf.constant(seed, tf.int64), index]), 3))
-        out = tf.image.stateless_random_crop(image, [patch, patch, channels + 1], seed=crop_seed)
-        return augment_patch(out, flip_seed, rot_seed, augment)  # the mask turns with its pixels
-
-    def corrupt(target, index):
-        noise_seed = tf.cast(tf.stack([tf.constant(seed + 1, tf.int64), index]), tf.int32)
-        noisy = corruption.apply(target[..., :channels], noise_seed, **params)
-        return quantize(noisy), target
-
-    patches = decoded.repeat().shuffle(len(padded), seed=seed).flat_map(visits)
-    patches = tf.data.Dataset.zip((patches, tf.data.Dataset.counter())).map(
-        crop, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    batches = patches.shuffle(SHUFFLE_PATCHES, seed=seed).batch(batch, drop_remainder=True)
-    batches = tf.data.Dataset.zip((batches, tf.data.Dataset.counter())).map(
-        corrupt, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    return batches.prefetch(tf.data.AUTOTUNE)
+    return with_batch_seeds(targets, corrupt, seed + 1)
 
 
 def validation_pairs(
