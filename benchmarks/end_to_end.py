@@ -171,6 +171,7 @@ def main() -> None:
     parser.add_argument("--copies", type=int, default=10)
     parser.add_argument("--cores", default="1,2", help="comma-separated core counts to pin to")
     parser.add_argument("--kinds", default="gray,color")
+    parser.add_argument("--json", type=Path, default=RESULTS / "end_to_end.json", help="where the results go")
     parser.add_argument("--split", nargs=2, metavar=("NOISY", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.split:
@@ -189,10 +190,10 @@ def main() -> None:
             rows.append(measure(kind, noisy, clean, megapixels, cores))
             print(table(rows[-1:]).splitlines()[-1], flush=True)
     print(table(rows))
-    RESULTS.mkdir(exist_ok=True)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
     result = {"set": args.set, "copies": args.copies, "sigma": SIGMA, "cpu": cpu_description(), "rows": rows,
               "command": "python benchmarks/end_to_end.py " + " ".join(sys.argv[1:])}
-    (RESULTS / "end_to_end.json").write_text(json.dumps(result, indent=2))
+    args.json.write_text(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":
