@@ -115,3 +115,24 @@ def test_noise2void_batches_pair_the_masked_input_with_the_noisy_patch_and_its_m
     noisy, mask = y[..., :1], y[..., 1:].astype(bool)
     np.testing.assert_array_equal(x[~mask], noisy[~mask])
     assert mask.any() and np.all(x[mask] != noisy[mask])
+
+
+@pytest.mark.parametrize("method", ["neighbor2neighbor", "noise2void"])
+def test_held_out_loss_ranks_a_denoiser_above_the_identity_map(method):
+    """The figure that picks the epoch without clean images must prefer a model that removes
+    noise to one that returns its input (Neighbor2Neighbor's full loss, regulariser included,
+    does the opposite)."""
+    import keras
+
+    from denoisekit.training.self_supervised import HeldOutNoisy
+
+    rng = np.random.default_rng(3)
+    y, x = np.mgrid[0:64, 0:64] / 64.0
+    clean = (0.3 + 0.4 * np.sin(3 * x) * np.cos(2 * y))[..., None].astype(np.float32)
+    crops = [np.clip(clean + rng.normal(0, 25 / 255, clean.shape), 0, 1).astype(np.float32) for _ in range(3)]
+    inputs = keras.Input((None, None, 1))
+    identity = keras.Model(inputs, inputs)
+    blur = keras.layers.AveragePooling2D(5, strides=1, padding="same")  # a crude but real denoiser here
+    smoother = keras.Model(inputs, blur(inputs))
+    held_out = HeldOutNoisy(crops, method, seed=1)
+    assert held_out.figures(smoother)["loss"] < held_out.figures(identity)["loss"]

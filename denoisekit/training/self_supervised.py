@@ -219,7 +219,10 @@ def denoiser_of(model: Any) -> Any:
 
 class HeldOutNoisy(keras.callbacks.Callback):
     """Validation without clean images: adds to each epoch's logs, on held-out noisy crops,
-    ``val_loss`` (the method's loss, with masks fixed once, so epochs compare), ``val_noise``
+    ``val_loss`` (the method's loss without Neighbor2Neighbor's regulariser, with masks fixed
+    once, so epochs compare: at gamma 2 the full loss is lower for the identity map, 2 sigma^2,
+    than for a perfect denoiser, 3 sigma^2, so it would pick the least trained epoch; the
+    reconstruction term alone is the denoiser's error on g1(y) plus sigma^2), ``val_noise``
     (the wavelet estimate of the noise left in the output, 0-255) and ``val_removed`` (the std
     of what the model took away, 0-255: about the noise's own std when it removes noise and
     keeps detail). Computed here on each worker alike, not by Keras' distributed evaluation."""
@@ -237,7 +240,7 @@ class HeldOutNoisy(keras.callbacks.Callback):
         """The held-out loss and noise figures of ``denoiser`` (a plain model or the wrapper)."""
         model = denoiser_of(denoiser)
         run = model.predict_on_batch
-        losses = [float(method_loss(self.method, run, x, y, run(x))) for x, y in self.batches]
+        losses = [float(method_loss(self.method, run, x, y, run(x), gamma=0.0)) for x, y in self.batches]
         outputs = predict_pairs(model, [(c, c) for c in self.crops])
         return {"loss": mean(losses), "noise": mean(estimate_sigma(o) for o in outputs),
                 "removed": mean(float(np.std(c - o)) * 255.0 for c, o in zip(self.crops, outputs))}
