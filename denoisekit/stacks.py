@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from math import prod
@@ -46,24 +47,38 @@ EXTRASAMPLE_ALPHA = (1, 2)  # associated, unassociated
 BIGTIFF_ABOVE = 2**32 - 2**27
 
 
+class _CollectOnThisThread(logging.Filter):
+    """On the tifffile logger: a warning logged on a thread that is collecting goes to that
+    thread's list instead of the log. Per thread, because ``clean`` reads files on several
+    threads at once, and a warning about one file must not mark another one damaged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        found = getattr(_COLLECTING, "found", None)
+        if found is None or record.levelno < logging.WARNING:
+            return True
+        found.append(record.getMessage())
+        return False  # ours to report, in one line
+
+
+_COLLECTING = threading.local()
+_COLLECTOR = _CollectOnThisThread()
+
+
 @contextmanager
 def _warnings_of_tifffile() -> Iterator[list[str]]:
     """tifffile logs a damaged file (a broken page chain, metadata that does not match the pages)
-    as warnings and reads on with what it found; collect them, so a damaged stack is not cut short."""
+    as warnings and reads on with what it found; collect the ones this thread's reading logs,
+    so a damaged stack is not cut short."""
+    log = logging.getLogger("tifffile")
+    if _COLLECTOR not in log.filters:
+        log.addFilter(_COLLECTOR)
+    outer = getattr(_COLLECTING, "found", None)
     found: list[str] = []
-
-    class Collect(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            found.append(record.getMessage())
-
-    handler, log = Collect(logging.WARNING), logging.getLogger("tifffile")
-    log.addHandler(handler)
-    propagate, log.propagate = log.propagate, False  # ours to report, in one line
+    _COLLECTING.found = found
     try:
         yield found
     finally:
-        log.removeHandler(handler)
-        log.propagate = propagate
+        _COLLECTING.found = outer
 
 
 def _damage(path: Path, warnings: list[str]) -> ImageReadError:

@@ -282,3 +282,28 @@ def test_corrupt_gives_each_page_its_own_noise(runner, tmp_path):
     for page in noisy:
         assert np.std(page) == pytest.approx(25 * 257, rel=0.1)
     assert np.corrcoef(noisy[0].ravel(), noisy[1].ravel())[0, 1] < 0.1  # not the same noise on every page
+
+
+def test_a_damaged_file_read_on_another_thread_never_marks_a_good_one_damaged(tmp_path):
+    """clean reads files on several threads at once: tifffile's warnings about one file (logged
+    process-wide) must stay with the thread that read it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from denoisekit.stacks import TiffStack
+
+    pages = as_uint16(noisy_version(camera_planes(3, side=64)))
+    tifffile.imwrite(tmp_path / "good.tif", pages, photometric="minisblack")
+    data = (tmp_path / "good.tif").read_bytes()
+    (tmp_path / "truncated.tif").write_bytes(data[: len(data) * 3 // 5])
+
+    def open_and_close(path):
+        try:
+            TiffStack(path).tif.close()
+            return "ok"
+        except ImageReadError as err:
+            return str(err)
+
+    with ThreadPoolExecutor(4) as pool:
+        outcomes = list(pool.map(open_and_close, [tmp_path / name for name in ("good.tif", "truncated.tif") * 100]))
+    assert set(outcomes[0::2]) == {"ok"}
+    assert all("damaged or truncated" in outcome for outcome in outcomes[1::2])
