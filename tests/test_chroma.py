@@ -51,6 +51,7 @@ def test_strips_give_the_same_result_as_the_whole_image():
         np.testing.assert_array_equal(smooth_chroma(luma, rgb.copy(), radius=5, strip=strip), whole)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("radius", [0, 4])
 def test_colorize_restorer_smooths_its_chroma_unless_told_not_to(clean_models, radius):
     from denoisekit.plugins import restorer
@@ -68,6 +69,7 @@ def test_colorize_restorer_smooths_its_chroma_unless_told_not_to(clean_models, r
         assert roughness(out) < roughness(raw)
 
 
+@pytest.mark.slow
 def test_colorize_keeps_the_chroma_gain_share_of_the_predicted_colour(clean_models):
     from denoisekit.plugins import restorer
 
@@ -113,6 +115,7 @@ def test_gray_model_restores_colour_in_the_opponent_space_when_asked(clean_model
         restorer("model").obj.make(model=str(clean_models.gray), color="lab")
 
 
+@pytest.mark.slow
 def test_gaussian_task_blends_the_color_model_with_the_gray_model_per_rgb_and_per_opponent_channel(
         clean_models, tmp_path, monkeypatch):
     from denoisekit import modelio

@@ -78,6 +78,7 @@ def test_outputs_mirror_the_input_and_the_figures_are_right(runner, noisy_set, t
         assert row["output"]["sigma"] < row["input"]["sigma"]
 
 
+@pytest.mark.slow
 def test_tile_options_reach_the_model(runner, noisy_set, tmp_path, clean_models):
     base = ["--model", clean_models.gray]
     assert clean(runner, noisy_set.noisy, tmp_path / "big", *base).exit_code == 0
@@ -113,6 +114,7 @@ def test_csv_report_and_no_reference_reports_noise_levels(runner, noisy_set, tmp
     assert "sigma in" in result.stdout and "PSNR" not in result.stdout
 
 
+@pytest.mark.slow
 def test_a_second_run_keeps_outputs_and_still_reports_their_figures(runner, noisy_set, tmp_path, clean_models):
     args = [noisy_set.noisy, tmp_path / "out", "--reference", noisy_set.clean, "--model", clean_models.gray, "--json"]
     first = json.loads(clean(runner, *args).stdout)
@@ -182,6 +184,7 @@ def test_missing_bundled_model_is_a_one_line_error(runner, noisy_set, tmp_path, 
         assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_task_name_uses_bundled_models_per_channel_count(runner, noisy_set, tmp_path, monkeypatch, clean_models):
     bundled = tmp_path / "bundled"
     bundled.mkdir()
@@ -237,6 +240,7 @@ def test_bit_depth_alpha_format_and_channels_are_kept(runner, tmp_path, clean_mo
     assert result.stderr.count("each channel restored on its own") == 1
 
 
+@pytest.mark.slow
 def test_color_model_on_gray_and_colorization(runner, noisy_set, tmp_path, clean_models):
     result = clean(runner, noisy_set.noisy, tmp_path / "c", "--model", clean_models.color)
     assert result.exit_code == 0, result.output

@@ -131,6 +131,7 @@ def test_bm3d_restorer_calls_the_package_with_sigma_on_the_unit_scale(monkeypatc
     assert 0.06 < calls[-1][2] < 0.14
 
 
+@pytest.mark.slow
 def test_bm3d_really_denoises_when_installed():
     """The optional package: a real run where it is installed, else it must not be offered."""
     if not bm3d_available():
@@ -151,6 +152,7 @@ def test_model_restorer_with_a_missing_bundled_model_says_pass_model_path(monkey
             make("model", model=spec)
 
 
+@pytest.mark.slow
 def test_model_restorer_denoises_and_adapts_channels(clean_models):
     fn = make("model", model=str(clean_models.gray), tile=32, overlap=16)
     clean = smooth_images(1, 60, 70, 3, seed=9)[0]
@@ -173,6 +175,7 @@ def test_model_restorer_denoises_and_adapts_channels(clean_models):
     assert colorize.notes == ["colorization model colorize.keras: gray images become RGB"]
 
 
+@pytest.mark.slow
 def test_model_task_picks_the_bundled_model_by_channel_count(monkeypatch, tmp_path, clean_models):
     (tmp_path / "gaussian-gray.keras").write_bytes(clean_models.gray.read_bytes())
     (tmp_path / "gaussian-color.keras").write_bytes(clean_models.color.read_bytes())
@@ -203,6 +206,7 @@ def test_a_third_party_restorer_plugs_in_through_the_same_hook():
     np.testing.assert_allclose(found.obj.make(amount=1.0)(image), 1 - image, atol=1e-7)
 
 
+@pytest.mark.slow
 def test_salt_and_pepper_model_keeps_the_pixels_impulses_cannot_have_touched():
     from skimage import data
 
@@ -232,6 +236,7 @@ def test_salt_and_pepper_model_keeps_the_pixels_impulses_cannot_have_touched():
     assert corruption("gaussian").obj.untouched(noisy) is None
 
 
+@pytest.mark.slow
 def test_self_ensemble_averages_the_eight_flips_and_rotations(clean_models):
     clean = smooth_images(1, 40, 56, 1, seed=3)[0]  # not square: rotations change the shape
     noisy = add_noise(clean, seed=4)

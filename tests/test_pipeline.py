@@ -42,6 +42,7 @@ def test_patches_are_crops_of_the_training_images_and_the_seed_repeats_the_strea
     assert not np.array_equal(batches[0][1], other[0][1])
 
 
+@pytest.mark.slow
 def test_augment_none_keeps_patches_upright_and_flips_only_mirrors():
     rng = np.random.default_rng(2)
     image = rng.random((20, 24, 1), dtype=np.float32)
@@ -53,6 +54,7 @@ def test_augment_none_keeps_patches_upright_and_flips_only_mirrors():
     assert any(not any(np.array_equal(p, c) for c in plain) for p in mirrored)  # some are flipped
 
 
+@pytest.mark.slow
 def test_an_image_smaller_than_the_patch_is_padded_and_masked():
     image = np.linspace(0.2, 0.8, 10 * 12, dtype=np.float32).reshape(10, 12, 1)
     (noisy, target), = first_batches([image], n=1, patch=16, augment="none")

@@ -52,6 +52,7 @@ def test_corrupt_names_the_misbehaving_plugin_in_one_line_per_file_and_writes_no
     assert not list((tmp_path / "out").rglob("*.png"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["raise", "shape"])
 def test_train_stops_on_a_broken_corruption_before_making_any_file(runner, broken, noisy_set, tmp_path, how):
     out = tmp_path / "m.keras"

@@ -95,6 +95,7 @@ def test_an_imagej_hyperstack_keeps_its_axes_and_metadata(runner, tmp_path):
         [round(g, 6) for g in gains]
 
 
+@pytest.mark.slow
 def test_a_float32_ome_tiff_is_restored_in_float32_with_its_ome_xml(runner, tmp_path):
     unit = camera_planes(5)
     truth = (unit * 900 + 100).astype(np.float32)  # photon counts, say: not in [0, 1]
@@ -140,6 +141,7 @@ def test_a_float32_ome_tiff_is_restored_in_float32_with_its_ome_xml(runner, tmp_
     assert json.loads(scores.stdout)["mean"]["psnr"] == pytest.approx(first["output"]["psnr"])
 
 
+@pytest.mark.slow
 def test_more_than_four_channels_are_restored_each_on_its_own(runner, tmp_path):
     unit = camera_planes(6).transpose(1, 2, 0)  # one page of 6 samples (Y, X, S)
     truth = (unit * np.arange(1, 7) * 100).astype(np.float32)  # channels of different brightness

@@ -214,6 +214,7 @@ def test_init_fine_tunes_an_existing_model(tmp_path, photo_dirs, monkeypatch):
     assert bad.exit_code == 2 and "not a model made by `denoisekit train`" in bad.output
 
 
+@pytest.mark.slow
 def test_metadata_read_without_building_the_model_is_what_loading_reads():
     assert set(bundled_models()) >= {"gaussian-gray", "gaussian-color", "salt-and-pepper-gray", "colorize-color"}
     for name in bundled_models():
