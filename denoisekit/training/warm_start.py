@@ -23,11 +23,10 @@ def _widen(weights: np.ndarray, target_shape: tuple[int, ...], axis: int, scale:
     """``weights`` with each index along ``axis`` repeated once per colour channel (the channel
     varying fastest, as space-to-depth and plain channel layouts both order them), times ``scale``;
     None when that does not give ``target_shape``."""
-    if weights.ndim != len(target_shape) or weights.shape[axis] == 0 or target_shape[axis] % weights.shape[axis]:
+    if weights.ndim != len(target_shape) or not 0 < weights.shape[axis] < target_shape[axis]:
         return None
-    repeats = target_shape[axis] // weights.shape[axis]
-    grown = np.repeat(weights, repeats, axis=axis) * scale if repeats > 1 else None
-    return grown if grown is not None and grown.shape == tuple(target_shape) else None
+    grown = np.repeat(weights, target_shape[axis] // weights.shape[axis], axis=axis) * scale
+    return grown if grown.shape == tuple(target_shape) else None
 
 
 def grow_channels(source: Any, target: Any, channels: int) -> int:
@@ -42,24 +41,18 @@ def grow_channels(source: Any, target: Any, channels: int) -> int:
             continue
         if layer.name not in by_name:
             raise WarmStartError(f"layer {layer.name} of the colour model has no counterpart in the gray one")
-        old = [np.asarray(w) for w in by_name[layer.name].get_weights()]
-        new_shapes = [tuple(w.shape) for w in layer.get_weights()]
-        if [w.shape for w in old] == new_shapes:
-            layer.set_weights(old)
-            continue
-        values = []
-        for weights, shape in zip(old, new_shapes):
-            if weights.shape == shape:
-                values.append(weights)
-                continue
-            # Kernels are (..., in, out): a wider input reads the mean, a wider output repeats.
-            widened = (_widen(weights, shape, -2, 1.0 / channels) if weights.ndim >= 2 and
-                       weights.shape[-1] == shape[-1] else None)
-            if widened is None:
-                widened = _widen(weights, shape, -1, 1.0)
-            if widened is None:
-                raise WarmStartError(f"layer {layer.name}: weights {weights.shape} cannot grow to {shape}")
-            values.append(widened)
+        values, widened_any = [], False
+        for weights, current in zip(by_name[layer.name].get_weights(), layer.get_weights()):
+            if weights.shape != current.shape:
+                # Kernels are (..., in, out): a wider input reads the mean, a wider output repeats.
+                widened = (_widen(weights, current.shape, -2, 1.0 / channels)
+                           if weights.shape[-1:] == current.shape[-1:] else None)
+                if widened is None:
+                    widened = _widen(weights, current.shape, -1, 1.0)
+                if widened is None:
+                    raise WarmStartError(f"layer {layer.name}: weights {weights.shape} cannot grow to {current.shape}")
+                weights, widened_any = widened, True
+            values.append(weights)
         layer.set_weights(values)
-        grown += 1
+        grown += widened_any
     return grown
