@@ -2,9 +2,10 @@
 
 ``Cleaner`` is the transform handed to ``batch.process_files``; it returns the
 restored image and, as info, the image's report row (figures against its
-reference when there is one) and, for HTML reports, small crops. TIFF stacks go
-through ``Cleaner.stack``: every plane through the same restorer, one report row
-per stack with its figures per page.
+reference when there is one) and, for HTML reports, small crops. Small images of
+one shape can go through ``Cleaner.transform_group`` together, when the restorer
+takes several at once (``restore_many``). TIFF stacks go through ``Cleaner.stack``:
+every plane through the same restorer, one report row per stack with its figures per page.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import time
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -41,6 +42,19 @@ def restore_pixels(restore: RestoreFn, pixels: np.ndarray) -> np.ndarray:
     return checked_output(np.asarray(restore(pixels), np.float32), pixels)
 
 
+def many_limit(restore: RestoreFn, shape: tuple[int, ...]) -> int:
+    """How many images of ``shape`` (H, W, C) a restorer takes in one call of its optional
+    ``restore_many(images) -> restorations`` (its ``many_limit(shape)``); 1 when it has not both,
+    or when its limit fails (each image's own call then says why)."""
+    limit = getattr(restore, "many_limit", None)
+    if not callable(limit) or not callable(getattr(restore, "restore_many", None)):
+        return 1
+    try:
+        return max(1, int(limit(tuple(shape))))
+    except Exception:  # noqa: BLE001  only a speed-up: without it the images go one by one
+        return 1
+
+
 def checked_output(restored: np.ndarray, pixels: np.ndarray) -> np.ndarray:
     """A restorer's float32 output clipped to [0, 1] (in place where it can), or a ValueError
     when it is not an image of the input's height and width, gray or RGB."""
@@ -57,8 +71,9 @@ class Cleaner:
     """The per-image work: restore, time, and measure against the reference (if any)."""
 
     def __init__(self, restore: RestoreFn, inputs: InputSet, refs: InputSet | None, crops: bool,
-                 normalize: NormalizeSpec = NormalizeSpec(), chunk: int | None = None) -> None:
+                 normalize: NormalizeSpec = NormalizeSpec(), chunk: int | None = None, group: bool = True) -> None:
         self.restore, self.inputs, self.refs, self.crops = restore, inputs, refs, crops
+        self.group = group  # small images of one shape restored together, where the restorer can
         self.normalize = normalize  # how stacks' data is scaled for the restorer
         self.chunk = chunk  # single-page TIFFs restored in chunks of this side (large.py), else None
         self.pairs = match_references(refs, inputs) if refs is not None else {}
@@ -68,6 +83,37 @@ class Cleaner:
     def __call__(self, rel: Path, image: Image) -> tuple[Image, dict[str, Any]]:
         self.warm_up(image.pixels)
         restored, seconds = self.restored(rel, image.pixels)
+        return self.finished(rel, image, restored, seconds)
+
+    def group_limit(self, image: Image) -> int:
+        """How many images of this one's pixel shape ``transform_group`` takes at once (1: one by one)."""
+        return many_limit(self.restore, image.pixels.shape) if self.group else 1
+
+    def transform_group(self, items: Sequence[tuple[Path, Image]]) -> list[tuple[Image, dict[str, Any]] | Exception]:
+        """Images of one pixel shape through one call of the restorer's ``restore_many``, each
+        then stored and measured as ``__call__`` does (the same outputs and rows); per image, its
+        result or the error it alone raised. When the call fails, each image is restored on its
+        own, so one bad image fails alone."""
+        pixels = [image.pixels for _, image in items]
+        self.warm_up(pixels[0])
+        start = time.perf_counter()
+        try:
+            restored = self.restore.restore_many(pixels)
+            if len(restored) != len(pixels):
+                raise ValueError(f"restore_many returned {len(restored)} images for {len(pixels)}")
+        except Exception:  # noqa: BLE001  each image's own call says what failed, and for which file
+            return [_outcome(self, rel, image) for rel, image in items]
+        # The images went through the model together: each is given an even share of the time.
+        seconds = (time.perf_counter() - start) / len(items)
+        return [_outcome(self._finished_one, rel, image, out, seconds) for (rel, image), out in zip(items, restored)]
+
+    def _finished_one(self, rel: Path, image: Image, restored: np.ndarray,
+                      seconds: float) -> tuple[Image, dict[str, Any]]:
+        return self.finished(rel, image, self.checked(rel, np.asarray(restored, np.float32), image.pixels), seconds)
+
+    def finished(self, rel: Path, image: Image, restored: np.ndarray,
+                 seconds: float) -> tuple[Image, dict[str, Any]]:
+        """A restored image as its file will store it, and its report row and crops."""
         height, width, _ = image.pixels.shape
         # measured as the file stores it, so a resumed run's figures for it are the same
         stored = as_stored(image.with_pixels(restored), rel.suffix)
@@ -86,8 +132,13 @@ class Cleaner:
         except Exception as err:  # one image's failure must not stop the others
             raise ValueError(f"{rel}: the restorer failed: {type(err).__name__}: {err}") from err
         seconds = time.perf_counter() - start
+        return self.checked(rel, restored, pixels), seconds
+
+    @staticmethod
+    def checked(rel: Path, restored: np.ndarray, pixels: np.ndarray) -> np.ndarray:
+        """``checked_output``, its error naming the file."""
         try:
-            return checked_output(restored, pixels), seconds
+            return checked_output(restored, pixels)
         except ValueError as err:
             raise ValueError(f"{rel}: {err}") from None
 
@@ -280,3 +331,11 @@ class Cleaner:
         if reference is not None:
             found = {"reference": crop_png(reference), **found}
         return found
+
+
+def _outcome(fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)``, or the exception it raised (``batch.process_files`` reports it for that file alone)."""
+    try:
+        return fn(*args)
+    except Exception as err:  # noqa: BLE001  handed back, re-raised by the caller where it was expected
+        return err

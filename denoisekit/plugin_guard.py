@@ -9,7 +9,7 @@ an architecture's ``build`` and ``size_multiple``, a corruption's ``untouched`` 
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -36,7 +36,8 @@ class GuardedRestore:
     """A restorer plugin's function, called through the guard and its result checked: an
     ``(H, W, 1 or 3)`` array of the input's height and width, finite, in about [0, 1].
 
-    Other attributes (``notes``, ``last_model`` of the model restorer) are the function's own.
+    Other attributes (``notes``, ``last_model`` of the model restorer, ``many_limit``) are the
+    function's own.
     """
 
     def __init__(self, plugin: object, fn: Callable[[np.ndarray], np.ndarray]) -> None:
@@ -46,7 +47,22 @@ class GuardedRestore:
         return getattr(self.fn, name)
 
     def __call__(self, pixels: np.ndarray) -> np.ndarray:
-        out = call_plugin("restorer", self.plugin, "restoring an image", self.fn, pixels)
+        return self._checked(pixels, call_plugin("restorer", self.plugin, "restoring an image", self.fn, pixels))
+
+    def restore_many(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """The function's ``restore_many`` (several images of one shape at once), guarded, each
+        result checked as one image's; one call per image for a function without it."""
+        many = getattr(self.fn, "restore_many", None)
+        if not callable(many):
+            return [self(image) for image in images]
+        outs = call_plugin("restorer", self.plugin, "restoring images", many, list(images))
+        if not isinstance(outs, (list, tuple)) or len(outs) != len(images):
+            given = f"{len(outs)} results" if isinstance(outs, (list, tuple)) else type(outs).__name__
+            raise self._broken(f"restore_many returned {given} for {len(images)} images (expected a list, one each)")
+        return [self._checked(image, out) for image, out in zip(images, outs)]
+
+    def _checked(self, pixels: np.ndarray, out: Any) -> np.ndarray:
+        """One result as float32, or a ``PluginCallError`` saying how it breaks the contract."""
         given = type(out).__name__
         try:
             out = None if out is None else np.asarray(out, np.float32)

@@ -37,7 +37,14 @@ class Corruption:
 
 
 class Restorer:
-    """A restorer: ``make(**params)`` returns a function from one noisy image to its restoration."""
+    """A restorer: ``make(**params)`` returns a function from one noisy image to its restoration.
+
+    That function may also restore several images of one shape at once, which ``clean`` uses
+    for folders of small images: it then has ``restore_many(images) -> restorations`` (a list
+    of ``(H, W, C)`` arrays in, one restoration each out, as calling it on each would give) and
+    ``many_limit(shape) -> int``, how many images of ``shape`` ``(H, W, C)`` one call should
+    take (1: one by one). Without them images go one call each.
+    """
 
     name: ClassVar[str]
     description: ClassVar[str] = ""

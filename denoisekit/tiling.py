@@ -89,6 +89,28 @@ def reflect_indices(indices: np.ndarray, length: int) -> np.ndarray:
     return np.where(folded >= length, period - folded, folded)
 
 
+def fits_one_tile(height: int, width: int, tile: int = DEFAULT_TILE, multiple: int = 1) -> bool:
+    """Whether ``tiled_apply`` restores an image of ``height`` x ``width`` as one tile (any-size models)."""
+    side = max(multiple, tile // multiple * multiple)  # as ``plan_axis`` rounds it
+    return height <= side and width <= side
+
+
+def apply_one_tile(images: np.ndarray, fn: BatchFn, multiple: int = 1) -> np.ndarray:
+    """``tiled_apply`` on each image of a stack ``(N, H, W, C)`` that fits one tile
+    (``fits_one_tile``), as one call of ``fn``: each image reflect-padded to ``multiple`` as
+    there, restored, and cropped back; returns ``(N, H, W, C')``."""
+    if images.ndim != 4:
+        raise ValueError(f"expected an (N, H, W, C) stack, got shape {images.shape}")
+    count, height, width = images.shape[:3]
+    rows = reflect_indices(np.arange(_round_up(height, multiple)), height)
+    cols = reflect_indices(np.arange(_round_up(width, multiple)), width)
+    batch = np.asarray(images[:, rows[:, None], cols[None, :]], np.float32)
+    restored = fn(batch)
+    if restored.shape[:3] != batch.shape[:3]:
+        raise ValueError(f"the model returned tiles of shape {restored.shape[1:3]}, expected {batch.shape[1:3]}")
+    return np.array(restored[:, :height, :width], np.float32)
+
+
 def tiled_apply(
     image: np.ndarray,
     fn: BatchFn,
