@@ -18,7 +18,7 @@ from run import RESULTS, SETS, TASKS, fetch_photos
 #: The model restorers of each task (no ensembles: 8x the time, and they follow the plain rows).
 MODEL_ROWS = {
     "gray-gaussian-15": "model", "gray-gaussian-25": "model", "gray-gaussian-50": "model",
-    "color-gaussian-25": "model,model:fuse=false,model:model=gaussian-gray",
+    "color-gaussian-25": "model,model:model=gaussian-color,model:model=gaussian-gray",
     "gray-saltpepper-10": "model:model=salt-and-pepper", "gray-saltpepper-30": "model:model=salt-and-pepper",
     "gray-saltpepper-50": "model:model=salt-and-pepper", "color-saltpepper-30": "model:model=salt-and-pepper",
     "colorize": "model:model=colorize",

@@ -34,7 +34,7 @@ TASKS = {
     "color gaussian 15": ("rgb", "gaussian", {"sigma": 15.0}, "gaussian", {}),
     "color gaussian 25": ("rgb", "gaussian", {"sigma": 25.0}, "gaussian", {}),
     "color gaussian 50": ("rgb", "gaussian", {"sigma": 50.0}, "gaussian", {}),
-    "color gaussian 25, color model alone": ("rgb", "gaussian", {"sigma": 25.0}, "gaussian", {"fuse": False}),
+    "color gaussian 25, color model alone": ("rgb", "gaussian", {"sigma": 25.0}, "gaussian-color", {}),
     "color gaussian 25, gray model per channel": ("rgb", "gaussian", {"sigma": 25.0}, "gaussian-gray", {}),
     "gray salt-and-pepper 10%": ("gray", "salt-and-pepper", {"amount": 0.1}, "salt-and-pepper", {}),
     "gray salt-and-pepper 30%": ("gray", "salt-and-pepper", {"amount": 0.3}, "salt-and-pepper", {}),

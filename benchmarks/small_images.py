@@ -119,7 +119,7 @@ def main() -> None:
     parser.add_argument("--kinds", default="gray", help="gray, color or gray,color")
     parser.add_argument("--repeats", type=int, default=2, help="timed runs of each mode (the fastest is kept)")
     parser.add_argument("--clean-args", default="--model gaussian",
-                        help="options for every `denoisekit clean` run, e.g. '--model gaussian -p fuse=false'")
+                        help="options for every `denoisekit clean` run, e.g. '--model gaussian -p chroma_scale=1'")
     parser.add_argument("--json", type=Path, default=RESULTS / "small_images.json", help="where the results go")
     args = parser.parse_args()
     sys.path.insert(0, str(HERE.parent))

@@ -91,9 +91,8 @@ def checks(set_name: str, root: Path = RESULTS):
         for key, how in VARIANTS:
             yield (f"colorization {metric.upper()}: model{how} > gray input shown as color", get(f, key, metric),
                    get(f, "noisy", metric), {"unit": unit, "strict": True, "digits": 2 if metric == "psnr" else 5})
-    # Speed: `clean`'s default; on color also the color model alone (-p fuse=false), half the work.
-    speeds = (("gray", "BM3D", "OpenCV NLM", "model", ""), ("color", "CBM3D", "OpenCV colored NLM", "model", ""),
-              ("color", "CBM3D", "OpenCV colored NLM", "model:fuse=false", " -p fuse=false"))
+    # Speed: `clean`'s default.
+    speeds = (("gray", "BM3D", "OpenCV NLM", "model", ""), ("color", "CBM3D", "OpenCV colored NLM", "model", ""))
     for kind, bm3d, nlm, key, how in speeds if set_name in TIMED_SETS else ():
         f = fig(f"{kind}-gaussian-25")
         model_s, bm3d_s, nlm_s = (get(f, k, "seconds_per_mp") for k in (key, "bm3d", "nlmeans"))

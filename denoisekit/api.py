@@ -179,7 +179,7 @@ def denoise(image: np.ndarray, model: str | Path | Model | None = None, *, resto
     alpha, (H, W, 3) RGB, (H, W, 4) RGBA (alpha kept as it is). ``model``: a task (``gaussian``,
     the default; ``salt-and-pepper``; ``colorize``, whose gray input comes back RGB), a bundled
     model's name, a ``.keras`` path or a ``Model``. ``options``: the ``model`` restorer's
-    parameters (``tile``, ``overlap``, ``batch``, ``ensemble``, ``fuse``, ... as ``clean -p``
+    parameters (``tile``, ``overlap``, ``batch``, ``ensemble``, ``chroma_scale``, ... as ``clean -p``
     takes them; ``denoisekit plugins`` lists them), or another ``restorer``'s (``median``,
     ``nlmeans``, ``bm3d``, a plugin's). Large images go through the model in overlapping tiles,
     so memory stays bounded.

@@ -11,11 +11,12 @@ image's, it adapts (and records a note saying what it did):
   converted back to gray;
 - colorization model: the input (gray, replicated to RGB) becomes an RGB image.
 
-With a task whose noise is independent per RGB channel (``FUSED_TASKS``: gaussian), an RGB
-image is restored three ways, by the task's color model, by its gray model per RGB channel and
-by its gray model per opponent-colour channel, and the three are blended per opponent channel
-(``fuse``, ``FUSION_WEIGHTS``): their errors differ enough that the blend beats each of them
-(benchmarks/README.md, "Every kind of photograph").
+With a task whose noise is independent per RGB channel (``OPPONENT_TASKS``: gaussian), an RGB
+image goes through the task's gray model per opponent-colour channel (``opponent.py``): the mean
+at full resolution, the two chroma channels at ``1 / chroma_scale`` of it (smooth, and their
+noise averages down), then the clipping of the 8-bit noise undone per RGB channel (``declip.py``).
+On every evaluation set this beat the gray model per RGB channel and the earlier blend with the
+color model, at half the gray-per-RGB cost (benchmarks/README.md, "The colour route").
 """
 
 from __future__ import annotations
@@ -28,30 +29,23 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+import cv2
+
 from .chroma import DEFAULT_CHROMA_GAIN, DEFAULT_CHROMA_RADIUS, smooth_chroma
 from .images import to_gray, to_rgb
 from .modelio import (TASKS, Denoiser, ModelLoadError, bundled_for, bundled_models, load_denoiser, peek_metadata,
                       task_of)
-from .opponent import COLOR_SPACES, from_opponent, to_opponent
+from .declip import declip, residual_sigma
+from .opponent import COLOR_SPACES, DEFAULT_CHROMA_SCALE, from_opponent, to_opponent
 from .plugin_guard import classical_fill, impulse_mask
 from .plugin_types import Corruption
 from .plugins import PluginError, corruption
 from .tiling import DEFAULT_BATCH, DEFAULT_OVERLAP, DEFAULT_TILE, apply_one_tile, fits_one_tile, tiled_apply
 
 PASS_MODEL_PATH = "pass --model PATH to a .keras file made by `denoisekit train`"
-#: Tasks whose RGB images get a blend of the color model and the gray model.
+#: Tasks whose RGB images go through the gray model per opponent-colour channel (``_opponent``).
 #: Not salt-and-pepper: an impulse hits all channels of a pixel, so opponent channels share it.
-FUSED_TASKS = ("gaussian",)
-#: A fused restoration per opponent channel (rows: mean, red-blue, green-magenta) as shares of
-#: (the color model, the gray model per RGB channel, the gray model per opponent channel).
-#: Least squares over every pixel of the validation crops (samples/clean's color two and the
-#: held-out photographs', sigma 5-50), rounded. The gray model per opponent channel alone is
-#: weak on saturated colour at high noise (1-1.7 dB below the same model per RGB channel), the
-#: per-RGB pass alone at low noise; against the previous two-way blend (0.6 / 0.45 / 0.15 of
-#: the color model, the rest gray per opponent channel) these gained up to 0.98 dB at sigma 50
-#: and lost at most 0.23 at sigma 5, and they matched or beat the gray model per RGB channel
-#: everywhere there (benchmarks/README.md).
-FUSION_WEIGHTS = np.array([[0.4, 0.3, 0.3], [0.4, 0.4, 0.2], [0.45, 0.2, 0.35]], np.float32)
+OPPONENT_TASKS = ("gaussian",)
 #: Most pixels (times channels) ``restore_many`` puts in one model call. Measured on the 2-core
 #: EPYC, under load: the bundled gray U-Net took 13.3 ms a 64x64 image alone, 8.1 at 16 a call
 #: and no less at 64 or 256 (28x28: 5.7 alone, 2.0 at 64 and at 256); the colour DnCNN, 38.8 ms
@@ -61,8 +55,9 @@ MANY_PIXELS = 2**18
 #: Most images in one call: a larger group only delays the first writes and the progress bar.
 MANY_MAX = 256
 #: Routes whose work is the same on a stack of one-tile images as on one image (``restore_many``);
-#: a colorization's chroma filter works on one image at a time.
-STACKABLE_ROUTES = ("direct", "per_channel", "replicate", "fused")
+#: a colorization's chroma filter, and the opponent route's resizing and noise estimate, work on
+#: one image at a time.
+STACKABLE_ROUTES = ("direct", "per_channel", "replicate")
 
 
 def _channels_as_batch(denoiser: Denoiser, tiles: np.ndarray) -> np.ndarray:
@@ -99,15 +94,14 @@ def _model_for(spec: str, channels: int) -> str:
     return name
 
 
-def choose_route(spec: str, channels: int, fuse: bool, kind_of: KindOf) -> tuple[str, tuple[str, ...]]:
-    """How an image of ``channels`` is restored: (way, model names), way one of ``fused``
-    (color model, gray model), ``colorize``, ``direct`` (the model's own channels),
-    ``per_channel`` (a gray model on RGB) or ``replicate`` (an RGB model on gray)."""
-    if fuse and spec in FUSED_TASKS and channels == 3:
-        color, gray = bundled_for(spec, 3), bundled_for(spec, 1)
-        # With one kind bundled both names are that model, and the channel check says no.
-        if color is not None and gray is not None and kind_of(color)[0] == 3 and kind_of(gray)[0] == 1:
-            return "fused", (color, gray)
+def choose_route(spec: str, channels: int, kind_of: KindOf) -> tuple[str, tuple[str, ...]]:
+    """How an image of ``channels`` is restored: (way, model names), way one of ``opponent``
+    (a task's gray model per opponent-colour channel), ``colorize``, ``direct`` (the model's own
+    channels), ``per_channel`` (a gray model on RGB) or ``replicate`` (an RGB model on gray)."""
+    if spec in OPPONENT_TASKS and channels == 3:
+        gray = bundled_for(spec, 1)
+        if gray is not None and kind_of(gray)[0] == 1:
+            return "opponent", (gray,)
     name = _model_for(spec, channels)
     model_channels, task = kind_of(name)
     if task == "colorize":
@@ -125,10 +119,11 @@ def task_routes() -> list[tuple[str, str, str]]:
         return int(metadata.get("channels", 1)), task_of(metadata)
 
     def describe(task: str, channels: int) -> str:
-        way, names = choose_route(task, channels, True, kind_of)
+        way, names = choose_route(task, channels, kind_of)
         name = names[0]
         return {
-            "fused": f"{name} blended with {names[-1]} per RGB and per opponent channel (-p fuse=false: {name} alone)",
+            "opponent": f"{name} per opponent-colour channel (chroma at 1/{DEFAULT_CHROMA_SCALE} resolution), "
+                        f"clipping undone",
             "colorize": f"{name} (becomes RGB)" if channels == 1 else f"{name} (colours re-predicted)",
             "direct": name,
             "per_channel": f"{name} per RGB channel",
@@ -150,10 +145,11 @@ class ModelRestore:
     ``ensemble`` averages the restorations of the 8 flips and rotations;
     ``chroma_radius`` smooths a colorization's chroma along the luma's edges (0: off), and
     ``chroma_gain`` scales it (1: as predicted, 0: the gray input);
-    ``color`` says how a gray model restores RGB images: per RGB channel, or per channel of
-    an opponent colour space (``opponent.py``; for noise independent per RGB channel);
-    ``fuse``: with a task in ``FUSED_TASKS``, RGB images get a blend of the task's color model
-    and its gray model per RGB and per opponent channel (``FUSION_WEIGHTS``);
+    ``color`` says how a named gray model restores RGB images: per RGB channel, or per channel
+    of an opponent colour space (``opponent.py``; for noise independent per RGB channel), as a
+    task in ``OPPONENT_TASKS`` always does; there ``chroma_scale`` is the factor the chroma
+    channels are restored smaller by (1: full size) and ``declip`` undoes the bias of noise
+    clipped at 0 and 1 (``declip.py``: for 8- and 16-bit files, not for unclipped float data);
     ``preloaded``: the model ``spec`` names, already loaded.
 
     ``restore_many`` restores several images of one shape at once, up to ``many_limit(shape)``
@@ -164,8 +160,8 @@ class ModelRestore:
     def __init__(self, spec: str, tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP,
                  batch: int = DEFAULT_BATCH, keep_untouched: bool = True, fill: float = 0.5,
                  ensemble: bool = False, chroma_radius: int = DEFAULT_CHROMA_RADIUS, color: str = "rgb",
-                 fuse: bool = True, chroma_gain: float = DEFAULT_CHROMA_GAIN,
-                 preloaded: Denoiser | None = None) -> None:
+                 chroma_gain: float = DEFAULT_CHROMA_GAIN, chroma_scale: int = DEFAULT_CHROMA_SCALE,
+                 declip: bool = True, preloaded: Denoiser | None = None) -> None:
         if color not in COLOR_SPACES:
             raise ValueError(f"color must be one of {', '.join(COLOR_SPACES)}, not {color!r}")
         if overlap >= tile:
@@ -176,7 +172,9 @@ class ModelRestore:
             raise ValueError(f"fill must be between 0 and 1, not {fill}")
         self.keep_untouched, self.fill = keep_untouched, fill
         self.ensemble, self.chroma_radius, self.chroma_gain = ensemble, chroma_radius, chroma_gain
-        self.color, self.fuse = color, fuse
+        if chroma_scale < 1:
+            raise ValueError(f"chroma_scale must be at least 1, not {chroma_scale}")
+        self.color, self.chroma_scale, self.declip = color, chroma_scale, declip
         self.notes: list[str] = []
         self.last_model: str | None = None
         self._loaded: dict[str, Denoiser] = {}
@@ -210,7 +208,7 @@ class ModelRestore:
         height, width, channels = shape
         if self.ensemble:
             return 1
-        way, names = choose_route(self.spec, channels, self.fuse, self._kind)
+        way, names = choose_route(self.spec, channels, self._kind)
         if way not in STACKABLE_ROUTES:
             return 1
         padded = 1
@@ -243,12 +241,12 @@ class ModelRestore:
         """One image (H, W, C), or a stack (N, H, W, C) of images that each fit one tile
         (``many_limit``), through the route its channels take."""
         channels = pixels.shape[-1]
-        way, names = choose_route(self.spec, channels, self.fuse, self._kind)
-        if way == "fused":
-            return self._fused(pixels, *names)
+        way, names = choose_route(self.spec, channels, self._kind)
         denoiser = self._load(names[0])
         label = Path(names[0]).name
         self.last_model = label
+        if way == "opponent":
+            return self._opponent(denoiser, pixels)
         if way == "colorize":
             self._note(f"colorization model {label}: gray images become RGB"
                        if channels == 1 else f"colorization model {label}: the colours of RGB images are re-predicted")
@@ -269,7 +267,7 @@ class ModelRestore:
 
         if self.ensemble:
             raise ValueError("the self-ensemble (ensemble=true) cannot be restored in chunks")
-        way, names = choose_route(self.spec, channels, self.fuse, self._kind)
+        way, names = choose_route(self.spec, channels, self._kind)
         radius, multiple = 0, 1
         for name in names:
             denoiser = self._load(name)
@@ -280,15 +278,20 @@ class ModelRestore:
             except UnknownLayer as err:
                 raise ValueError(f"model {Path(name).name}: {err}") from None
             multiple = lcm(multiple, denoiser.size_multiple)
+        if self._in_opponent_route(way):  # chroma restored smaller: its radius and grid scale up
+            radius, multiple = (radius + 1) * self.chroma_scale, multiple * self.chroma_scale
         exact = copy.copy(self)  # shares the loaded models
         exact.overlap = max(self.overlap, -(-2 * radius // multiple) * multiple)
         exact.tile = max(self.tile, 2 * exact.overlap)
         halo = radius
         if way == "colorize" and self.chroma_radius:
             halo += 2 * self.chroma_radius  # the guided filter's two box passes, on the model's output
-        elif way not in ("fused", "colorize") and self.keep_untouched and self.fill:
+        elif way not in ("opponent", "colorize") and self.keep_untouched and self.fill:
             halo = max(halo, self._fill_radius(self._load(names[0])))  # on the input, beside the model
         return exact, -(-halo // multiple) * multiple, multiple
+
+    def _in_opponent_route(self, way: str) -> bool:
+        return way == "opponent" or (way == "per_channel" and self.color == "opponent")
 
     @staticmethod
     def _fill_radius(denoiser: Denoiser) -> int:
@@ -306,14 +309,6 @@ class ModelRestore:
             raise ValueError(f"the corruption {noise.name!r} does not say how far its fill looks (fill_radius): "
                              f"it cannot restore chunks; pass fill=0")
         return int(radius)
-
-    def _fused(self, pixels: np.ndarray, color: str, gray: str) -> np.ndarray:
-        self.last_model = f"{color}+{gray}"
-        gray_model = self._load(gray)
-        ways = (to_opponent(self._tiled(self._load(color), pixels)),
-                to_opponent(self._tiled(gray_model, pixels, channels_as_batch=True)),
-                self._in_opponent_space(gray_model, pixels))
-        return from_opponent(sum(FUSION_WEIGHTS[:, k] * way for k, way in enumerate(ways)))
 
     def _colorize(self, denoiser: Denoiser, pixels: np.ndarray) -> np.ndarray:
         rgb = to_rgb(pixels)
@@ -343,12 +338,32 @@ class ModelRestore:
     def _per_channel(self, denoiser: Denoiser, pixels: np.ndarray, opponent: bool) -> np.ndarray:
         """A gray model on each RGB channel, or on each opponent-colour channel, of ``pixels``."""
         if opponent:
-            return from_opponent(self._in_opponent_space(denoiser, pixels))
+            return self._opponent(denoiser, pixels)
         return self._tiled(denoiser, pixels, channels_as_batch=True)
 
-    def _in_opponent_space(self, denoiser: Denoiser, pixels: np.ndarray) -> np.ndarray:
-        """A gray model on each opponent-colour channel of RGB ``pixels``; the result stays in that space."""
-        return self._tiled(denoiser, to_opponent(pixels), channels_as_batch=True)
+    def _opponent(self, denoiser: Denoiser, pixels: np.ndarray) -> np.ndarray:
+        """A gray model on the opponent-colour channels of RGB ``pixels`` (H, W, 3): the mean at
+        full size, the chroma ``chroma_scale`` times smaller (block means, restored, bilinear
+        back up), then, with ``declip``, each RGB channel mapped from its clipped mean back to
+        its value, at the noise level measured on what the model removed."""
+        if pixels.ndim == 4:  # a stack (``restore_many``): the noise is measured per image
+            return np.stack([self._opponent(denoiser, image) for image in pixels])
+        height, width, _ = pixels.shape
+        opponent = to_opponent(pixels)
+        mean = self._tiled(denoiser, opponent[..., :1])
+        scale = self.chroma_scale
+        if scale == 1:
+            chroma = self._tiled(denoiser, opponent[..., 1:], channels_as_batch=True)
+        else:
+            rows, cols = -(-height // scale) * scale, -(-width // scale) * scale
+            padded = np.pad(opponent[..., 1:], ((0, rows - height), (0, cols - width), (0, 0)), mode="edge")
+            small = padded.reshape(rows // scale, scale, cols // scale, scale, 2).mean(axis=(1, 3))
+            restored = self._tiled(denoiser, np.ascontiguousarray(small), channels_as_batch=True)
+            chroma = cv2.resize(restored, (cols, rows), interpolation=cv2.INTER_LINEAR)[:height, :width]
+        rgb = from_opponent(np.concatenate([mean, chroma], axis=-1))
+        if not self.declip:
+            return rgb
+        return declip(rgb, residual_sigma(pixels, rgb))
 
     def _keep_untouched(self, denoiser: Denoiser, pixels: np.ndarray, out: np.ndarray) -> np.ndarray:
         """The input where the model's corruption cannot have changed it (its plugin says where),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -105,7 +106,8 @@ def test_gray_model_restores_colour_in_the_opponent_space_when_asked(clean_model
     rng = np.random.default_rng(4)
     rgb = rng.random((40, 48, 3)).astype(np.float32)
     per_rgb = restorer("model").obj.make(model=str(clean_models.gray))
-    opponent = restorer("model").obj.make(model=str(clean_models.gray), color="opponent")
+    opponent = restorer("model").obj.make(model=str(clean_models.gray), color="opponent", chroma_scale=1,
+                                          declip=False)
     out = opponent(rgb)
     expected = from_opponent(np.concatenate([per_rgb(to_opponent(rgb)[..., c:c + 1]) for c in range(3)], axis=-1))
     np.testing.assert_allclose(out, expected, atol=1e-6)
@@ -116,11 +118,12 @@ def test_gray_model_restores_colour_in_the_opponent_space_when_asked(clean_model
 
 
 @pytest.mark.slow
-def test_gaussian_task_blends_the_color_model_with_the_gray_model_per_rgb_and_per_opponent_channel(
+def test_gaussian_task_restores_rgb_with_the_gray_model_per_opponent_channel_chroma_smaller_and_declipped(
         clean_models, tmp_path, monkeypatch):
     from denoisekit import modelio
-    from denoisekit.inference import FUSION_WEIGHTS, ModelRestore
-    from denoisekit.opponent import to_opponent
+    from denoisekit.declip import declip, residual_sigma
+    from denoisekit.inference import ModelRestore
+    from denoisekit.opponent import from_opponent, to_opponent
 
     bundled = tmp_path / "bundled"
     bundled.mkdir()
@@ -129,21 +132,22 @@ def test_gaussian_task_blends_the_color_model_with_the_gray_model_per_rgb_and_pe
         (bundled / f"{task}-color.keras").write_bytes(clean_models.color.read_bytes())
     monkeypatch.setattr(modelio, "BUNDLED_DIR", bundled)
     rng = np.random.default_rng(5)
-    rgb = (0.3 + 0.4 * rng.random((40, 48, 3))).astype(np.float32)  # mid-range: no clipping to hide the blend
-    color_alone = ModelRestore(str(clean_models.color))(rgb)
-    gray_rgb = ModelRestore(str(clean_models.gray))(rgb)
-    gray_opponent = ModelRestore(str(clean_models.gray), color="opponent")(rgb)
+    rgb = rng.random((41, 47, 3)).astype(np.float32)  # odd sizes: the chroma is padded to even, then cropped
+    gray = ModelRestore(str(clean_models.gray))
+    opponent = to_opponent(rgb)
+    padded = np.pad(opponent[..., 1:], ((0, 1), (0, 1), (0, 0)), mode="edge")
+    small = padded.reshape(21, 2, 24, 2, 2).mean(axis=(1, 3))  # block means: the chroma at half size
+    chroma = np.stack([gray(small[..., c:c + 1])[..., 0] for c in range(2)], axis=-1)
+    chroma = cv2.resize(chroma, (48, 42), interpolation=cv2.INTER_LINEAR)[:41, :47]
+    restored = from_opponent(np.concatenate([gray(opponent[..., :1]), chroma], axis=-1))
 
-    fused = ModelRestore("gaussian")
-    # Per opponent channel (rows), the shares of the three restorations (columns), summing to 1.
-    np.testing.assert_allclose(FUSION_WEIGHTS.sum(axis=1), 1, atol=1e-6)
-    expected = sum(FUSION_WEIGHTS[:, k] * to_opponent(way) for k, way in enumerate((color_alone, gray_rgb, gray_opponent)))
-    np.testing.assert_allclose(to_opponent(fused(rgb)), expected, atol=1e-5)
-    assert fused.last_model == "gaussian-color+gaussian-gray" and fused.notes == []
-    np.testing.assert_array_equal(ModelRestore("gaussian", fuse=False)(rgb), color_alone)
-    gray = rgb[..., :1]
-    np.testing.assert_array_equal(fused(gray), ModelRestore(str(clean_models.gray))(gray))  # gray: its own model
-    # Impulses hit all channels of a pixel at once: salt-and-pepper is never fused.
+    task = ModelRestore("gaussian")
+    np.testing.assert_allclose(ModelRestore("gaussian", declip=False)(rgb), restored, atol=1e-5)
+    np.testing.assert_allclose(task(rgb), declip(restored, residual_sigma(rgb, restored)), atol=1e-5)
+    assert task.last_model == "gaussian-gray" and task.notes == []  # the colour model is not used
+    gray_image = rgb[..., :1]
+    np.testing.assert_array_equal(task(gray_image), gray(gray_image))  # gray images: the gray model as it is
+    # Impulses hit all channels of a pixel at once: salt-and-pepper stays in RGB, with its colour model.
     impulses = ModelRestore("salt-and-pepper", keep_untouched=False)
-    np.testing.assert_array_equal(impulses(rgb), color_alone)
+    np.testing.assert_array_equal(impulses(rgb), ModelRestore(str(clean_models.color))(rgb))
     assert impulses.last_model == "salt-and-pepper-color"

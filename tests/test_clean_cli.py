@@ -48,11 +48,11 @@ def test_readme_command_on_the_samples(runner, tmp_path):
     for side in ("input", "output"):
         for key in ("psnr", "ssim"):
             assert data["mean"][side][key] == pytest.approx(np.mean([r[side][key] for r in data["files"]]))
-    # Color images: a blend of the color model and the gray model per RGB and per opponent channel.
-    assert data["restorer"] == "model" and data["models"] == ["gaussian-color+gaussian-gray", "gaussian-gray"]
+    # Color images: the gray model per opponent-colour channel (the task's colour route).
+    assert data["restorer"] == "model" and data["models"] == ["gaussian-gray"]
     assert data["params"] == {"model": "gaussian", "tile": 512, "overlap": 64, "batch": 4,
                               "keep_untouched": True, "fill": 0.5, "ensemble": False, "chroma_radius": 16,
-                              "chroma_gain": 0.5, "color": "rgb", "fuse": True}
+                              "chroma_gain": 0.5, "color": "rgb", "chroma_scale": 2, "declip": True}
     assert "mean" in result.stdout and "PSNR in" in result.stdout
     assert result.stderr.count("note:") == 0  # gray and color images each get their own model
 
@@ -195,11 +195,11 @@ def test_task_name_uses_bundled_models_per_channel_count(runner, noisy_set, tmp_
     result = clean(runner, noisy_set.noisy, tmp_path / "out", "--json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert {f["file"]: f["model"] for f in data["files"]}["rgb.png"] == "gaussian-color+gaussian-gray"
-    assert data["models"] == ["gaussian-color+gaussian-gray", "gaussian-gray"] and data["notes"] == []
-    alone = clean(runner, noisy_set.noisy, tmp_path / "out2", "-p", "fuse=false", "--json")
-    assert alone.exit_code == 0, alone.output
-    assert json.loads(alone.stdout)["models"] == ["gaussian-color", "gaussian-gray"]
+    assert {f["file"]: f["model"] for f in data["files"]}["rgb.png"] == "gaussian-gray"
+    assert data["models"] == ["gaussian-gray"] and data["notes"] == []
+    alone = clean(runner, noisy_set.noisy, tmp_path / "out2", "--model", "gaussian-color", "--json")
+    assert alone.exit_code == 0, alone.output  # the colour model, when named
+    assert {f["file"]: f["model"] for f in json.loads(alone.stdout)["files"]}["rgb.png"] == "gaussian-color"
 
 
 def test_models_lists_the_bundled_ones_and_what_each_task_runs_per_kind_of_image(runner, tmp_path, monkeypatch,
@@ -216,7 +216,7 @@ def test_models_lists_the_bundled_ones_and_what_each_task_runs_per_kind_of_image
     listed = [line.split()[0] for line in lines[2:6]]
     assert listed == ["colorize-color", "gaussian-color", "gaussian-gray", "salt-and-pepper-gray"]
     routes = {line.split()[0]: line for line in lines[lines.index("What `clean --model TASK` runs (default: gaussian):"):]}
-    assert "gaussian-color blended with gaussian-gray per RGB and per opponent channel" in routes["gaussian"]
+    assert "gaussian-gray per opponent-colour channel" in routes["gaussian"]
     assert "salt-and-pepper-gray per RGB channel" in routes["salt-and-pepper"]
     assert "colorize-color (becomes RGB)" in routes["colorize"]
     described = runner.invoke(main, ["models", str(clean_models.gray)])

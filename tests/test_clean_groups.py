@@ -272,10 +272,11 @@ def test_a_stack_ends_a_group_and_keeps_its_place(tmp_path):
 
 
 @pytest.mark.slow
-def test_restore_many_equals_one_by_one_with_the_bundled_fused_models():
+def test_restore_many_equals_one_by_one_with_the_bundled_models():
     restore = ModelRestore("gaussian")
-    images = noisy(3, 24, 40, 3)
-    assert restore.many_limit(images[0].shape) > 1
-    for a, b in zip(restore.restore_many(images), [restore(image) for image in images]):
-        np.testing.assert_allclose(a, b, atol=1e-5)
-    assert restore.last_model == "gaussian-color+gaussian-gray"
+    for channels, grouped in ((1, True), (3, False)):  # RGB: the noise is measured per image (opponent route)
+        images = noisy(3, 24, 40, channels)
+        assert (restore.many_limit(images[0].shape) > 1) == grouped
+        for a, b in zip(restore.restore_many(images), [restore(image) for image in images]):
+            np.testing.assert_allclose(a, b, atol=1e-5)
+        assert restore.last_model == "gaussian-gray"

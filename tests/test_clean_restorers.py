@@ -28,7 +28,7 @@ def test_builtin_restorers_are_registered_through_the_hook():
     assert {"model", "median", "switching-median", "nlmeans"} <= set(table)
     assert all(r.provider == "denoisekit (builtin)" for r in table.values())
     assert [p.name for p in table["model"].params] == ["model", "tile", "overlap", "batch", "keep_untouched", "fill", "ensemble",
-                                                       "chroma_radius", "chroma_gain", "color", "fuse"]
+                                                       "chroma_radius", "chroma_gain", "color", "chroma_scale", "declip"]
 
 
 # --------------------------------------------------------------------------- median
@@ -182,10 +182,10 @@ def test_model_task_picks_the_bundled_model_by_channel_count(monkeypatch, tmp_pa
     monkeypatch.setattr(modelio, "BUNDLED_DIR", tmp_path)
     fn = make("model")  # default: the gaussian task
     assert fn(np.full((16, 16, 1), 0.5, np.float32)).shape == (16, 16, 1) and fn.last_model == "gaussian-gray"
-    # Color images: the color model, blended with the gray model per RGB and per opponent channel unless told not to.
+    # Color images: the gray model per opponent-colour channel; the color model only when named.
     assert fn(np.full((16, 16, 3), 0.5, np.float32)).shape == (16, 16, 3)
-    assert fn.last_model == "gaussian-color+gaussian-gray"
-    alone = make("model", fuse=False)
+    assert fn.last_model == "gaussian-gray"
+    alone = make("model", model="gaussian-color")
     assert alone(np.full((16, 16, 3), 0.5, np.float32)).shape == (16, 16, 3) and alone.last_model == "gaussian-color"
     assert fn.notes == [] and alone.notes == []
 

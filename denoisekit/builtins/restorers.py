@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import hookimpl
 from ..chroma import DEFAULT_CHROMA_GAIN, DEFAULT_CHROMA_RADIUS
-from ..opponent import COLOR_SPACES
+from ..opponent import COLOR_SPACES, DEFAULT_CHROMA_SCALE
 from ..params import Param
 from ..plugin_types import Restorer
 from ..tiling import DEFAULT_BATCH, DEFAULT_OVERLAP, DEFAULT_TILE
@@ -28,7 +28,7 @@ class ModelRestorer(Restorer):
     name = "model"
     description = ("Learned denoiser (a .keras file or bundled model), run in overlapping tiles; "
                    "a task name picks the bundled gray or color model per image (gaussian on color images: "
-                   "the color model and the gray model per RGB and per opponent channel, blended; see fuse).")
+                   "the gray model per opponent-colour channel, chroma at half size, clipping undone; see color).")
     params = (
         Param("model", "str", "gaussian",
               help="task (gaussian, salt-and-pepper, colorize), bundled model name, or .keras path"),
@@ -51,24 +51,27 @@ class ModelRestorer(Restorer):
               help="colorization: the share of the predicted colour kept, the rest gray (greyer where "
                    "the model is unsure; 1: as predicted, 0: the gray input)"),
         Param("color", "str", "rgb", choices=COLOR_SPACES,
-              help="a gray model on RGB images restores each RGB channel, or each channel of an "
-                   "opponent colour space (mean, red-blue, green-magenta: less noise per channel "
-                   "for Gaussian noise; not for salt-and-pepper)"),
-        Param("fuse", "bool", True,
-              help="with the task gaussian, restore RGB images with the color model and with the "
-                   "gray model per RGB and per opponent channel and blend the three (better, about 2.3x "
-                   "the time of the color model alone)"),
+              help="a gray model named on RGB images restores each RGB channel, or each channel of an "
+                   "opponent colour space (mean, red-blue, green-magenta: less noise per channel for "
+                   "Gaussian noise; not for salt-and-pepper). The task gaussian always uses opponent"),
+        Param("chroma_scale", "int", DEFAULT_CHROMA_SCALE, 1, 8,
+              help="opponent colour: restore the two chroma channels this many times smaller (they are "
+                   "smooth, and their noise averages down); 1: full size, twice the time"),
+        Param("declip", "bool", True,
+              help="opponent colour: undo the bias noise clipped at black and white leaves in saturated "
+                   "colours (8- and 16-bit files); false for float data whose noise was never clipped"),
     )
 
     def make(self, model: str = "gaussian", tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP,
              batch: int = DEFAULT_BATCH, keep_untouched: bool = True, fill: float = 0.5, ensemble: bool = False,
-             chroma_radius: int = DEFAULT_CHROMA_RADIUS, color: str = "rgb", fuse: bool = True,
-             chroma_gain: float = DEFAULT_CHROMA_GAIN) -> RestoreFn:
+             chroma_radius: int = DEFAULT_CHROMA_RADIUS, color: str = "rgb",
+             chroma_gain: float = DEFAULT_CHROMA_GAIN, chroma_scale: int = DEFAULT_CHROMA_SCALE,
+             declip: bool = True) -> RestoreFn:
         from ..inference import ModelRestore
 
         return ModelRestore(model, tile=tile, overlap=overlap, batch=batch, keep_untouched=keep_untouched,
-                            fill=fill, ensemble=ensemble, chroma_radius=chroma_radius, color=color, fuse=fuse,
-                            chroma_gain=chroma_gain)
+                            fill=fill, ensemble=ensemble, chroma_radius=chroma_radius, color=color,
+                            chroma_gain=chroma_gain, chroma_scale=chroma_scale, declip=declip)
 
 
 class MedianRestorer(Restorer):
