@@ -149,7 +149,8 @@ class ModelRestore:
     of an opponent colour space (``opponent.py``; for noise independent per RGB channel), as a
     task in ``OPPONENT_TASKS`` always does; there ``chroma_scale`` is the factor the chroma
     channels are restored smaller by (1: full size) and ``declip`` undoes the bias of noise
-    clipped at 0 and 1 (``declip.py``: for 8- and 16-bit files, not for unclipped float data);
+    clipped at 0 and 1 (``declip.py``: for 8- and 16-bit files, not for unclipped float data),
+    and ``rgb_share`` of the gray model per RGB channel is blended in (their errors differ);
     ``preloaded``: the model ``spec`` names, already loaded.
 
     ``restore_many`` restores several images of one shape at once, up to ``many_limit(shape)``
@@ -161,7 +162,7 @@ class ModelRestore:
                  batch: int = DEFAULT_BATCH, keep_untouched: bool = True, fill: float = 0.5,
                  ensemble: bool = False, chroma_radius: int = DEFAULT_CHROMA_RADIUS, color: str = "rgb",
                  chroma_gain: float = DEFAULT_CHROMA_GAIN, chroma_scale: int = DEFAULT_CHROMA_SCALE,
-                 declip: bool = True, preloaded: Denoiser | None = None) -> None:
+                 declip: bool = True, rgb_share: float = 0.0, preloaded: Denoiser | None = None) -> None:
         if color not in COLOR_SPACES:
             raise ValueError(f"color must be one of {', '.join(COLOR_SPACES)}, not {color!r}")
         if overlap >= tile:
@@ -174,7 +175,9 @@ class ModelRestore:
         self.ensemble, self.chroma_radius, self.chroma_gain = ensemble, chroma_radius, chroma_gain
         if chroma_scale < 1:
             raise ValueError(f"chroma_scale must be at least 1, not {chroma_scale}")
-        self.color, self.chroma_scale, self.declip = color, chroma_scale, declip
+        if not 0.0 <= rgb_share <= 1.0:
+            raise ValueError(f"rgb_share must be between 0 and 1, not {rgb_share}")
+        self.color, self.chroma_scale, self.declip, self.rgb_share = color, chroma_scale, declip, rgb_share
         self.notes: list[str] = []
         self.last_model: str | None = None
         self._loaded: dict[str, Denoiser] = {}
@@ -345,7 +348,8 @@ class ModelRestore:
         """A gray model on the opponent-colour channels of RGB ``pixels`` (H, W, 3): the mean at
         full size, the chroma ``chroma_scale`` times smaller (block means, restored, bilinear
         back up), then, with ``declip``, each RGB channel mapped from its clipped mean back to
-        its value, at the noise level measured on what the model removed."""
+        its value, at the noise level measured on what the model removed; ``rgb_share`` of the
+        gray model per RGB channel blended in."""
         if pixels.ndim == 4:  # a stack (``restore_many``): the noise is measured per image
             return np.stack([self._opponent(denoiser, image) for image in pixels])
         height, width, _ = pixels.shape
@@ -361,9 +365,12 @@ class ModelRestore:
             restored = self._tiled(denoiser, np.ascontiguousarray(small), channels_as_batch=True)
             chroma = cv2.resize(restored, (cols, rows), interpolation=cv2.INTER_LINEAR)[:height, :width]
         rgb = from_opponent(np.concatenate([mean, chroma], axis=-1))
-        if not self.declip:
-            return rgb
-        return declip(rgb, residual_sigma(pixels, rgb))
+        if self.declip:
+            rgb = declip(rgb, residual_sigma(pixels, rgb))
+        if self.rgb_share:
+            per_rgb = self._tiled(denoiser, pixels, channels_as_batch=True)
+            rgb += np.float32(self.rgb_share) * (per_rgb - rgb)
+        return rgb
 
     def _keep_untouched(self, denoiser: Denoiser, pixels: np.ndarray, out: np.ndarray) -> np.ndarray:
         """The input where the model's corruption cannot have changed it (its plugin says where),

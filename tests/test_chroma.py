@@ -145,6 +145,8 @@ def test_gaussian_task_restores_rgb_with_the_gray_model_per_opponent_channel_chr
     np.testing.assert_allclose(ModelRestore("gaussian", declip=False)(rgb), restored, atol=1e-5)
     np.testing.assert_allclose(task(rgb), declip(restored, residual_sigma(rgb, restored)), atol=1e-5)
     assert task.last_model == "gaussian-gray" and task.notes == []  # the colour model is not used
+    blended = ModelRestore("gaussian", rgb_share=0.25)(rgb)  # a share of the gray model per RGB channel
+    np.testing.assert_allclose(blended, 0.75 * task(rgb) + 0.25 * gray(rgb), atol=1e-5)
     gray_image = rgb[..., :1]
     np.testing.assert_array_equal(task(gray_image), gray(gray_image))  # gray images: the gray model as it is
     # Impulses hit all channels of a pixel at once: salt-and-pepper stays in RGB, with its colour model.
