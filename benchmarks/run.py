@@ -50,7 +50,7 @@ TASKS = {
     "gray-gaussian-15": ("gray", ["gaussian", "sigma=15"], "model,model:ensemble=true,bm3d,nlmeans", "png"),
     "gray-gaussian-25": ("gray", ["gaussian", "sigma=25"], "model,model:ensemble=true,bm3d,nlmeans", "png"),
     "gray-gaussian-50": ("gray", ["gaussian", "sigma=50"], "model,model:ensemble=true,bm3d,nlmeans", "png"),
-    "color-gaussian-25": ("rgb", ["gaussian", "sigma=25"], "model,model:ensemble=true,model:declip=false,"
+    "color-gaussian-25": ("rgb", ["gaussian", "sigma=25"], "model,model:ensemble=true,model:rgb_share=0.25,model:declip=false,"
                           "model:model=gaussian-color,model:model=gaussian-gray,bm3d,nlmeans", "png"),
     # BM3D on unclipped float noise (input "a" of ../shared/README.md), what the targets count from:
     "gray-gaussian-15-float": ("gray", ["gaussian", "sigma=15", "clip=false"], "bm3d", "float"),

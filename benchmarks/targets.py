@@ -34,6 +34,8 @@ def figures(task: str, set_name: str, root: Path = RESULTS) -> dict[str, dict]:
 
 
 VARIANTS = (("model", ""), ("model+ensemble", " --ensemble"))
+#: Colour also with a share of the gray model per RGB channel blended in (clean -p rgb_share=0.25).
+COLOR_VARIANTS = VARIANTS + (("model:rgb_share=0.25", " -p rgb_share=0.25"),)
 #: Sets whose times count: run.py times opencv's two speed tasks as the fastest of 3 passes on
 #: an otherwise idle machine; other sets run one pass, possibly beside other work.
 TIMED_SETS = ("opencv",)
@@ -71,13 +73,14 @@ def checks(set_name: str, root: Path = RESULTS):
             yield (f"gray gaussian sigma {sigma}: model{how} >= BM3D(a) + 0.5 dB", get(png, key),
                    None if bm3d_a is None else bm3d_a + 0.5, {})
     png, cbm3d_a = fig("color-gaussian-25"), get(fig("color-gaussian-25-float"), "bm3d")
-    for key, how in VARIANTS:
+    for key, how in COLOR_VARIANTS:
         yield (f"color gaussian sigma 25: model{how} >= CBM3D(a) + 0.5 dB", get(png, key),
                None if cbm3d_a is None else cbm3d_a + 0.5, {})
     for metric in ("psnr", "ssim"):
-        yield (f"color gaussian sigma 25: model >= gaussian-gray per RGB channel ({metric.upper()})",
-               get(png, "model", metric), get(png, "model:model=gaussian-gray", metric),
-               {"unit": "dB" if metric == "psnr" else "", "digits": 2 if metric == "psnr" else 4})
+        for key, how in COLOR_VARIANTS[::2]:
+            yield (f"color gaussian sigma 25: model{how} >= gaussian-gray per RGB channel ({metric.upper()})",
+                   get(png, key, metric), get(png, "model:model=gaussian-gray", metric),
+                   {"unit": "dB" if metric == "psnr" else "", "digits": 2 if metric == "psnr" else 4})
     for amount in (10, 30, 50):
         f = fig(f"gray-saltpepper-{amount}")
         ref, ref_ssim = get(f, "switching-median"), get(f, "switching-median", "ssim")
@@ -92,7 +95,8 @@ def checks(set_name: str, root: Path = RESULTS):
             yield (f"colorization {metric.upper()}: model{how} > gray input shown as color", get(f, key, metric),
                    get(f, "noisy", metric), {"unit": unit, "strict": True, "digits": 2 if metric == "psnr" else 5})
     # Speed: `clean`'s default.
-    speeds = (("gray", "BM3D", "OpenCV NLM", "model", ""), ("color", "CBM3D", "OpenCV colored NLM", "model", ""))
+    speeds = (("gray", "BM3D", "OpenCV NLM", "model", ""), ("color", "CBM3D", "OpenCV colored NLM", "model", ""),
+              ("color", "CBM3D", "OpenCV colored NLM", "model:rgb_share=0.25", " -p rgb_share=0.25"))
     for kind, bm3d, nlm, key, how in speeds if set_name in TIMED_SETS else ():
         f = fig(f"{kind}-gaussian-25")
         model_s, bm3d_s, nlm_s = (get(f, k, "seconds_per_mp") for k in (key, "bm3d", "nlmeans"))
