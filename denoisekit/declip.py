@@ -18,7 +18,7 @@ from scipy.special import ndtr
 from .images import center_crop
 from .noise_level import MAX_SIDE, estimate_sigma
 
-#: Points of the lookup table ``declip`` inverts by linear interpolation.
+#: Entries of the table ``declip`` looks values up in (linear interpolation between them).
 TABLE_POINTS = 4096
 #: Restored values this far inside (0, 1) have unclipped noise up to sigma 0.3 (76 in 8 bits)
 #: at 2 sigma, and still leave most pixels of a saturated photograph to measure the noise on.
@@ -36,10 +36,18 @@ def clipped_mean(x: np.ndarray, sigma: float) -> np.ndarray:
 def declip(restored: np.ndarray, sigma: float) -> np.ndarray:
     """``restored`` (an estimate of the clipped mean, in [0, 1]) mapped back to the value
     whose clipped mean it is, clipped to [0, 1]; unchanged when ``sigma`` is 0."""
+    out = np.clip(restored, 0.0, 1.0).astype(np.float32)
     if not sigma > 0:  # 0, or nan from a flat image's estimate
-        return np.clip(restored, 0.0, 1.0).astype(np.float32)
+        return out
+    # The inverse tabulated at evenly spaced clipped means, so each value is found by
+    # arithmetic, not searched for: linear interpolation between the two nearest entries.
     grid = np.linspace(-3 * sigma, 1 + 3 * sigma, TABLE_POINTS)
-    out = np.interp(restored, clipped_mean(grid, sigma), grid).astype(np.float32)
+    inverse = np.interp(np.linspace(0, 1, TABLE_POINTS), clipped_mean(grid, sigma), grid).astype(np.float32)
+    position = out * np.float32(TABLE_POINTS - 1)
+    index = np.minimum(position.astype(np.int32), TABLE_POINTS - 2)
+    position -= index
+    out = inverse[index]
+    out += position * (inverse[index + 1] - out)
     return np.clip(out, 0.0, 1.0, out=out)
 
 
