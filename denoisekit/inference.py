@@ -36,7 +36,8 @@ from .images import to_gray, to_rgb
 from .modelio import (TASKS, Denoiser, ModelLoadError, bundled_for, bundled_models, load_denoiser, peek_metadata,
                       task_of)
 from .declip import declip, residual_sigma
-from .opponent import COLOR_SPACES, DEFAULT_CHROMA_SCALE, from_opponent, to_opponent
+from .opponent import (COLOR_SPACES, DEFAULT_CHROMA_SCALE, FULL_CHROMA_BELOW, NOISY_CHROMA_SCALE, chroma_scale_for,
+                       from_opponent, to_opponent)
 from .plugin_guard import classical_fill, impulse_mask
 from .plugin_types import Corruption
 from .plugins import PluginError, corruption
@@ -122,7 +123,8 @@ def task_routes() -> list[tuple[str, str, str]]:
         way, names = choose_route(task, channels, kind_of)
         name = names[0]
         return {
-            "opponent": f"{name} per opponent-colour channel (chroma at 1/{DEFAULT_CHROMA_SCALE} resolution), "
+            "opponent": f"{name} per opponent-colour channel (chroma at 1/{NOISY_CHROMA_SCALE} resolution "
+                        f"from sigma {FULL_CHROMA_BELOW:g}), "
                         f"clipping undone",
             "colorize": f"{name} (becomes RGB)" if channels == 1 else f"{name} (colours re-predicted)",
             "direct": name,
@@ -148,7 +150,7 @@ class ModelRestore:
     ``color`` says how a named gray model restores RGB images: per RGB channel, or per channel
     of an opponent colour space (``opponent.py``; for noise independent per RGB channel), as a
     task in ``OPPONENT_TASKS`` always does; there ``chroma_scale`` is the factor the chroma
-    channels are restored smaller by (1: full size) and ``declip`` undoes the bias of noise
+    channels are restored smaller by (1: full size; 0: by the noise, ``chroma_scale_for``) and ``declip`` undoes the bias of noise
     clipped at 0 and 1 (``declip.py``: for 8- and 16-bit files, not for unclipped float data),
     and ``rgb_share`` of the gray model per RGB channel is blended in (their errors differ);
     ``preloaded``: the model ``spec`` names, already loaded.
@@ -173,8 +175,8 @@ class ModelRestore:
             raise ValueError(f"fill must be between 0 and 1, not {fill}")
         self.keep_untouched, self.fill = keep_untouched, fill
         self.ensemble, self.chroma_radius, self.chroma_gain = ensemble, chroma_radius, chroma_gain
-        if chroma_scale < 1:
-            raise ValueError(f"chroma_scale must be at least 1, not {chroma_scale}")
+        if chroma_scale < 0:
+            raise ValueError(f"chroma_scale must be 0 (auto) or more, not {chroma_scale}")
         if not 0.0 <= rgb_share <= 1.0:
             raise ValueError(f"rgb_share must be between 0 and 1, not {rgb_share}")
         self.color, self.chroma_scale, self.declip, self.rgb_share = color, chroma_scale, declip, rgb_share
@@ -282,7 +284,8 @@ class ModelRestore:
                 raise ValueError(f"model {Path(name).name}: {err}") from None
             multiple = lcm(multiple, denoiser.size_multiple)
         if self._in_opponent_route(way):  # chroma restored smaller: its radius and grid scale up
-            radius, multiple = (radius + 1) * self.chroma_scale, multiple * self.chroma_scale
+            scale = self.chroma_scale or NOISY_CHROMA_SCALE  # auto: the larger it may pick
+            radius, multiple = (radius + 1) * scale, multiple * scale
         exact = copy.copy(self)  # shares the loaded models
         exact.overlap = max(self.overlap, -(-2 * radius // multiple) * multiple)
         exact.tile = max(self.tile, 2 * exact.overlap)
@@ -347,7 +350,7 @@ class ModelRestore:
     def _opponent(self, denoiser: Denoiser, pixels: np.ndarray) -> np.ndarray:
         """A gray model on the opponent-colour channels of RGB ``pixels`` (H, W, 3): the mean at
         full size, the chroma ``chroma_scale`` times smaller (block means, restored, bilinear
-        back up), then, with ``declip``, each RGB channel mapped from its clipped mean back to
+        back up; auto: by the noise left out of the mean, times sqrt 3 for one RGB channel), then, with ``declip``, each RGB channel mapped from its clipped mean back to
         its value, at the noise level measured on what the model removed; ``rgb_share`` of the
         gray model per RGB channel blended in."""
         if pixels.ndim == 4:  # a stack (``restore_many``): the noise is measured per image
@@ -355,7 +358,7 @@ class ModelRestore:
         height, width, _ = pixels.shape
         opponent = to_opponent(pixels)
         mean = self._tiled(denoiser, opponent[..., :1])
-        scale = self.chroma_scale
+        scale = self.chroma_scale or chroma_scale_for(residual_sigma(opponent[..., :1], mean) * np.sqrt(3) * 255)
         if scale == 1:
             chroma = self._tiled(denoiser, opponent[..., 1:], channels_as_batch=True)
         else:

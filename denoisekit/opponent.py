@@ -14,10 +14,22 @@ import numpy as np
 
 #: How a gray model restores an RGB image: each RGB channel, or each opponent-colour channel.
 COLOR_SPACES = ("rgb", "opponent")
-#: ``clean`` restores the two chroma channels at 1/2 size: on the validation photo crops at
-#: sigma 25 that lost 0.06 dB to full size, at sigma 50 it gained 0.19, on the saturated nature
-#: set 0.07, for half the time (benchmarks/README.md, "The colour route").
-DEFAULT_CHROMA_SCALE = 2
+#: ``clean`` restores the two chroma channels at 1/2 size (``NOISY_CHROMA_SCALE``) when the
+#: noise is at least ``FULL_CHROMA_BELOW`` (0-255 scale), else at full size (``chroma_scale``
+#: 0, "auto"). On the validation photo crops half size lost 0.90 dB at sigma 5 and 0.25 at 15,
+#: but only 0.06 at 25 and gained 0.19 at 50 (0.07 on the saturated nature set at 25), for half
+#: the time (benchmarks/README.md, "The colour route").
+DEFAULT_CHROMA_SCALE = 0
+NOISY_CHROMA_SCALE = 2
+FULL_CHROMA_BELOW = 20.0
+
+
+def chroma_scale_for(sigma: float, scale: int = DEFAULT_CHROMA_SCALE) -> int:
+    """How many times smaller the chroma channels are restored: ``scale``, or with 0 (auto)
+    ``NOISY_CHROMA_SCALE`` for noise of ``sigma`` (0-255) at least ``FULL_CHROMA_BELOW``, else 1."""
+    if scale:
+        return scale
+    return NOISY_CHROMA_SCALE if sigma >= FULL_CHROMA_BELOW else 1
 
 
 def to_opponent(rgb: np.ndarray) -> np.ndarray:
