@@ -6,8 +6,9 @@ Ways (the bundled models; "opponent" is the gray model per opponent-colour chann
 - ``gray per RGB``: the gray model on each RGB channel;
 - ``color model``: the colour DnCNN (``--model gaussian-color``);
 - ``opponent``: full-size chroma, nothing else (``-p chroma_scale=1 -p declip=false``);
-- ``opponent, chroma 1/2``: the chroma channels restored at half size (``-p declip=false``);
-- ``opponent, chroma 1/2, declipped``: then the clipping bias undone (declip.py): `clean`'s default;
+- ``opponent, chroma 1/2``: the chroma channels restored at half size (``-p chroma_scale=2 -p declip=false``);
+- ``opponent, declipped`` and ``opponent, chroma 1/2, declipped``: then the clipping bias undone (declip.py);
+- ``default``: `clean`'s, the chroma at half size from noise sigma 17 (its wavelet estimate), declipped;
 - ``+ rgb_share 0.25``: the default with a quarter of the gray model per RGB channel (``-p rgb_share=0.25``);
 - ``old blend``: the previous default, the colour model, gray per RGB and gray per opponent channel
   (full chroma, no declip) blended per opponent channel with its least-squares weights.
@@ -71,11 +72,15 @@ def image_sets(names: list[str]) -> dict[str, list[np.ndarray]]:
 
 def ways(noisy: np.ndarray) -> dict[str, np.ndarray]:
     gray, color = ModelRestore("gaussian-gray"), ModelRestore("gaussian-color")
-    opponent_full = ModelRestore("gaussian-gray", color="opponent", chroma_scale=1, declip=False)
-    found = {"gray per RGB": gray(noisy), "color model": color(noisy), "opponent": opponent_full(noisy),
-             "opponent, chroma 1/2": ModelRestore("gaussian-gray", color="opponent", declip=False)(noisy),
-             "opponent, chroma 1/2, declipped (default)": ModelRestore("gaussian")(noisy)}
-    found["+ rgb_share 0.25"] = 0.75 * found["opponent, chroma 1/2, declipped (default)"] + 0.25 * found["gray per RGB"]
+
+    def opponent(scale: int, declip: bool) -> np.ndarray:
+        return ModelRestore("gaussian-gray", color="opponent", chroma_scale=scale, declip=declip)(noisy)
+
+    found = {"gray per RGB": gray(noisy), "color model": color(noisy), "opponent": opponent(1, False),
+             "opponent, chroma 1/2": opponent(2, False), "opponent, declipped": opponent(1, True),
+             "opponent, chroma 1/2, declipped": opponent(2, True),
+             "default (chroma 1/2 from sigma 17, declipped)": ModelRestore("gaussian")(noisy)}
+    found["+ rgb_share 0.25"] = 0.75 * found["default (chroma 1/2 from sigma 17, declipped)"] + 0.25 * found["gray per RGB"]
     parts = [to_opponent(found[k]) for k in ("color model", "gray per RGB", "opponent")]
     found["old blend"] = from_opponent(sum(OLD_WEIGHTS[:, k] * part for k, part in enumerate(parts)))
     return found

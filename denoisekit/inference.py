@@ -36,6 +36,7 @@ from .images import to_gray, to_rgb
 from .modelio import (TASKS, Denoiser, ModelLoadError, bundled_for, bundled_models, load_denoiser, peek_metadata,
                       task_of)
 from .declip import declip, residual_sigma
+from .noise_level import estimate_sigma
 from .opponent import (COLOR_SPACES, DEFAULT_CHROMA_SCALE, FULL_CHROMA_BELOW, NOISY_CHROMA_SCALE, chroma_scale_for,
                        from_opponent, to_opponent)
 from .plugin_guard import classical_fill, impulse_mask
@@ -43,6 +44,9 @@ from .plugin_types import Corruption
 from .plugins import PluginError, corruption
 from .tiling import DEFAULT_BATCH, DEFAULT_OVERLAP, DEFAULT_TILE, apply_one_tile, fits_one_tile, tiled_apply
 
+#: Side of the centre crop whose noise decides the chroma's size: noise is stationary, and the
+#: wavelet estimate costs about 0.1 s a megapixel.
+CHROMA_ESTIMATE_SIDE = 512
 PASS_MODEL_PATH = "pass --model PATH to a .keras file made by `denoisekit train`"
 #: Tasks whose RGB images go through the gray model per opponent-colour channel (``_opponent``).
 #: Not salt-and-pepper: an impulse hits all channels of a pixel, so opponent channels share it.
@@ -350,7 +354,7 @@ class ModelRestore:
     def _opponent(self, denoiser: Denoiser, pixels: np.ndarray) -> np.ndarray:
         """A gray model on the opponent-colour channels of RGB ``pixels`` (H, W, 3): the mean at
         full size, the chroma ``chroma_scale`` times smaller (block means, restored, bilinear
-        back up; auto: by the noise left out of the mean, times sqrt 3 for one RGB channel), then, with ``declip``, each RGB channel mapped from its clipped mean back to
+        back up; auto: by the noise level's wavelet estimate on the input), then, with ``declip``, each RGB channel mapped from its clipped mean back to
         its value, at the noise level measured on what the model removed; ``rgb_share`` of the
         gray model per RGB channel blended in."""
         if pixels.ndim == 4:  # a stack (``restore_many``): the noise is measured per image
@@ -358,7 +362,7 @@ class ModelRestore:
         height, width, _ = pixels.shape
         opponent = to_opponent(pixels)
         mean = self._tiled(denoiser, opponent[..., :1])
-        scale = self.chroma_scale or chroma_scale_for(residual_sigma(opponent[..., :1], mean) * np.sqrt(3) * 255)
+        scale = self.chroma_scale or chroma_scale_for(estimate_sigma(pixels, max_side=CHROMA_ESTIMATE_SIDE))
         if scale == 1:
             chroma = self._tiled(denoiser, opponent[..., 1:], channels_as_batch=True)
         else:

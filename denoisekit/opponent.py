@@ -15,13 +15,14 @@ import numpy as np
 #: How a gray model restores an RGB image: each RGB channel, or each opponent-colour channel.
 COLOR_SPACES = ("rgb", "opponent")
 #: ``clean`` restores the two chroma channels at 1/2 size (``NOISY_CHROMA_SCALE``) when the
-#: noise is at least ``FULL_CHROMA_BELOW`` (0-255 scale), else at full size (``chroma_scale``
-#: 0, "auto"). On the validation photo crops half size lost 0.90 dB at sigma 5 and 0.25 at 15,
-#: but only 0.06 at 25 and gained 0.19 at 50 (0.07 on the saturated nature set at 25), for half
-#: the time (benchmarks/README.md, "The colour route").
+#: noise's wavelet estimate is at least ``FULL_CHROMA_BELOW`` (0-255 scale), else at full size
+#: (``chroma_scale`` 0, "auto"). On the validation photo crops half size lost 0.90 dB at sigma 5
+#: and 0.26 at 15, but only 0.06 at 25 and gained 0.19 at 50 (0.07 on the saturated nature set
+#: at 25), for half the time; the estimate read 19-26 there at 25 and 13-18 at 15
+#: (benchmarks/README.md, "The colour route").
 DEFAULT_CHROMA_SCALE = 0
 NOISY_CHROMA_SCALE = 2
-FULL_CHROMA_BELOW = 20.0
+FULL_CHROMA_BELOW = 17.0
 
 
 def chroma_scale_for(sigma: float, scale: int = DEFAULT_CHROMA_SCALE) -> int:

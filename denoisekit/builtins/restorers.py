@@ -57,7 +57,7 @@ class ModelRestorer(Restorer):
         Param("chroma_scale", "int", DEFAULT_CHROMA_SCALE, 0, 8,
               help="opponent colour: restore the two chroma channels this many times smaller (they are "
                    "smooth, and their noise averages down); 1: full size, twice the time; 0: 2 from noise "
-                   "sigma 20, else 1"),
+                   "sigma 17, else 1"),
         Param("declip", "bool", True,
               help="opponent colour: undo the bias noise clipped at black and white leaves in saturated "
                    "colours (8- and 16-bit files); false for float data whose noise was never clipped"),
