@@ -17,13 +17,12 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import cv2
 import numpy as np
+from end_to_end import timed_run  # a sibling script: benchmarks/ is on the path when run
 
 HERE = Path(__file__).parent
 RESULTS = HERE / "results"
@@ -59,13 +58,7 @@ def make_folder(kind: str, size: int, count: int) -> Path:
 
 def timed_clean(source: Path, out: Path, extra: list[str]) -> float:
     shutil.rmtree(out, ignore_errors=True)
-    command = [sys.executable, "-m", "denoisekit", "clean", str(source), str(out), *extra]
-    start = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True)
-    seconds = time.perf_counter() - start
-    if done.returncode != 0:
-        raise SystemExit(f"failed: {' '.join(command)}\n{done.stderr[-2000:]}")
-    return seconds
+    return timed_run([sys.executable, "-m", "denoisekit", "clean", str(source), str(out), *extra])
 
 
 def differences(first: Path, second: Path) -> dict:

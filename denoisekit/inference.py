@@ -27,9 +27,8 @@ from math import lcm
 from pathlib import Path
 from typing import Callable, Sequence
 
-import numpy as np
-
 import cv2
+import numpy as np
 
 from .chroma import DEFAULT_CHROMA_GAIN, DEFAULT_CHROMA_RADIUS, smooth_chroma
 from .images import to_gray, to_rgb
@@ -128,8 +127,7 @@ def task_routes() -> list[tuple[str, str, str]]:
         name = names[0]
         return {
             "opponent": f"{name} per opponent-colour channel (chroma at 1/{NOISY_CHROMA_SCALE} resolution "
-                        f"from sigma {FULL_CHROMA_BELOW:g}), "
-                        f"clipping undone",
+                        f"from sigma {FULL_CHROMA_BELOW:g}), clipping undone",
             "colorize": f"{name} (becomes RGB)" if channels == 1 else f"{name} (colours re-predicted)",
             "direct": name,
             "per_channel": f"{name} per RGB channel",
@@ -154,9 +152,10 @@ class ModelRestore:
     ``color`` says how a named gray model restores RGB images: per RGB channel, or per channel
     of an opponent colour space (``opponent.py``; for noise independent per RGB channel), as a
     task in ``OPPONENT_TASKS`` always does; there ``chroma_scale`` is the factor the chroma
-    channels are restored smaller by (1: full size; 0: by the noise, ``chroma_scale_for``) and ``declip`` undoes the bias of noise
-    clipped at 0 and 1 (``declip.py``: for 8- and 16-bit files, not for unclipped float data),
-    and ``rgb_share`` of the gray model per RGB channel is blended in (their errors differ);
+    channels are restored smaller by (1: full size; 0: by the noise, ``chroma_scale_for``),
+    ``declip`` undoes the bias of noise clipped at 0 and 1 (``declip.py``: for 8- and 16-bit
+    files, not for unclipped float data), and ``rgb_share`` of the gray model per RGB channel is
+    blended in (their errors differ);
     ``preloaded``: the model ``spec`` names, already loaded.
 
     ``restore_many`` restores several images of one shape at once, up to ``many_limit(shape)``
@@ -354,24 +353,25 @@ class ModelRestore:
     def _opponent(self, denoiser: Denoiser, pixels: np.ndarray) -> np.ndarray:
         """A gray model on the opponent-colour channels of RGB ``pixels`` (H, W, 3): the mean at
         full size, the chroma ``chroma_scale`` times smaller (block means, restored, bilinear
-        back up; auto: by the noise level's wavelet estimate on the input), then, with ``declip``, each RGB channel mapped from its clipped mean back to
-        its value, at the noise level measured on what the model removed; ``rgb_share`` of the
-        gray model per RGB channel blended in."""
+        back up; auto: by the noise level's wavelet estimate on the input), then, with
+        ``declip``, each RGB channel mapped from its clipped mean back to its value, at the noise
+        level measured on what the model removed; ``rgb_share`` of the gray model per RGB
+        channel blended in."""
         if pixels.ndim == 4:  # a stack (``restore_many``): the noise is measured per image
             return np.stack([self._opponent(denoiser, image) for image in pixels])
         height, width, _ = pixels.shape
         opponent = to_opponent(pixels)
-        mean = self._tiled(denoiser, opponent[..., :1])
         scale = self.chroma_scale or chroma_scale_for(estimate_sigma(pixels, max_side=CHROMA_ESTIMATE_SIDE))
-        if scale == 1:
-            chroma = self._tiled(denoiser, opponent[..., 1:], channels_as_batch=True)
+        if scale == 1:  # all three channels at full size: one pass
+            rgb = from_opponent(self._tiled(denoiser, opponent, channels_as_batch=True))
         else:
+            mean = self._tiled(denoiser, opponent[..., :1])
             rows, cols = -(-height // scale) * scale, -(-width // scale) * scale
             padded = np.pad(opponent[..., 1:], ((0, rows - height), (0, cols - width), (0, 0)), mode="edge")
             small = padded.reshape(rows // scale, scale, cols // scale, scale, 2).mean(axis=(1, 3))
             restored = self._tiled(denoiser, np.ascontiguousarray(small), channels_as_batch=True)
             chroma = cv2.resize(restored, (cols, rows), interpolation=cv2.INTER_LINEAR)[:height, :width]
-        rgb = from_opponent(np.concatenate([mean, chroma], axis=-1))
+            rgb = from_opponent(np.concatenate([mean, chroma], axis=-1))
         if self.declip:
             rgb = declip(rgb, residual_sigma(pixels, rgb))
         if self.rgb_share:
