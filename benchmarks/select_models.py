@@ -3,6 +3,7 @@ photos): each task through `clean`'s own path (`inference.ModelRestore`, blend a
 keep-untouched included), per validation set, with the worst set named.
 
     python benchmarks/select_models.py DIR [DIR ...] [--val runs/val-images] [--json out.json]
+        [--only TEXT] [--option NAME=VALUE ...]
 
 Each DIR holds a full set of bundled ``.keras`` files (``denoisekit/bundled`` is one). The
 validation images are those of benchmarks/training_data.py, split into sets by name prefix
@@ -51,12 +52,14 @@ def validation_sets(folder: Path) -> dict[str, dict[str, np.ndarray]]:
     return dict(sets)
 
 
-def evaluate(model_dir: Path, sets: dict[str, dict[str, np.ndarray]]) -> dict[str, dict[str, dict[str, float]]]:
-    """{task: {set: {psnr, ssim}}} for the bundled models in ``model_dir``."""
+def evaluate(model_dir: Path, sets: dict[str, dict[str, np.ndarray]], tasks: dict = TASKS,
+             extra: dict | None = None) -> dict[str, dict[str, dict[str, float]]]:
+    """{task: {set: {psnr, ssim}}} for the bundled models in ``model_dir`` (``extra``: restorer
+    options on top of each task's own)."""
     modelio.BUNDLED_DIR = model_dir  # bundled_models() reads it at each call
     figures: dict[str, dict[str, dict[str, float]]] = {}
-    for task, (channels, noise, params, spec, options) in TASKS.items():
-        restore = ModelRestore(spec, **options)
+    for task, (channels, noise, params, spec, options) in tasks.items():
+        restore = ModelRestore(spec, **{**options, **(extra or {})})
         figures[task] = {}
         for set_name, images in sets.items():
             if channels == "gray":
@@ -80,13 +83,18 @@ def main() -> None:
     parser.add_argument("dirs", nargs="+", type=Path)
     parser.add_argument("--val", type=Path, default=Path("runs/val-images"))
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--only", default="", help="the tasks whose label contains this text")
+    parser.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
+                        help="a restorer option for every task, e.g. fill=0 (a number)")
     args = parser.parse_args()
     sets = validation_sets(args.val)
-    results = {str(d): evaluate(d, sets) for d in args.dirs}
+    tasks = {label: task for label, task in TASKS.items() if args.only in label}
+    extra = {name: float(value) for name, value in (text.split("=", 1) for text in args.option)}
+    results = {str(d): evaluate(d, sets, tasks, extra) for d in args.dirs}
     names = list(sets)
     print("| task | models | " + " | ".join(f"{s} PSNR / SSIM" for s in names) + " | worst set |")
     print("|---|---|" + "---|" * (len(names) + 1))
-    for task in TASKS:
+    for task in tasks:
         for d, figures in results.items():
             cells = figures[task]
             worst = min(cells, key=lambda s: cells[s]["psnr"] - cells[s]["input_psnr"])

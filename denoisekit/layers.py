@@ -118,3 +118,58 @@ class ModelInfo(keras.layers.Layer):
 
 
 INFO_LAYER = "denoisekit_info"
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class ImpulseFill(keras.layers.Layer):
+    """(N, H, W, C) -> [filled (N, H, W, C), impulses (N, H, W, 1)]: each impulse (a pixel pure
+    black or white in every channel) replaced by the Gaussian-weighted mean of the clean pixels
+    around it (normalized convolution, Knutsson & Westin 1993), at the smallest of ``sigmas``
+    that reaches any; impulses with none in reach keep their value. A salt-and-pepper model
+    that sees this fill and the mask only has to correct the fill where the mask says."""
+
+    #: Weight (out of 1) of clean pixels a scale needs before its mean is used.
+    MIN_WEIGHT = 1e-3
+
+    def __init__(self, sigmas: tuple[float, ...] | list[float] = (1.0, 2.0, 4.0), **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.sigmas = tuple(float(s) for s in sigmas)
+
+    @property
+    def radius(self) -> int:
+        """Pixels a side the fill reads (the widest Gaussian's three sigmas)."""
+        return max(int(3 * s + 0.999) for s in self.sigmas)
+
+    def _blur(self, x, sigma: float):
+        import numpy as np
+
+        half = int(3 * sigma + 0.999)
+        taps = np.exp(-0.5 * (np.arange(-half, half + 1) / sigma) ** 2)
+        taps = (taps / taps.sum()).astype("float32")
+        channels = x.shape[-1]
+        # Separable, per channel; zero padding: the clean-pixel weights (the last channel) say
+        # how much of each window lies inside the image, so borders need no special case.
+        rows = ops.convert_to_tensor(np.tile(taps.reshape(-1, 1, 1, 1), (1, 1, channels, 1)), dtype=x.dtype)
+        cols = ops.convert_to_tensor(np.tile(taps.reshape(1, -1, 1, 1), (1, 1, channels, 1)), dtype=x.dtype)
+        return ops.depthwise_conv(ops.depthwise_conv(x, rows, padding="same"), cols, padding="same")
+
+    def call(self, x):
+        dark = ops.all(x <= 0.0, axis=-1, keepdims=True)
+        bright = ops.all(x >= 1.0, axis=-1, keepdims=True)
+        impulse = ops.cast(ops.logical_or(dark, bright), x.dtype)
+        clean = 1.0 - impulse
+        channels = x.shape[-1]
+        filled, todo = x, impulse
+        for sigma in self.sigmas:
+            blurred = self._blur(ops.concatenate([x * clean, clean], axis=-1), sigma)
+            total, weight = blurred[..., :channels], blurred[..., channels:]
+            use = todo * ops.cast(weight > self.MIN_WEIGHT, x.dtype)
+            filled = filled + use * (total / ops.maximum(weight, self.MIN_WEIGHT) - filled)
+            todo = todo - use
+        return [filled, impulse]
+
+    def compute_output_shape(self, shape):
+        return [tuple(shape), (*shape[:-1], 1)]
+
+    def get_config(self):
+        return {**super().get_config(), "sigmas": list(self.sigmas)}

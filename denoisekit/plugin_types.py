@@ -60,6 +60,9 @@ class Architecture:
     name: ClassVar[str]
     description: ClassVar[str] = ""
     params: ClassVar[tuple[Param, ...]] = ()
+    #: Params a fine-tune (``train --init MODEL -a NAME=VALUE``) may change: ones that only add
+    #: inputs to layers, which start at zero weight (training/warm_start.add_inputs).
+    init_params: ClassVar[tuple[str, ...]] = ()
 
     def build(self, channels: int, **params: Any) -> Any:  # pragma: no cover - interface
         raise NotImplementedError

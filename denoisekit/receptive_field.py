@@ -135,4 +135,7 @@ def _through(op: Any, inputs: list[tuple[Span, Span]]) -> tuple[Span, Span]:
         return ys.conv(op.block, op.block, 1, (0, 0)), xs.conv(op.block, op.block, 1, (0, 0))
     if kind == "DepthToSpace":
         return ys.spread(op.block), xs.spread(op.block)
+    if kind == "ImpulseFill":
+        side = 2 * op.radius + 1
+        return ys.conv(side, 1, 1, (op.radius, op.radius)), xs.conv(side, 1, 1, (op.radius, op.radius))
     raise ValueError("its receptive field is unknown (not a convolution, pooling, up-sampling or pointwise layer)")

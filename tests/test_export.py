@@ -24,6 +24,7 @@ SUFFIX = {name: fmt.suffix for name, fmt in FORMATS.items()}
 TINY = {
     "unet": ("unet", 1, {"features": 4, "levels": 2}),
     "unet-chroma": ("unet", 3, {"features": 4, "levels": 2, "head": "chroma"}),
+    "unet-prefill": ("unet", 1, {"features": 4, "levels": 2, "bias": True, "prefill": "impulse"}),
     "dncnn": ("dncnn", 3, {"features": 4, "depth": 3}),
     "autoencoder": ("autoencoder", 1, {"size": 12, "latent": 4, "filters": 4}),
 }
@@ -103,7 +104,11 @@ def batches_for(denoiser) -> list[np.ndarray]:
     else:
         m = denoiser.size_multiple
         sizes = [(2, 3 * m, 5 * m), (1, 48 // m * m + m, 32 // m * m)]
-    return [rng.random((*size, denoiser.channels), dtype=np.float32) for size in sizes]
+    batches = [rng.random((*size, denoiser.channels), dtype=np.float32) for size in sizes]
+    for batch in batches:  # salt and pepper (every channel 0 or 1), which prefill models fill
+        hit = rng.random(batch.shape[:-1]) < 0.1
+        batch[hit] = rng.integers(0, 2, hit.sum())[:, None].astype(np.float32)
+    return batches
 
 
 def assert_round_trip(model: str | Path, fmt: str, folder: Path) -> None:

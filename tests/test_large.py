@@ -33,9 +33,13 @@ def test_pixels_beyond_the_receptive_radius_do_not_change_an_output_pixel():
     from denoisekit.builtins.architectures import DnCNN, ResidualUNet
 
     keras.utils.set_random_seed(1)
-    for model in (ResidualUNet().build(1, features=4, levels=2, bias=True), DnCNN().build(1, features=4, depth=4)):
+    models = (ResidualUNet().build(1, features=4, levels=2, bias=True), DnCNN().build(1, features=4, depth=4),
+              ResidualUNet().build(1, features=4, levels=2, bias=True, prefill="impulse"))
+    for model in models:
         radius = receptive_radius(model)
         image = np.random.default_rng(0).random((1, 96, 96, 1), np.float32)
+        # Impulses, which the prefill U-Net fills from clean pixels up to its fill's reach away.
+        image[np.random.default_rng(2).random(image.shape) < 0.3] = 1.0
         changed = image.copy()
         y, x = np.mgrid[0:96, 0:96]
         far = np.maximum(abs(y - 48), abs(x - 48)) > radius

@@ -198,11 +198,16 @@ def test_init_fine_tunes_an_existing_model(tmp_path, photo_dirs, monkeypatch):
     grown = run_train([*common, "--init", str(tmp_path / "base.keras"), "--channels", "rgb", "--epochs", "1",
                        "--steps-per-epoch", "2", "--out", str(tmp_path / "grown.keras")])
     assert grown["channels"] == 3 and grown["arch_params"] == base["arch_params"]
+    # -a may add inputs (the impulse prefill and its mask, tests/test_prefill.py): the rest is the base's.
+    prefilled = run_train([*common, "--init", str(tmp_path / "base.keras"), "-a", "prefill=impulse", "--epochs", "1",
+                           "--steps-per-epoch", "2", "--out", str(tmp_path / "prefilled.keras")])
+    assert prefilled["arch_params"] == {**base["arch_params"], "prefill": "impulse"}
     # The architecture is the model's own: --arch/-a or a colour model shrunk to gray are usage errors.
     for extra in (["-a", "features=16"], ["--arch", "dncnn"]):
         result = CliRunner().invoke(main, ["train", *common, "--init", str(tmp_path / "base.keras"), *extra,
                                            "--out", str(tmp_path / "x.keras")])
         assert result.exit_code == 2 and "--init" in result.output
+        assert "cannot change (with --init, -a may change only prefill)" in result.output or "--arch" in extra
     shrunk = CliRunner().invoke(main, ["train", *common, "--init", str(tmp_path / "grown.keras"), "--channels", "gray",
                                        "--out", str(tmp_path / "x.keras")])
     assert shrunk.exit_code == 2 and "is a rgb model" in shrunk.output

@@ -14,6 +14,9 @@ HEAD_PARAM = Param("head", "str", "residual", choices=HEADS, help="residual: pre
 #: and colorization predicts colour from nothing; under L1, "no change anywhere" is the median
 #: answer and bias-free ReLU units can all die (denoisekit/bundled/RECIPE.md).
 NEEDS_BIASES = ("salt-and-pepper", "grayscale")
+PREFILL_PARAM = Param("prefill", "str", "none", choices=("none", "impulse"),
+                      help="impulse: the network sees each impulse (pixel pure black or white) filled from "
+                           "its clean neighbours, and where they are, and corrects that fill (salt-and-pepper)")
 BIAS_PARAM = Param("bias", "bool", False,
                    help="biases in the convolutions: off for Gaussian noise (scales with the noise level); "
                         "train turns them on for impulse noise and colorization, where bias-free ReLU units "
@@ -121,16 +124,28 @@ class ResidualUNet(Architecture):
         Param("levels", "int", 3, 1, 6, help="resolution levels after the space-to-depth step"),
         HEAD_PARAM,
         BIAS_PARAM,
+        PREFILL_PARAM,
     )
+    init_params = ("prefill",)
 
     def build(self, channels: int, features: int = 32, levels: int = 3, head: str = "residual",
-              bias: bool = False) -> Any:
-        from ..layers import DepthToSpace, SpaceToDepth
+              bias: bool = False, prefill: str = "none") -> Any:
+        from ..layers import DepthToSpace, ImpulseFill, SpaceToDepth
 
         keras, layers = _keras()
         inputs = keras.Input((None, None, channels), name="noisy")
-        body_in = _head(inputs, channels, head)
+        base = inputs  # what the residual output is subtracted from
+        if prefill == "impulse":
+            if head != "residual":
+                raise ValueError("prefill=impulse needs the residual head")
+            base, impulses = ImpulseFill(name="impulse_fill")(inputs)
+        body_in = _head(base, channels, head)
         x = SpaceToDepth(2, name="space_to_depth")(body_in)
+        if prefill == "impulse":
+            # The mask joins after the pixel shuffle, as channels appended at the end: a model
+            # fine-tuned from one without it reads them with new, zero-started weights.
+            mask = SpaceToDepth(2, name="mask_to_depth")(impulses)
+            x = layers.Concatenate(name="with_mask")([x, mask])
         skips = []
         for level in range(levels):
             width = features * 2**level
@@ -148,7 +163,7 @@ class ResidualUNet(Architecture):
         x = layers.Conv2D(4 * _predicted_channels(channels, head), 3, padding="same", use_bias=False,
                           name="to_depth")(x)
         x = DepthToSpace(2, name="depth_to_space")(x)
-        return keras.Model(inputs, _output(inputs, body_in, x, head), name="unet")
+        return keras.Model(inputs, _output(base, body_in, x, head), name="unet")
 
     @staticmethod
     def size_multiple(levels: int = 3, **_: Any) -> int:

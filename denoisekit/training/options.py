@@ -62,19 +62,29 @@ def from_init(init: str, arch: str | None, arch_params: Mapping[str, Any] | None
     """The architecture, its parameters and the channels of the model ``init`` fine-tunes."""
     from ..modelio import ModelLoadError, peek_metadata
 
-    if arch is not None or arch_params:
-        raise OptionError("the architecture comes from the model; leave out --arch and -a", "--init")
     try:  # the metadata only: the trainer loads the weights
         meta = peek_metadata(init)
     except ModelLoadError as err:
         raise OptionError(str(err), "--init") from None
     if "arch" not in meta or meta.get("channels") not in (1, 3):
         raise OptionError(f"{init}: its metadata does not say its architecture and channels", "--init")
+    if arch is not None and arch != meta["arch"]:
+        raise OptionError(f"the architecture comes from the model ({meta['arch']}); leave out --arch", "--init")
+    try:
+        changeable = getattr(get_registry().get("architecture", str(meta["arch"])).obj, "init_params", ())
+    except PluginError as err:
+        raise OptionError(str(err), "--init") from None
+    fixed = sorted(set(arch_params or {}) - set(changeable))
+    if fixed:
+        allowed = f"only {', '.join(changeable)}" if changeable else "none of them"
+        raise OptionError(f"the architecture comes from the model: -a {', '.join(fixed)} cannot change "
+                          f"(with --init, -a may change {allowed})", "--init")
     kind = "rgb" if meta["channels"] == 3 else "gray"
     # A gray model can grow into a colour one (training/warm_start.py); colour cannot shrink.
     if channels not in (None, kind) and not (kind == "gray" and channels == "rgb"):
         raise OptionError(f"{init} is a {kind} model; it cannot train on --channels {channels}", "--init")
-    return str(meta["arch"]), dict(meta.get("arch_params", {})), channels or kind
+    # -a changes some of the model's parameters (those that add inputs: training/warm_start.py).
+    return str(meta["arch"]), {**meta.get("arch_params", {}), **(arch_params or {})}, channels or kind
 
 
 #: ``data`` values that name an embedded set rather than a folder.

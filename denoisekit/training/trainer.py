@@ -33,7 +33,7 @@ from .recipe import DEFAULT_LOSS, DEFAULT_SCHEDULE, default_patch, recipe_defaul
 from .schedules import RunSchedule, rate_factor
 from .self_supervised import NEIGHBOR2NEIGHBOR, SelfSupervised, denoiser_of, size_factor
 from .sources import Source, check_patch, make_feed, open_source, source_metadata
-from .warm_start import grow_channels
+from .warm_start import add_inputs, grow_channels
 from .validation import ValidationCallback, predict_pairs, score
 
 STRATEGIES = ("default", "mirrored", "multi-worker")
@@ -351,9 +351,14 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
             model = load_keras_model(ckpt / "last.keras", compile=True)
         elif config.init:  # fine-tune: the architecture and weights of an existing model
             source_model = load_denoiser(config.init).model
+            source_params = resolve_arch_params(arch_obj, source_meta.get("arch_params", {}), defaults)
             if source_meta.get("channels", config.channels) != config.channels:  # gray grown to colour
                 model = build_model(arch_obj, config.channels, **config.arch_params)
                 grow_channels(source_model, model, config.channels)
+                model = attach_metadata(model, {})
+            elif source_params != config.arch_params:  # -a gave it more inputs (an impulse mask)
+                model = build_model(arch_obj, config.channels, **config.arch_params)
+                add_inputs(source_model, model)
                 model = attach_metadata(model, {})
             else:
                 model = attach_metadata(source_model, {})

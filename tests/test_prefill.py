@@ -1,0 +1,81 @@
+"""The salt-and-pepper U-Net's impulse prefill: the fill, the model that corrects it, and
+fine-tuning a model without it into one with it (train --init MODEL -a prefill=impulse)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from denoisekit.layers import ImpulseFill
+from denoisekit.plugin_guard import build_model
+from denoisekit.plugins import architecture
+from denoisekit.training.warm_start import WarmStartError, add_inputs
+
+
+def ramp(height: int = 40, width: int = 48, channels: int = 1) -> np.ndarray:
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    plane = 0.2 + 0.6 * (0.5 * y / height + 0.5 * x / width)
+    return np.repeat(plane[..., None], channels, axis=-1)
+
+
+def with_impulses(clean: np.ndarray, amount: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    hit = rng.random(clean.shape[:2]) < amount
+    noisy = clean.copy()
+    noisy[hit] = (rng.random(hit.sum()) < 0.5).astype(np.float32)[:, None]
+    return noisy, hit
+
+
+@pytest.mark.parametrize("amount", [0.1, 0.5])
+def test_the_fill_keeps_clean_pixels_and_fills_impulses_from_their_neighbours(amount):
+    clean = ramp()
+    noisy, hit = with_impulses(clean, amount)
+    filled, mask = (np.asarray(t)[0] for t in ImpulseFill()(noisy[None]))
+    np.testing.assert_array_equal(mask[..., 0] == 1.0, hit)
+    np.testing.assert_array_equal(filled[~hit], noisy[~hit])
+    # A smooth ramp is filled nearly exactly (a weighted mean of neighbours on a plane);
+    # the impulses themselves were 0 or 1, far from it.
+    assert np.abs(filled[hit] - clean[hit]).max() < 0.03
+    assert np.abs(noisy[hit] - clean[hit]).min() > 0.15
+
+
+def test_an_impulse_is_black_or_white_in_every_channel():
+    image = ramp(channels=3)
+    image[5, 5] = [1.0, 0.0, 0.0]  # a saturated red: a clean pixel
+    image[9, 9] = [1.0, 1.0, 1.0]  # salt
+    image[12, 20] = [0.0, 0.0, 0.0]  # pepper
+    filled, mask = (np.asarray(t)[0] for t in ImpulseFill()(image[None]))
+    assert sorted(zip(*np.nonzero(mask[..., 0]))) == [(9, 9), (12, 20)]
+    np.testing.assert_array_equal(filled[5, 5], [1.0, 0.0, 0.0])
+    np.testing.assert_allclose(filled[9, 9], ramp(channels=3)[9, 9], atol=0.01)
+
+
+def test_impulses_out_of_the_fills_reach_keep_their_value():
+    image = np.ones((1, 20, 20, 1), np.float32)  # nothing but salt
+    filled, mask = ImpulseFill()(image)
+    np.testing.assert_array_equal(np.asarray(filled), image)
+    assert np.asarray(mask).all()
+
+
+def test_a_prefill_model_grown_from_one_without_starts_as_it_on_clean_images():
+    plugin = architecture("unet").obj
+    plain = build_model(plugin, 1, features=4, levels=2, bias=True)
+    rng = np.random.default_rng(0)
+    plain.set_weights([rng.normal(0, 0.3, w.shape).astype("float32") for w in plain.get_weights()])
+    prefill = build_model(plugin, 1, features=4, levels=2, bias=True, prefill="impulse")
+    assert add_inputs(plain, prefill) == 1  # only the first convolution reads the mask too
+    image = rng.uniform(0.05, 0.95, (1, 32, 32, 1)).astype("float32")  # no impulses: the fill changes nothing
+    np.testing.assert_allclose(prefill.predict(image, verbose=0), plain.predict(image, verbose=0), atol=1e-5)
+    # With impulses it corrects the fill, not the impulses: its input is already near the image.
+    noisy, hit = with_impulses(ramp(32, 32), 0.3)
+    base = np.asarray(ImpulseFill()(noisy[None])[0])
+    assert np.abs(prefill.predict(noisy[None], verbose=0) - base).max() < np.abs(
+        plain.predict(noisy[None], verbose=0) - base).max()
+    wider = build_model(plugin, 1, features=8, levels=2, bias=True, prefill="impulse")
+    with pytest.raises(WarmStartError, match="cannot become"):
+        add_inputs(plain, wider)
+
+
+def test_prefill_needs_the_residual_head():
+    with pytest.raises(ValueError, match="residual head"):
+        architecture("unet").obj.build(3, features=4, levels=2, head="chroma", prefill="impulse")
