@@ -55,6 +55,9 @@ declare -A ARCHS=(
   # per pixel as the gray U-Net, about a third of the colour DnCNN's cost.
   [gaussian-color-grown]="--init denoisekit/bundled/gaussian-gray.keras"
   [salt-and-pepper-gray]="-a bias=true"
+  # The bundled model taught to correct a fill of each impulse from its clean neighbours, with
+  # the impulse mask as an input (-a prefill=impulse; its new weights start at zero).
+  [salt-and-pepper-gray-prefill]="--init denoisekit/bundled/salt-and-pepper-gray.keras -a prefill=impulse --lr 3e-4"
   [salt-and-pepper-color]="-a bias=true"
   [colorize-color]="-a bias=true"
 )
