@@ -92,7 +92,7 @@ def test_metadata_travels_with_the_model(tmp_path, photo_dirs):
                "--seed", "5", "--out", str(out)])
     meta = load_denoiser(out).metadata
     assert meta["arch"] == "unet" and meta["arch_params"] == {"features": "8", "levels": "2", "head": "residual",
-                                                          "bias": "False"}
+                                                          "bias": "False", "prefill": "none"}
     assert meta["corruption"] == "gaussian" and meta["corruption_params"]["sigma"] == "0:55"
     assert meta["channels"] == 1 and meta["patch"] == 32 and meta["seed"] == 5 and meta["size_multiple"] == 4
     assert "3 images" in meta["data"] and "camera.png" in meta["validation_data"]
