@@ -338,9 +338,10 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
     else:
         recipe_images = source.pairs.clean if source.pairs is not None else source.noisy
     defaults = recipe_defaults(arch_obj, config.noise, recipe_images)
-    given = config.arch_params
-    if config.init and not given:  # from Python: the model's own parameters
-        given = resolve_params(arch_obj.params, source_meta.get("arch_params", {}), config.arch)
+    # The parameters of the model fine-tuned (stored as text in its metadata), as values.
+    source_given = (resolve_params(arch_obj.params, source_meta.get("arch_params", {}), config.arch)
+                    if config.init else {})
+    given = config.arch_params or source_given  # from Python, --init alone: the model's own parameters
     config = replace(config, arch_params=resolve_arch_params(arch_obj, given, defaults))
     multiple = size_multiple(arch_obj, **config.arch_params)
 
@@ -351,7 +352,7 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
             model = load_keras_model(ckpt / "last.keras", compile=True)
         elif config.init:  # fine-tune: the architecture and weights of an existing model
             source_model = load_denoiser(config.init).model
-            source_params = resolve_arch_params(arch_obj, source_meta.get("arch_params", {}), defaults)
+            source_params = resolve_arch_params(arch_obj, source_given, defaults)
             if source_meta.get("channels", config.channels) != config.channels:  # gray grown to colour
                 model = build_model(arch_obj, config.channels, **config.arch_params)
                 grow_channels(source_model, model, config.channels)
