@@ -135,15 +135,20 @@ class ImpulseFill(keras.layers.Layer):
         super().__init__(**kwargs)
         self.sigmas = tuple(float(s) for s in sigmas)
 
+    @staticmethod
+    def _reach(sigma: float) -> int:
+        """Pixels a side one Gaussian reads: three sigmas, rounded up."""
+        return int(3 * sigma + 0.999)
+
     @property
     def radius(self) -> int:
-        """Pixels a side the fill reads (the widest Gaussian's three sigmas)."""
-        return max(int(3 * s + 0.999) for s in self.sigmas)
+        """Pixels a side the fill reads (the widest Gaussian's reach)."""
+        return max(self._reach(s) for s in self.sigmas)
 
     def _blur(self, x, sigma: float):
         import numpy as np
 
-        half = int(3 * sigma + 0.999)
+        half = self._reach(sigma)
         taps = np.exp(-0.5 * (np.arange(-half, half + 1) / sigma) ** 2)
         taps = (taps / taps.sum()).astype("float32")
         channels = x.shape[-1]
@@ -159,9 +164,10 @@ class ImpulseFill(keras.layers.Layer):
         impulse = ops.cast(ops.logical_or(dark, bright), x.dtype)
         clean = 1.0 - impulse
         channels = x.shape[-1]
+        weighted = ops.concatenate([x * clean, clean], axis=-1)  # the clean values and their weights
         filled, todo = x, impulse
         for sigma in self.sigmas:
-            blurred = self._blur(ops.concatenate([x * clean, clean], axis=-1), sigma)
+            blurred = self._blur(weighted, sigma)
             total, weight = blurred[..., :channels], blurred[..., channels:]
             use = todo * ops.cast(weight > self.MIN_WEIGHT, x.dtype)
             filled = filled + use * (total / ops.maximum(weight, self.MIN_WEIGHT) - filled)
