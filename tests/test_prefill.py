@@ -57,6 +57,14 @@ def test_impulses_out_of_the_fills_reach_keep_their_value():
     assert np.asarray(mask).all()
 
 
+def residual(model, image: np.ndarray) -> np.ndarray:
+    """The body's predicted noise, before the prefill model keeps it to the impulses."""
+    import keras
+
+    body = keras.Model(model.inputs, model.get_layer("depth_to_space").output)
+    return np.asarray(body(image))
+
+
 def test_a_prefill_model_grown_from_one_without_starts_as_it_on_clean_images():
     plugin = architecture("unet").obj
     plain = build_model(plugin, 1, features=4, levels=2, bias=True)
@@ -65,15 +73,27 @@ def test_a_prefill_model_grown_from_one_without_starts_as_it_on_clean_images():
     prefill = build_model(plugin, 1, features=4, levels=2, bias=True, prefill="impulse")
     assert add_inputs(plain, prefill) == 1  # only the first convolution reads the mask too
     image = rng.uniform(0.05, 0.95, (1, 32, 32, 1)).astype("float32")  # no impulses: the fill changes nothing
-    np.testing.assert_allclose(prefill.predict(image, verbose=0), plain.predict(image, verbose=0), atol=1e-5)
+    np.testing.assert_allclose(residual(prefill, image), residual(plain, image), atol=1e-5)
     # With impulses it corrects the fill, not the impulses: its input is already near the image.
     noisy, hit = with_impulses(ramp(32, 32), 0.3)
     base = np.asarray(ImpulseFill()(noisy[None])[0])
-    assert np.abs(prefill.predict(noisy[None], verbose=0) - base).max() < np.abs(
-        plain.predict(noisy[None], verbose=0) - base).max()
+    assert np.abs(prefill.predict(noisy[None], verbose=0) - base)[0][hit].max() < np.abs(
+        plain.predict(noisy[None], verbose=0) - base)[0][hit].max()
     wider = build_model(plugin, 1, features=8, levels=2, bias=True, prefill="impulse")
     with pytest.raises(WarmStartError, match="cannot become"):
         add_inputs(plain, wider)
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_a_prefill_model_changes_only_the_impulses(channels):
+    """As `clean` keeps untouched pixels: training then scores only the pixels inference keeps."""
+    model = build_model(architecture("unet").obj, channels, features=4, levels=2, bias=True, prefill="impulse")
+    rng = np.random.default_rng(1)
+    model.set_weights([rng.normal(0, 0.3, w.shape).astype("float32") for w in model.get_weights()])
+    noisy, hit = with_impulses(ramp(32, 32, channels), 0.2)
+    restored = model.predict(noisy[None], verbose=0)[0]
+    np.testing.assert_array_equal(restored[~hit], noisy[~hit])
+    assert np.abs(restored[hit] - noisy[hit]).mean() > 0.1
 
 
 def test_prefill_needs_the_residual_head():

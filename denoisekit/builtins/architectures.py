@@ -16,7 +16,8 @@ HEAD_PARAM = Param("head", "str", "residual", choices=HEADS, help="residual: pre
 NEEDS_BIASES = ("salt-and-pepper", "grayscale")
 PREFILL_PARAM = Param("prefill", "str", "none", choices=("none", "impulse"),
                       help="impulse: the network sees each impulse (pixel pure black or white) filled from "
-                           "its clean neighbours, and where they are, and corrects that fill (salt-and-pepper)")
+                           "its clean neighbours, and where they are, and corrects that fill, changing no other pixel "
+                           "(salt-and-pepper)")
 BIAS_PARAM = Param("bias", "bool", False,
                    help="biases in the convolutions: off for Gaussian noise (scales with the noise level); "
                         "train turns them on for impulse noise and colorization, where bias-free ReLU units "
@@ -163,6 +164,10 @@ class ResidualUNet(Architecture):
         x = layers.Conv2D(4 * _predicted_channels(channels, head), 3, padding="same", use_bias=False,
                           name="to_depth")(x)
         x = DepthToSpace(2, name="depth_to_space")(x)
+        if prefill == "impulse":
+            # Only the impulses change, in training as `clean` keeps the untouched pixels: the
+            # loss then counts only what inference keeps, and no capacity goes to the identity.
+            x = layers.Multiply(name="impulses_only")([x, impulses])
         return keras.Model(inputs, _output(base, body_in, x, head), name="unet")
 
     @staticmethod
