@@ -44,7 +44,7 @@ CROP = 384
 TIMED = ("gray-gaussian-25", "color-gaussian-25")
 
 #: The bundled salt-and-pepper model, plain and as a self-ensemble (8 flips/rotations averaged).
-SP = "model:model=salt-and-pepper,model:model=salt-and-pepper:ensemble=true,switching-median"
+SP = "model:model=salt-and-pepper,model:model=salt-and-pepper:ensemble=true,switching-median,impulse-fill"
 TASKS = {
     # name: (channels, noise params, restorers, store)
     "gray-gaussian-15": ("gray", ["gaussian", "sigma=15"], "model,model:ensemble=true,bm3d,nlmeans", "png"),

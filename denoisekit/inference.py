@@ -145,7 +145,7 @@ class ModelRestore:
     per kind of channel adaptation done (for the user), in order. ``keep_untouched``
     keeps the input pixels the model's corruption cannot have changed (its plugin's
     ``untouched``), and gives the others ``fill`` of its plugin's classical estimate (its
-    ``fill``: the switching median for salt-and-pepper), the model's output the rest;
+    ``fill``: ``impulses.impulse_fill`` for salt-and-pepper), the model's output the rest;
     ``ensemble`` averages the restorations of the 8 flips and rotations;
     ``chroma_radius`` smooths a colorization's chroma along the luma's edges (0: off), and
     ``chroma_gain`` scales it (1: as predicted, 0: the gray input);
@@ -382,8 +382,8 @@ class ModelRestore:
     def _keep_untouched(self, denoiser: Denoiser, pixels: np.ndarray, out: np.ndarray) -> np.ndarray:
         """The input where the model's corruption cannot have changed it (its plugin says where),
         and elsewhere ``fill`` of the plugin's classical estimate where it has one: on the
-        validation crops the switching median and the salt-and-pepper model, half each, beat
-        either alone by 0.3-0.9 dB at 10-50% impulses (benchmarks/README.md)."""
+        validation crops the salt-and-pepper model and its classical fill (``impulses.impulse_fill``),
+        half each, beat the model alone by 0.5-1.9 dB at 10-50% impulses (benchmarks/README.md)."""
         if not self.keep_untouched or denoiser.metadata.get("noise_source", "synthetic") != "synthetic":
             return out  # a model of real noise (pairs, or learnt from noisy images) may see any pixel changed
         try:

@@ -24,7 +24,8 @@ SUFFIX = {name: fmt.suffix for name, fmt in FORMATS.items()}
 TINY = {
     "unet": ("unet", 1, {"features": 4, "levels": 2}),
     "unet-chroma": ("unet", 3, {"features": 4, "levels": 2, "head": "chroma"}),
-    "unet-prefill": ("unet", 1, {"features": 4, "levels": 2, "bias": True, "prefill": "impulse"}),
+    # directed: the impulse fill with its edge-directed pairs first (a superset of prefill=impulse's ops)
+    "unet-prefill": ("unet", 3, {"features": 4, "levels": 2, "bias": True, "prefill": "directed"}),
     "dncnn": ("dncnn", 3, {"features": 4, "depth": 3}),
     "autoencoder": ("autoencoder", 1, {"size": 12, "latent": 4, "filters": 4}),
 }

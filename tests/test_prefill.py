@@ -84,16 +84,32 @@ def test_a_prefill_model_grown_from_one_without_starts_as_it_on_clean_images():
         add_inputs(plain, wider)
 
 
-@pytest.mark.parametrize("channels", [1, 3])
-def test_a_prefill_model_changes_only_the_impulses(channels):
+@pytest.mark.parametrize("channels, prefill", [(1, "impulse"), (3, "directed")])
+def test_a_prefill_model_changes_only_the_impulses(channels, prefill):
     """As `clean` keeps untouched pixels: training then scores only the pixels inference keeps."""
-    model = build_model(architecture("unet").obj, channels, features=4, levels=2, bias=True, prefill="impulse")
+    model = build_model(architecture("unet").obj, channels, features=4, levels=2, bias=True, prefill=prefill)
     rng = np.random.default_rng(1)
     model.set_weights([rng.normal(0, 0.3, w.shape).astype("float32") for w in model.get_weights()])
     noisy, hit = with_impulses(ramp(32, 32, channels), 0.2)
     restored = model.predict(noisy[None], verbose=0)[0]
     np.testing.assert_array_equal(restored[~hit], noisy[~hit])
     assert np.abs(restored[hit] - noisy[hit]).mean() > 0.1
+
+
+def test_the_directed_fill_in_the_graph_is_the_classical_one():
+    from denoisekit.impulses import edge_directed_fill, impulse_pixels
+
+    from skimage import data
+
+    clean = np.clip(data.astronaut()[100:196, 150:246].astype(np.float32) / 255, 0.01, 0.99)  # a photograph
+    for amount in (0.1, 0.5):
+        noisy, _ = with_impulses(clean, amount, seed=5)
+        expected = edge_directed_fill(noisy, far=False)
+        paired = ~impulse_pixels(expected)  # impulses with no clean pair next to them: the Gaussian fill
+        filled = np.asarray(ImpulseFill(pairs=True)(noisy[None])[0])[0]
+        np.testing.assert_allclose(filled[paired], expected[paired], atol=1e-5)
+        plain = np.asarray(ImpulseFill()(noisy[None])[0])[0]
+        assert np.square(filled - clean).mean() < np.square(plain - clean).mean()
 
 
 def test_prefill_needs_the_residual_head():

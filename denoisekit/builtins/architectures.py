@@ -14,10 +14,11 @@ HEAD_PARAM = Param("head", "str", "residual", choices=HEADS, help="residual: pre
 #: and colorization predicts colour from nothing; under L1, "no change anywhere" is the median
 #: answer and bias-free ReLU units can all die (denoisekit/bundled/RECIPE.md).
 NEEDS_BIASES = ("salt-and-pepper", "grayscale")
-PREFILL_PARAM = Param("prefill", "str", "none", choices=("none", "impulse"),
+PREFILL_PARAM = Param("prefill", "str", "none", choices=("none", "impulse", "directed"),
                       help="impulse: the network sees each impulse (pixel pure black or white) filled from "
                            "its clean neighbours, and where they are, and corrects that fill, changing no other pixel "
-                           "(salt-and-pepper)")
+                           "(salt-and-pepper); directed: the same, the fill edge-directed where a clean pair "
+                           "straddles the impulse")
 BIAS_PARAM = Param("bias", "bool", False,
                    help="biases in the convolutions: off for Gaussian noise (scales with the noise level); "
                         "train turns them on for impulse noise and colorization, where bias-free ReLU units "
@@ -136,13 +137,13 @@ class ResidualUNet(Architecture):
         keras, layers = _keras()
         inputs = keras.Input((None, None, channels), name="noisy")
         base = inputs  # what the residual output is subtracted from
-        if prefill == "impulse":
+        if prefill != "none":
             if head != "residual":
-                raise ValueError("prefill=impulse needs the residual head")
-            base, impulses = ImpulseFill(name="impulse_fill")(inputs)
+                raise ValueError(f"prefill={prefill} needs the residual head")
+            base, impulses = ImpulseFill(pairs=prefill == "directed", name="impulse_fill")(inputs)
         body_in = _head(base, channels, head)
         x = SpaceToDepth(2, name="space_to_depth")(body_in)
-        if prefill == "impulse":
+        if prefill != "none":
             # The mask joins after the pixel shuffle, as channels appended at the end: a model
             # fine-tuned from one without it reads them with new, zero-started weights.
             mask = SpaceToDepth(2, name="mask_to_depth")(impulses)
@@ -164,7 +165,7 @@ class ResidualUNet(Architecture):
         x = layers.Conv2D(4 * _predicted_channels(channels, head), 3, padding="same", use_bias=False,
                           name="to_depth")(x)
         x = DepthToSpace(2, name="depth_to_space")(x)
-        if prefill == "impulse":
+        if prefill != "none":
             # Only the impulses change, in training as `clean` keeps the untouched pixels: the
             # loss then counts only what inference keeps, and no capacity goes to the identity.
             x = layers.Multiply(name="impulses_only")([x, impulses])

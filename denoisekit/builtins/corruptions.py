@@ -7,18 +7,13 @@ from typing import Any
 import numpy as np
 
 from .. import hookimpl
+from ..impulses import impulse_fill, impulse_pixels
 from ..noise_ops import per_image, split_seed
 from ..params import Param
 from ..plugin_types import Corruption
 
 #: ITU-R BT.601 luma weights, the ones OpenCV's BGR2GRAY uses (here in RGB order).
 LUMA_WEIGHTS = (0.299, 0.587, 0.114)
-
-
-def impulse_pixels(noisy: np.ndarray) -> np.ndarray:
-    """(H, W) mask of the pixels an impulse may have hit: pure black or pure white in every
-    channel at once (a saturated red is not one)."""
-    return np.all(noisy <= 0, axis=-1) | np.all(noisy >= 1, axis=-1)
 
 
 class Gaussian(Corruption):
@@ -61,13 +56,12 @@ class SaltAndPepper(Corruption):
         # that is not all-0 or all-1 is the clean pixel itself (a saturated red too).
         return np.broadcast_to(~impulse_pixels(noisy)[..., None], noisy.shape)
 
-    #: How far ``fill`` looks: the switching median's largest window (15 px) reaches 7 px a side.
+    #: How far ``fill`` looks: the switching median's largest window (15 px) reaches 7 px a side
+    #: (the edge-directed fill, 2).
     fill_radius = 7
 
     def fill(self, noisy: np.ndarray) -> np.ndarray:
-        from .restorers import switching_median
-
-        return switching_median(noisy)
+        return impulse_fill(noisy)
 
 
 class Grayscale(Corruption):

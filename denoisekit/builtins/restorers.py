@@ -1,4 +1,4 @@
-"""Builtin restorers: the learned model and classical baselines (median, switching median, NL-means, BM3D).
+"""Builtin restorers: the learned model and classical baselines (median, switching median, impulse fill, NL-means, BM3D).
 
 Each ``make(**params)`` returns a function from one float32 image (H, W, C) in
 [0, 1], C = 1 or 3, to its restoration. Nothing heavy is imported until ``make``:
@@ -16,6 +16,7 @@ import numpy as np
 
 from .. import hookimpl
 from ..chroma import DEFAULT_CHROMA_GAIN, DEFAULT_CHROMA_RADIUS
+from ..impulses import impulse_fill, switching_median
 from ..opponent import COLOR_SPACES, DEFAULT_CHROMA_SCALE
 from ..params import Param
 from ..plugin_types import Restorer
@@ -39,7 +40,7 @@ class ModelRestorer(Restorer):
               help="keep input pixels the model's corruption cannot have changed (salt-and-pepper: "
                    "all but pure black and white)"),
         Param("fill", "float", 0.5, 0.0, 1.0,
-              help="share of the corruption's classical fill (salt-and-pepper: the switching median) in "
+              help="share of the corruption's classical fill (salt-and-pepper: restorer impulse-fill) in "
                    "the pixels it changed, the model's output the rest; 0: the model alone"),
         Param("ensemble", "bool", False,
               help="self-ensemble: average the restorations of the 8 flips and 90-degree rotations "
@@ -123,34 +124,14 @@ class SwitchingMedianRestorer(Restorer):
         return lambda pixels: switching_median(pixels, max_size)
 
 
-def switching_median(pixels: np.ndarray, max_size: int = 15) -> np.ndarray:
-    """Replace the impulses (pixels pure black or white in every channel) of an (H, W, C) image.
+class ImpulseFillRestorer(Restorer):
+    name = "impulse-fill"
+    description = ("Classical salt-and-pepper fill (the one `clean` blends with its model): keeps every pixel that "
+                   "is not pure black or white, and gives each pure one the mean of the switching median and an "
+                   "edge-directed interpolation (clean pixel pairs straddling it, weighted to those that agree).")
 
-    Each impulse gets, per channel, the median of the non-impulse pixels of the smallest
-    window around it that holds any; windows grow only for the impulses still unresolved,
-    and each size is one vectorised gather over those impulses. An impulse with no clean
-    pixel within ``max_size`` keeps its value.
-    """
-    from .corruptions import impulse_pixels
-
-    out = np.array(pixels, np.float32, copy=True)
-    impulse = impulse_pixels(pixels)
-    ys, xs = np.nonzero(impulse)
-    pad = max_size // 2
-    padded = np.pad(np.asarray(pixels, np.float32), ((pad, pad), (pad, pad), (0, 0)), mode="edge")
-    clean = np.pad(~impulse, pad, mode="constant", constant_values=False)  # the border counts as no data
-    todo = np.arange(len(ys))
-    for radius in range(1, pad + 1):
-        if not todo.size:
-            break
-        dy, dx = np.mgrid[-radius:radius + 1, -radius:radius + 1].reshape(2, -1)
-        yy, xx = ys[todo, None] + pad + dy, xs[todo, None] + pad + dx  # (N, window)
-        usable = clean[yy, xx]
-        found = usable.any(axis=1)
-        values = np.where(usable[found][..., None], padded[yy[found], xx[found]], np.nan)  # (n, window, C)
-        out[ys[todo[found]], xs[todo[found]]] = np.nanmedian(values, axis=1)
-        todo = todo[~found]
-    return out
+    def make(self) -> RestoreFn:
+        return impulse_fill
 
 
 def _per_plane(pixels: np.ndarray, fn: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
@@ -233,6 +214,7 @@ def register_restorers(register: Callable[[Any], None]) -> None:
     register(ModelRestorer())
     register(MedianRestorer())
     register(SwitchingMedianRestorer())
+    register(ImpulseFillRestorer())
     register(NLMeansRestorer())
     if bm3d_available():
         register(BM3DRestorer())

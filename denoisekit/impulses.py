@@ -1,0 +1,98 @@
+"""Classical fills for impulse (salt-and-pepper) noise: which pixels an impulse may have hit, and
+estimates of them from their clean neighbours.
+
+Every fill keeps the pixels that are not impulses and works on (H, W, C) float images in
+[0, 1], vectorised over the impulses (one gather per window or direction set).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Clean pixel pairs straddling an impulse, as offsets of one of them (the other mirrored): the
+#: 4 directions 1 px away, then the 8 directions 2 px away (axes, diagonals, knight moves) for
+#: impulses that have no clean pair nearer.
+NEAR_PAIRS = np.array([(0, 1), (1, 0), (1, 1), (1, -1)])
+FAR_PAIRS = np.array([(0, 2), (2, 0), (2, 2), (2, -2), (1, 2), (2, 1), (1, -2), (2, -1)])
+#: How much a pair may disagree (0-1 scale, about 5 levels of 255) before its weight drops.
+AGREEMENT = 0.02
+
+
+def impulse_pixels(noisy: np.ndarray) -> np.ndarray:
+    """(H, W) mask of the pixels an impulse may have hit: pure black or pure white in every
+    channel at once (a saturated red is not one)."""
+    return np.all(noisy <= 0, axis=-1) | np.all(noisy >= 1, axis=-1)
+
+
+def switching_median(pixels: np.ndarray, max_size: int = 15) -> np.ndarray:
+    """Replace the impulses (pixels pure black or white in every channel) of an (H, W, C) image.
+
+    Each impulse gets, per channel, the median of the non-impulse pixels of the smallest
+    window around it that holds any; windows grow only for the impulses still unresolved,
+    and each size is one vectorised gather over those impulses. An impulse with no clean
+    pixel within ``max_size`` keeps its value.
+    """
+    out = np.array(pixels, np.float32, copy=True)
+    impulse = impulse_pixels(pixels)
+    ys, xs = np.nonzero(impulse)
+    pad = max_size // 2
+    padded = np.pad(np.asarray(pixels, np.float32), ((pad, pad), (pad, pad), (0, 0)), mode="edge")
+    clean = np.pad(~impulse, pad, mode="constant", constant_values=False)  # the border counts as no data
+    todo = np.arange(len(ys))
+    for radius in range(1, pad + 1):
+        if not todo.size:
+            break
+        dy, dx = np.mgrid[-radius:radius + 1, -radius:radius + 1].reshape(2, -1)
+        yy, xx = ys[todo, None] + pad + dy, xs[todo, None] + pad + dx  # (N, window)
+        usable = clean[yy, xx]
+        found = usable.any(axis=1)
+        values = np.where(usable[found][..., None], padded[yy[found], xx[found]], np.nan)  # (n, window, C)
+        out[ys[todo[found]], xs[todo[found]]] = np.nanmedian(values, axis=1)
+        todo = todo[~found]
+    return out
+
+
+def edge_directed_fill(pixels: np.ndarray, far: bool = True) -> np.ndarray:
+    """Replace each impulse by the mean of the clean pixel pairs straddling it, weighted towards
+    the pairs that agree (an edge runs along them, not across) and the nearest ones.
+
+    Pairs 1 px away come first; impulses with none get the pairs 2 px away (unless not
+    ``far``). A pair's weight is ``1 / ((|a - b| + AGREEMENT)^2 * distance^2)``, ``|a - b|``
+    averaged over the channels. An impulse with no clean pair keeps its value.
+    """
+    out = np.array(pixels, np.float32, copy=True)
+    impulse = impulse_pixels(pixels)
+    ys, xs = np.nonzero(impulse)
+    pad = 2
+    padded = np.pad(np.asarray(pixels, np.float32), ((pad, pad), (pad, pad), (0, 0)), mode="edge")
+    clean = np.pad(~impulse, pad, mode="constant", constant_values=False)
+    todo = np.arange(len(ys))
+    for pairs in (NEAR_PAIRS, FAR_PAIRS)[:1 + far]:
+        if not todo.size:
+            break
+        dy, dx = pairs.T
+        y, x = ys[todo, None] + pad, xs[todo, None] + pad
+        ahead, behind = padded[y + dy, x + dx], padded[y - dy, x - dx]  # (N, pairs, C)
+        usable = clean[y + dy, x + dx] & clean[y - dy, x - dx]  # (N, pairs)
+        disagreement = np.abs(ahead - behind).mean(axis=-1)
+        weight = usable / ((disagreement + AGREEMENT) ** 2 * (dy**2 + dx**2))
+        total = weight.sum(axis=1)
+        found = total > 0
+        mean = np.einsum("np,npc->nc", weight[found], (ahead[found] + behind[found]) / 2)
+        out[ys[todo[found]], xs[todo[found]]] = mean / total[found, None]
+        todo = todo[~found]
+    return out
+
+
+def impulse_fill(pixels: np.ndarray) -> np.ndarray:
+    """The classical fill `clean` blends with a salt-and-pepper model: the mean of the
+    edge-directed fill and the switching median (their errors differ; on the validation crops
+    the mean beat either alone at 10-50% impulses), the switching median alone where no clean
+    pair is near."""
+    median = switching_median(pixels)
+    directed = edge_directed_fill(pixels)
+    impulse = impulse_pixels(pixels)
+    paired = impulse & ~impulse_pixels(directed)  # impulses the edge-directed fill resolved
+    out = median.copy()
+    out[paired] = 0.5 * (median[paired] + directed[paired])
+    return out
