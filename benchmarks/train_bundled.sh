@@ -54,10 +54,9 @@ declare -A ARCHS=(
   # trained, the first reading the channels' mean, the last writing each channel. As fast
   # per pixel as the gray U-Net, about a third of the colour DnCNN's cost.
   [gaussian-color-grown]="--init denoisekit/bundled/gaussian-gray.keras"
-  [salt-and-pepper-gray]="-a bias=true"
-  # The bundled model taught to correct a fill of each impulse from its clean neighbours, with
-  # the impulse mask as an input (-a prefill=impulse; its new weights start at zero).
-  [salt-and-pepper-gray-prefill]="--init denoisekit/bundled/salt-and-pepper-gray.keras -a prefill=impulse --lr 3e-4"
+  # The network corrects a fill of each impulse from its clean neighbours (edge-directed where a
+  # clean pair is next to it), sees the impulse mask, and changes nothing else (RECIPE.md, stage 5).
+  [salt-and-pepper-gray]="-a bias=true -a prefill=directed"
   [salt-and-pepper-color]="-a bias=true"
   [colorize-color]="-a bias=true"
 )

@@ -164,7 +164,7 @@ class ModelRestore:
     """
 
     def __init__(self, spec: str, tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP,
-                 batch: int = DEFAULT_BATCH, keep_untouched: bool = True, fill: float = 0.5,
+                 batch: int = DEFAULT_BATCH, keep_untouched: bool = True, fill: float = 0.0,
                  ensemble: bool = False, chroma_radius: int = DEFAULT_CHROMA_RADIUS, color: str = "rgb",
                  chroma_gain: float = DEFAULT_CHROMA_GAIN, chroma_scale: int = DEFAULT_CHROMA_SCALE,
                  declip: bool = True, rgb_share: float = 0.0, preloaded: Denoiser | None = None) -> None:
@@ -382,8 +382,9 @@ class ModelRestore:
     def _keep_untouched(self, denoiser: Denoiser, pixels: np.ndarray, out: np.ndarray) -> np.ndarray:
         """The input where the model's corruption cannot have changed it (its plugin says where),
         and elsewhere ``fill`` of the plugin's classical estimate where it has one: on the
-        validation crops the salt-and-pepper model and its classical fill (``impulses.impulse_fill``),
-        half each, beat the model alone by 0.5-1.9 dB at 10-50% impulses (benchmarks/README.md)."""
+        validation crops a salt-and-pepper model trained without the prefill and the classical
+        fill (``impulses.impulse_fill``), half each, beat the model alone by 0.5-1.9 dB at 10-50%
+        impulses; the bundled model, which fills impulses itself, is best alone (RECIPE.md)."""
         if not self.keep_untouched or denoiser.metadata.get("noise_source", "synthetic") != "synthetic":
             return out  # a model of real noise (pairs, or learnt from noisy images) may see any pixel changed
         try:

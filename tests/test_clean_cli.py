@@ -51,7 +51,7 @@ def test_readme_command_on_the_samples(runner, tmp_path):
     # Color images: the gray model per opponent-colour channel (the task's colour route).
     assert data["restorer"] == "model" and data["models"] == ["gaussian-gray"]
     assert data["params"] == {"model": "gaussian", "tile": 512, "overlap": 64, "batch": 4,
-                              "keep_untouched": True, "fill": 0.5, "ensemble": False, "chroma_radius": 16,
+                              "keep_untouched": True, "fill": 0.0, "ensemble": False, "chroma_radius": 16,
                               "chroma_gain": 0.5, "color": "rgb", "chroma_scale": 0, "declip": True,
                               "rgb_share": 0.0}
     assert "mean" in result.stdout and "PSNR in" in result.stdout

@@ -129,6 +129,7 @@ def test_time_limit_ends_the_run_in_time_with_a_decayed_learning_rate(tmp_path, 
     assert 1 <= summary["epochs"] < 1000 and summary["time_limit"] == 4
     assert len(log_rows(out)) == summary["epochs"]
     assert summary["arch_params"]["bias"] == "True" and summary["loss"] == "l2"
+    assert summary["arch_params"]["prefill"] == "directed"  # the U-Net's default for impulse noise
 
 
 def test_tf_distribute_strategies_refuse_other_keras_backends(tmp_path, photo_dirs, monkeypatch):

@@ -176,7 +176,12 @@ class ResidualUNet(Architecture):
         return 2 * 2 ** (levels - 1)
 
     def training_defaults(self, noise: str) -> dict[str, Any]:
-        return _residual_defaults(noise)
+        defaults = _residual_defaults(noise)
+        if noise == "salt-and-pepper":
+            # Correct a fill of the impulses, change nothing else: 1.3-1.9 dB better on the
+            # validation crops than the same U-Net seeing the impulses (RECIPE.md, stage 5).
+            defaults["arch_params"]["prefill"] = "directed"
+        return defaults
 
 
 class DnCNN(Architecture):

@@ -39,9 +39,10 @@ class ModelRestorer(Restorer):
         Param("keep_untouched", "bool", True,
               help="keep input pixels the model's corruption cannot have changed (salt-and-pepper: "
                    "all but pure black and white)"),
-        Param("fill", "float", 0.5, 0.0, 1.0,
+        Param("fill", "float", 0.0, 0.0, 1.0,
               help="share of the corruption's classical fill (salt-and-pepper: restorer impulse-fill) in "
-                   "the pixels it changed, the model's output the rest; 0: the model alone"),
+                   "the pixels it changed, the model's output the rest; 0: the model alone (the bundled "
+                   "model fills impulses itself; 0.5 suits a model trained without -a prefill)"),
         Param("ensemble", "bool", False,
               help="self-ensemble: average the restorations of the 8 flips and 90-degree rotations "
                    "(better, 8x slower)"),
@@ -68,7 +69,7 @@ class ModelRestorer(Restorer):
     )
 
     def make(self, model: str = "gaussian", tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP,
-             batch: int = DEFAULT_BATCH, keep_untouched: bool = True, fill: float = 0.5, ensemble: bool = False,
+             batch: int = DEFAULT_BATCH, keep_untouched: bool = True, fill: float = 0.0, ensemble: bool = False,
              chroma_radius: int = DEFAULT_CHROMA_RADIUS, color: str = "rgb",
              chroma_gain: float = DEFAULT_CHROMA_GAIN, chroma_scale: int = DEFAULT_CHROMA_SCALE,
              declip: bool = True, rgb_share: float = 0.0) -> RestoreFn:
