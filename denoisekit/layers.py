@@ -129,8 +129,9 @@ class ImpulseFill(keras.layers.Layer):
     with a clean pixel pair next to them get the edge-directed fill first (the one of
     ``impulses.edge_directed_fill(far=False)``), the Gaussian scales the rest: on the validation
     photo crops 1.8 / 0.9 / 0.3 dB closer than the Gaussian scales alone at 10 / 30 / 50%
-    impulses (pairs 2 px away, which the classical fill then takes, did worse than them at 50%). A salt-and-pepper model that sees
-    this fill and the mask only has to correct the fill where the mask says."""
+    impulses (pairs 2 px away, which the classical fill takes next, did worse than the Gaussian
+    at 50%). A salt-and-pepper model that sees this fill and the mask only has to correct the
+    fill where the mask says."""
 
     #: Weight (out of 1) of clean pixels a scale needs before its mean is used.
     MIN_WEIGHT = 1e-3

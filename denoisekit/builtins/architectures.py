@@ -17,8 +17,8 @@ NEEDS_BIASES = ("salt-and-pepper", "grayscale")
 PREFILL_PARAM = Param("prefill", "str", "none", choices=("none", "impulse", "directed"),
                       help="impulse: the network sees each impulse (pixel pure black or white) filled from "
                            "its clean neighbours, and where they are, and corrects that fill, changing no other pixel "
-                           "(salt-and-pepper); directed: the same, the fill edge-directed where a clean pair "
-                           "straddles the impulse")
+                           "(salt-and-pepper); directed: the same, the fill edge-directed where a clean pixel pair "
+                           "is next to the impulse (train's default for salt-and-pepper)")
 BIAS_PARAM = Param("bias", "bool", False,
                    help="biases in the convolutions: off for Gaussian noise (scales with the noise level); "
                         "train turns them on for impulse noise and colorization, where bias-free ReLU units "

@@ -1,4 +1,5 @@
-"""Builtin restorers: the learned model and classical baselines (median, switching median, impulse fill, NL-means, BM3D).
+"""Builtin restorers: the learned model and classical baselines (median, switching median,
+impulse fill, NL-means, BM3D).
 
 Each ``make(**params)`` returns a function from one float32 image (H, W, C) in
 [0, 1], C = 1 or 3, to its restoration. Nothing heavy is imported until ``make``:
