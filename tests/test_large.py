@@ -34,12 +34,14 @@ def test_pixels_beyond_the_receptive_radius_do_not_change_an_output_pixel():
 
     keras.utils.set_random_seed(1)
     models = (ResidualUNet().build(1, features=4, levels=2, bias=True), DnCNN().build(1, features=4, depth=4),
-              ResidualUNet().build(1, features=4, levels=2, bias=True, prefill="impulse"))
+              ResidualUNet().build(1, features=4, levels=2, bias=True, prefill="directed"))
     for model in models:
         radius = receptive_radius(model)
         image = np.random.default_rng(0).random((1, 96, 96, 1), np.float32)
-        # Impulses, which the prefill U-Net fills from clean pixels up to its fill's reach away.
+        # Impulses, which the prefill U-Net fills from clean pixels up to its fill's reach away; the
+        # pixel watched is one (the prefill U-Net changes nothing else).
         image[np.random.default_rng(2).random(image.shape) < 0.3] = 1.0
+        image[0, 48, 48, 0] = 1.0
         changed = image.copy()
         y, x = np.mgrid[0:96, 0:96]
         far = np.maximum(abs(y - 48), abs(x - 48)) > radius

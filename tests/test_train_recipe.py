@@ -84,7 +84,7 @@ def test_patch_loss_and_augmentation_defaults_follow_the_data(digits):
     assert data_defaults([1 - g for g in glyphs], unet)["arch_params"] == {"bias": True}  # black on white: the same
     assert data_defaults([data.camera()[..., None] / 255.0, data.astronaut() / 255.0], unet) == {}  # photos
     # The architecture's own defaults for the noise come first.
-    assert recipe_defaults(unet, "salt-and-pepper", glyphs)["arch_params"] == {"bias": True}
+    assert recipe_defaults(unet, "salt-and-pepper", glyphs)["arch_params"] == {"bias": True, "prefill": "directed"}
     assert recipe_defaults(autoencoder, "gaussian", glyphs)["augment"] == "none"
 
 
