@@ -57,6 +57,8 @@ declare -A ARCHS=(
   # The network corrects a fill of each impulse from its clean neighbours (edge-directed where a
   # clean pair is next to it), sees the impulse mask, and changes nothing else (RECIPE.md, stage 5).
   [salt-and-pepper-gray]="-a bias=true -a prefill=directed"
+  # The bundled model fine-tuned at a third of +ft's rate: its CPU stage needed 1e-4 (RECIPE.md).
+  [salt-and-pepper-gray-lr1e-4]="--init denoisekit/bundled/salt-and-pepper-gray.keras --lr 1e-4"
   [salt-and-pepper-color]="-a bias=true"
   [colorize-color]="-a bias=true"
 )
