@@ -2,7 +2,8 @@
 estimates of them from their clean neighbours.
 
 Every fill keeps the pixels that are not impulses and works on (H, W, C) float images in
-[0, 1], vectorised over the impulses (one gather per window or direction set).
+[0, 1], vectorised: the switching median gathers each window size over the impulses still
+unresolved, the edge-directed fill shifts the whole image once per pair direction.
 """
 
 from __future__ import annotations
@@ -99,10 +100,10 @@ def edge_directed_fill(pixels: np.ndarray, far: bool = True) -> np.ndarray:
 
 
 def impulse_fill(pixels: np.ndarray) -> np.ndarray:
-    """The classical fill `clean` blends with a salt-and-pepper model: the mean of the
-    edge-directed fill and the switching median (their errors differ; on the validation crops
-    the mean beat either alone at 10-50% impulses), the switching median alone where no clean
-    pair is near."""
+    """The classical fill `clean -p fill=...` blends with a salt-and-pepper model: the mean of
+    the edge-directed fill and the switching median (their errors differ; on the validation
+    crops the mean matched or beat either alone at 10-50% impulses, by up to 0.8 dB), the
+    switching median alone where no clean pair is near."""
     median = switching_median(pixels)
     directed = edge_directed_fill(pixels)
     impulse = impulse_pixels(pixels)
