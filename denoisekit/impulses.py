@@ -71,6 +71,11 @@ def edge_directed_fill(pixels: np.ndarray, far: bool = True) -> np.ndarray:
     ``far``). A pair's weight is ``1 / ((|a - b| + AGREEMENT)^2 * distance^2)``, ``|a - b|``
     averaged over the channels. An impulse with no clean pair keeps its value.
     """
+    return _edge_directed(pixels, far)[0]
+
+
+def _edge_directed(pixels: np.ndarray, far: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """``edge_directed_fill`` and the (H, W) mask of the impulses it left as they were."""
     pixels = np.asarray(pixels, np.float32)
     out = pixels.copy()
     todo = impulse_pixels(pixels)
@@ -96,7 +101,7 @@ def edge_directed_fill(pixels: np.ndarray, far: bool = True) -> np.ndarray:
         found = todo & (weight_sum > 0)
         out[found] = total[found] / weight_sum[found, None]
         todo &= ~found
-    return out
+    return out, todo
 
 
 def impulse_fill(pixels: np.ndarray) -> np.ndarray:
@@ -105,9 +110,5 @@ def impulse_fill(pixels: np.ndarray) -> np.ndarray:
     crops the mean matched or beat either alone at 10-50% impulses, by up to 0.8 dB), the
     switching median alone where no clean pair is near."""
     median = switching_median(pixels)
-    directed = edge_directed_fill(pixels)
-    impulse = impulse_pixels(pixels)
-    paired = impulse & ~impulse_pixels(directed)  # impulses the edge-directed fill resolved
-    out = median.copy()
-    out[paired] = 0.5 * (median[paired] + directed[paired])
-    return out
+    directed, unpaired = _edge_directed(pixels)
+    return np.where(unpaired[..., None], median, 0.5 * (median + directed))

@@ -165,9 +165,9 @@ class ImpulseFill(keras.layers.Layer):
         cols = ops.convert_to_tensor(np.tile(taps.reshape(1, -1, 1, 1), (1, 1, channels, 1)), dtype=x.dtype)
         return ops.depthwise_conv(ops.depthwise_conv(x, rows, padding="same"), cols, padding="same")
 
-    def _paired(self, x, clean, filled, todo):
-        """The edge-directed fill (``impulses.edge_directed_fill``, the same weights) of the
-        impulses in ``todo`` with a clean pair next to them; what is left to do."""
+    def _paired(self, x, clean, todo):
+        """``x`` with the edge-directed fill (``impulses.edge_directed_fill``, the same weights)
+        of the impulses in ``todo`` that have a clean pair next to them; what is left to do."""
         from .impulses import AGREEMENT, NEAR_PAIRS
 
         pad = 1
@@ -186,7 +186,7 @@ class ImpulseFill(keras.layers.Layer):
             total = total + weight * 0.5 * (ahead + behind)
             weight_sum = weight_sum + weight
         use = todo * ops.cast(weight_sum > 0.0, x.dtype)
-        return filled + use * (total / ops.maximum(weight_sum, 1e-12) - filled), todo - use
+        return x + use * (total / ops.maximum(weight_sum, 1e-12) - x), todo - use
 
     def call(self, x):
         dark = ops.all(x <= 0.0, axis=-1, keepdims=True)
@@ -197,7 +197,7 @@ class ImpulseFill(keras.layers.Layer):
         weighted = ops.concatenate([x * clean, clean], axis=-1)  # the clean values and their weights
         filled, todo = x, impulse
         if self.pairs:
-            filled, todo = self._paired(x, clean, filled, todo)
+            filled, todo = self._paired(x, clean, todo)
         for sigma in self.sigmas:
             blurred = self._blur(weighted, sigma)
             total, weight = blurred[..., :channels], blurred[..., channels:]

@@ -43,6 +43,16 @@ def add_noise(images: np.ndarray, seed: int = 1, sigma: float = SIGMA) -> np.nda
     return np.clip(images + rng.normal(0.0, sigma, images.shape), 0.0, 1.0).astype(np.float32)
 
 
+def with_impulses(clean: np.ndarray, amount: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(noisy, hit): ``amount`` of the pixels of an (H, W, C) image set pure black or white in
+    every channel, as salt-and-pepper does, and the (H, W) mask of those hit."""
+    rng = np.random.default_rng(seed)
+    hit = rng.random(clean.shape[:2]) < amount
+    noisy = clean.copy()
+    noisy[hit] = (rng.random(hit.sum()) < 0.5).astype(np.float32)[:, None]
+    return noisy, hit
+
+
 @dataclass
 class CleanModels:
     """Paths of the saved test models."""

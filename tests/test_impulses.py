@@ -6,24 +6,17 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+from clean_fixtures import with_impulses
 
 from denoisekit.impulses import edge_directed_fill, impulse_fill, impulse_pixels, switching_median
 from denoisekit.plugins import corruption, restorer
 from denoisekit.reports.scores import psnr
 
 
-def with_impulses(clean: np.ndarray, amount: float, seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    hit = rng.random(clean.shape[:2]) < amount
-    noisy = clean.copy()
-    noisy[hit] = np.where(rng.random(hit.sum()) < 0.5, 0.0, 1.0)[:, None]
-    return noisy
-
-
 def test_impulses_on_smooth_shading_are_interpolated_exactly():
     y, x = np.mgrid[0:48, 0:48].astype(np.float32)
     ramp = (0.1 + 0.8 * (0.3 * y + 0.7 * x) / 48)[..., None]  # a plane: each pair's mean is the pixel between
-    noisy = with_impulses(ramp, 0.3, seed=3)
+    noisy, _ = with_impulses(ramp, 0.3, seed=3)
     hit = impulse_pixels(noisy)
     directed = edge_directed_fill(noisy)
     resolved = hit & ~impulse_pixels(directed)
@@ -55,7 +48,7 @@ def test_the_fill_clean_uses_beats_the_switching_median_on_a_photograph(amount):
 
     clean = data.camera()[100:228, 150:278, None].astype(np.float32) / 255.0
     clean = np.clip(clean, 1 / 255, 254 / 255)  # no pixel of the photograph itself pure black or white
-    noisy = with_impulses(clean, amount, seed=1)
+    noisy, _ = with_impulses(clean, amount, seed=1)
     filled = impulse_fill(noisy)
     np.testing.assert_array_equal(filled[~impulse_pixels(noisy)], noisy[~impulse_pixels(noisy)])
     assert psnr(clean, filled) > psnr(clean, switching_median(noisy)) + 0.3
@@ -63,7 +56,7 @@ def test_the_fill_clean_uses_beats_the_switching_median_on_a_photograph(amount):
 
 
 def test_salt_and_pepper_fills_with_it_and_the_restorer_offers_it():
-    noisy = with_impulses(cv2.GaussianBlur(np.random.default_rng(2).random((40, 40, 3)).astype(np.float32),
+    noisy, _ = with_impulses(cv2.GaussianBlur(np.random.default_rng(2).random((40, 40, 3)).astype(np.float32),
                                            (0, 0), 2), 0.3)
     expected = impulse_fill(noisy)
     np.testing.assert_array_equal(corruption("salt-and-pepper").obj.fill(noisy), expected)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from clean_fixtures import with_impulses
 
 from denoisekit.layers import ImpulseFill
 from denoisekit.plugin_guard import build_model
@@ -16,14 +17,6 @@ def ramp(height: int = 40, width: int = 48, channels: int = 1) -> np.ndarray:
     y, x = np.mgrid[0:height, 0:width].astype(np.float32)
     plane = 0.2 + 0.6 * (0.5 * y / height + 0.5 * x / width)
     return np.repeat(plane[..., None], channels, axis=-1)
-
-
-def with_impulses(clean: np.ndarray, amount: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    hit = rng.random(clean.shape[:2]) < amount
-    noisy = clean.copy()
-    noisy[hit] = (rng.random(hit.sum()) < 0.5).astype(np.float32)[:, None]
-    return noisy, hit
 
 
 @pytest.mark.parametrize("amount", [0.1, 0.5])
