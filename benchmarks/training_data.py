@@ -1,6 +1,7 @@
 """Export the images the bundled models train and validate on into folders of PNGs.
 
-    python benchmarks/training_data.py [--train runs/train-images] [--val runs/val-images] [--photos DIR]
+    python benchmarks/training_data.py [--train runs/train-images] [--val runs/val-images]
+        [--colorize runs/colorize-images] [--photos DIR]
 
 Training sources (all shipped inside packages, nothing downloaded at run time):
 - scikit-image's natural images less its validation four (camera, coins, chelsea, coffee,
@@ -9,6 +10,10 @@ Training sources (all shipped inside packages, nothing downloaded at run time):
 - the photographs among the wallpapers of three Debian packages (``PHOTOS``; digital art
   left out), each area-downscaled by about its short side / 900 (2x-4x): large photos are
   sharper per pixel after it, and it removes their JPEG blocking.
+
+The colorizer trains on the colour photographs among them (``--colorize``): the gray images
+say nothing about colour, and a micrograph's stains or a telescope's false colour
+(``NOT_PHOTOGRAPHS``) would teach pink and blue where a photograph has none.
 
 Validation (never trained on): samples/clean (256x256 crops of the four held-out
 scikit-image images) and four 256x256 crops of each held-out photograph
@@ -53,6 +58,8 @@ PHOTOS = {
 #: Held out for validation, chosen to span what users photograph.
 VALIDATION_PHOTOS = ("Picture_1A_by_freespace", "Wine_by_Jakkub_Mede", "EveningGlow", "Kite", "OneStandsOut")
 VAL_CROP = 256
+#: Colour images among the training ones that are not photographs of what users photograph.
+NOT_PHOTOGRAPHS = ("skimage-hubble_deep_field", "skimage-immunohistochemistry", "skimage-retina")
 
 
 def fetch_wallpapers(folder: Path = WALLPAPERS) -> Path:
@@ -130,7 +137,20 @@ def _write_rgb(path: Path, pixels: np.ndarray) -> None:
     cv2.imwrite(str(path), pixels)
 
 
-def main(train: Path, val: Path, photos: Path | None) -> None:
+def write_colorize_set(train: Path, colorize: Path) -> int:
+    """Copy the colour photographs among ``train``'s images into ``colorize``; return how many."""
+    from denoisekit.images import has_color, read_image
+
+    colorize.mkdir(parents=True, exist_ok=True)
+    count = 0
+    for path in sorted(train.glob("*.png")):
+        if path.stem not in NOT_PHOTOGRAPHS and has_color(read_image(path).pixels):
+            shutil.copyfile(path, colorize / path.name)
+            count += 1
+    return count
+
+
+def main(train: Path, val: Path, colorize: Path, photos: Path | None) -> None:
     train.mkdir(parents=True, exist_ok=True)
     val.mkdir(parents=True, exist_ok=True)
     for name, pixels in package_images().items():
@@ -150,15 +170,18 @@ def main(train: Path, val: Path, photos: Path | None) -> None:
     samples = HERE.parent / "samples" / "clean"
     for path in sorted(samples.glob("*.png")):
         shutil.copyfile(path, val / f"sample-{path.name}")
-    print(f"wrote {len(list(train.glob('*.png')))} training images to {train}, "
-          f"{len(list(val.glob('*.png')))} validation images to {val}")
+    colour = write_colorize_set(train, colorize)
+    print(f"wrote {len(list(train.glob('*.png')))} training images to {train} ({colour} colour photographs "
+          f"to {colorize}), {len(list(val.glob('*.png')))} validation images to {val}")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--train", type=Path, default=Path("runs/train-images"))
     parser.add_argument("--val", type=Path, default=Path("runs/val-images"))
+    parser.add_argument("--colorize", type=Path, default=Path("runs/colorize-images"),
+                        help="where the colorizer's training images (the colour photographs) go")
     parser.add_argument("--photos", type=Path, default=None,
                         help="folder of the wallpapers' JPEGs by name (default: fetch with apt-get)")
     args = parser.parse_args()
-    main(args.train, args.val, args.photos)
+    main(args.train, args.val, args.colorize, args.photos)

@@ -254,11 +254,17 @@ def test_mirrored_strategy_trains_on_cpu(tmp_path, photo_dirs):
 
 @pytest.mark.slow
 def test_colorization_keeps_luminance_and_adds_color(tmp_path, photo_dirs):
-    train_dir, val_dir = photo_dirs
+    photos, _ = photo_dirs
+    train_dir = tmp_path / "train"
+    train_dir.mkdir()
+    for path in photos.glob("*.png"):
+        (train_dir / path.name).write_bytes(path.read_bytes())
+    cv2.imwrite(str(train_dir / "gray.png"), data.camera()[:160, :160])  # no colour to learn from
     out = tmp_path / "color.keras"
-    run_train(["--noise", "grayscale", "--data", str(train_dir), "--val-data", str(train_dir), *TINY_UNET,
-               "--epochs", "1", "--steps-per-epoch", "15", "--batch", "4", "--patch", "32", "--lr", "3e-3",
-               "--out", str(out)])
+    summary = run_train(["--noise", "grayscale", "--data", str(train_dir), "--val-data", str(photos), *TINY_UNET,
+                         "--epochs", "1", "--steps-per-epoch", "15", "--batch", "4", "--patch", "32", "--lr", "3e-3",
+                         "--out", str(out)])
+    assert summary["data"].endswith("(less 1 gray)")
     denoiser = load_denoiser(out)
     assert denoiser.metadata["arch_params"]["head"] == "chroma" and denoiser.task == "colorize"
     photo = data.astronaut()[:64, :64].astype(np.float32) / 255.0
@@ -271,7 +277,12 @@ def test_colorization_keeps_luminance_and_adds_color(tmp_path, photo_dirs):
 
 def test_bad_train_options_are_one_line_errors(tmp_path):
     runner = CliRunner()
+    gray_only = tmp_path / "gray"
+    gray_only.mkdir()
+    cv2.imwrite(str(gray_only / "camera.png"), data.camera()[:64, :64])
     cases = [
+        (["--noise", "grayscale", "--data", str(gray_only), "--val-data", str(gray_only), "--out",
+          str(tmp_path / "c.keras")], "colorization needs color training images"),
         (["--noise", "nope"], "no corruption named 'nope'"),
         (["--noise", "grayscale", "--channels", "gray"], "needs --channels rgb"),
         (["--noise", "gaussian", "-a", "levels=99"], "levels"),

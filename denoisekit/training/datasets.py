@@ -140,11 +140,14 @@ def split_folder(full: ImageSet) -> tuple[ImageSet, ImageSet]:
     return train, val
 
 
-def drop_gray_images(images: ImageSet) -> ImageSet:
-    """Only the images with color (channels that differ): the validation set of a colorizer."""
+def drop_gray_images(images: ImageSet, role: str = "validation") -> ImageSet:
+    """Only the images with color (channels that differ): a colorizer's training or validation set.
+
+    A gray image teaches a colorizer nothing true: its scene had colour the camera did not keep.
+    """
     keep = [i for i, im in enumerate(images.images) if has_color(im)]
     if not keep:
-        raise DataError(f"colorization needs color validation images; none in: {images.description}")
+        raise DataError(f"colorization needs color {role} images; none in: {images.description}")
     dropped = len(images.images) - len(keep)
     note = f" (less {dropped} gray)" if dropped else ""
     return ImageSet([images.images[i] for i in keep], images.description + note,

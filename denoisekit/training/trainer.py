@@ -329,8 +329,9 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
             train_set, val_set = split_folder(train_set)
         else:
             val_set = load_validation_set(config.data, config.val_data, config.channels)
-        if config.noise == "grayscale":
-            val_set = drop_gray_images(val_set)  # a gray image says nothing about how well color is restored
+        if config.noise == "grayscale":  # a gray image neither teaches nor scores colour
+            train_set = drop_gray_images(train_set, "training")
+            val_set = drop_gray_images(val_set)
         descriptions = train_set.description, val_set.description
 
     if source is None:
