@@ -28,6 +28,8 @@ done
 mkdir -p "$out"
 # Training photos and the held-out validation crops (benchmarks/training_data.py lists them).
 [ -d runs/train-images ] && [ -d runs/val-images ] || python benchmarks/training_data.py
+# The colorizer's: the colour photographs among them.
+[ -d runs/colorize-images ] || python benchmarks/training_data.py --colorize-only
 # Each JAX process would otherwise reserve 75% of the GPU's memory for itself.
 export XLA_PYTHON_CLIENT_MEM_FRACTION=${XLA_PYTHON_CLIENT_MEM_FRACTION:-0.12}
 
@@ -40,7 +42,7 @@ declare -A TASKS=(
   [gaussian-color]="--noise gaussian -p sigma=0:55 --channels rgb"
   [salt-and-pepper-gray]="--noise salt-and-pepper -p amount=0:0.5 --channels gray --loss l2"
   [salt-and-pepper-color]="--noise salt-and-pepper -p amount=0:0.5 --channels rgb --loss l2"
-  [colorize-color]="--noise grayscale --channels rgb --loss l2"
+  [colorize-color]="--noise grayscale --channels rgb --loss l2 --data runs/colorize-images"
 )
 # The architecture of a first run (a fine-tuning run takes it from the model it starts from).
 # gaussian-color: the 8-layer DnCNN sees 17x17 pixels; the U-Net variants see far more

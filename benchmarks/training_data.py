@@ -1,7 +1,7 @@
 """Export the images the bundled models train and validate on into folders of PNGs.
 
     python benchmarks/training_data.py [--train runs/train-images] [--val runs/val-images]
-        [--colorize runs/colorize-images] [--photos DIR]
+        [--colorize runs/colorize-images] [--photos DIR] [--colorize-only]
 
 Training sources (all shipped inside packages, nothing downloaded at run time):
 - scikit-image's natural images less its validation four (camera, coins, chelsea, coffee,
@@ -14,6 +14,8 @@ Training sources (all shipped inside packages, nothing downloaded at run time):
 The colorizer trains on the colour photographs among them (``--colorize``): the gray images
 say nothing about colour, and a micrograph's stains or a telescope's false colour
 (``NOT_PHOTOGRAPHS``) would teach pink and blue where a photograph has none.
+``--colorize-only`` makes that folder from an existing ``--train`` one (as on a GPU machine,
+where the training images are carried in).
 
 Validation (never trained on): samples/clean (256x256 crops of the four held-out
 scikit-image images) and four 256x256 crops of each held-out photograph
@@ -181,7 +183,12 @@ if __name__ == "__main__":
     parser.add_argument("--val", type=Path, default=Path("runs/val-images"))
     parser.add_argument("--colorize", type=Path, default=Path("runs/colorize-images"),
                         help="where the colorizer's training images (the colour photographs) go")
+    parser.add_argument("--colorize-only", action="store_true",
+                        help="only copy the colour photographs of an existing --train folder to --colorize")
     parser.add_argument("--photos", type=Path, default=None,
                         help="folder of the wallpapers' JPEGs by name (default: fetch with apt-get)")
     args = parser.parse_args()
-    main(args.train, args.val, args.colorize, args.photos)
+    if args.colorize_only:
+        print(f"wrote {write_colorize_set(args.train, args.colorize)} colour photographs to {args.colorize}")
+    else:
+        main(args.train, args.val, args.colorize, args.photos)
