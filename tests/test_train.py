@@ -361,6 +361,22 @@ def test_ssim_loss_is_one_minus_the_ssim_that_metrics_reports():
     assert np.asarray(l1_ssim_loss(clean, noisy)) == pytest.approx(0.84 * np.array(expected) + 0.16 * l1, abs=1e-4)
 
 
+def test_psnr_loss_is_minus_the_psnr_that_metrics_reports():
+    from denoisekit.metrics import psnr
+    from denoisekit.training.losses import psnr_loss
+
+    rng = np.random.default_rng(5)
+    clean = np.stack([data.astronaut()[100:164, 200:264], data.coffee()[50:114, 300:364]]).astype(np.float32) / 255
+    noisy = np.stack([np.clip(c + rng.normal(0, s, c.shape), 0, 1) for c, s in zip(clean, (0.02, 0.2))])
+    noisy = noisy.astype(np.float32)
+    losses = np.asarray(psnr_loss(clean, noisy))
+    assert losses == pytest.approx([-psnr(c, n) for c, n in zip(clean, noisy)], abs=1e-3)
+    # each image by its own error: the light noise's loss is as far from the heavy one's as their
+    # PSNRs, where under L2 the light image would weigh about 100x less
+    assert losses[1] - losses[0] == pytest.approx(20 * np.log10(0.2 / 0.02), abs=1.0)
+    assert np.isfinite(np.asarray(psnr_loss(clean, clean))).all()  # an exact restoration: capped, not -inf
+
+
 @pytest.mark.slow
 def test_ssim_loss_and_ssim_selection_train_and_resume(tmp_path, photo_dirs):
     train_dir, val_dir = photo_dirs

@@ -57,8 +57,9 @@ CHANNELS = ("gray", "rgb")
 @click.option("--loss", type=click.Choice(list(LOSS_NAMES)), default=None,
               help="Training loss [default: the architecture's for the noise (l2 for autoencoder, impulse noise "
                    "and colorization), else l2 for images that are mostly one background value (digits, text), "
-                   "else l1]; +ssim mixes in 0.84 of (1 - SSIM), the SSIM that `metrics` reports; bce: binary "
-                   "cross-entropy, for a sigmoid output.")
+                   "else l1]; psnr: minus each image's PSNR, so each counts by its own error (a light noise level as "
+                   "much as a heavy one); +ssim mixes in 0.84 of (1 - SSIM), the SSIM that `metrics` reports; bce: "
+                   "binary cross-entropy, for a sigmoid output.")
 @click.option("--augment", type=click.Choice(list(AUGMENTS)), default=None,
               help="Flip or turn patches [default: none for autoencoder and for data whose images fit in one patch "
                    "(digits, glyphs), else dihedral: the 8 flips and rotations].")

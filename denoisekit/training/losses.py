@@ -1,4 +1,4 @@
-"""Training losses: L1, L2, binary cross-entropy, and mixes with SSIM, in Keras ops (any backend).
+"""Training losses: L1, L2, PSNR, binary cross-entropy, and mixes with SSIM, in Keras ops (any backend).
 
 Every loss is taken on the real pixels only: the training target carries, as a last channel,
 a mask that is 1 on real pixels and 0 where a patch was padded to the size the model needs
@@ -11,6 +11,13 @@ not cover left out, mean over channels), so a model trained on it is trained for
 figure it is judged by. The mixes follow Zhao, Gallo, Frosio and Kautz, "Loss Functions for
 Image Restoration with Neural Networks" (2017): 0.84 of (1 - SSIM), 0.16 of the per-pixel
 loss, which keeps SSIM's structure without its blindness to a uniform shift in brightness.
+
+The PSNR loss is minus each image's PSNR (as HINet, Chen et al. 2021, trains): the mean over a
+batch of ``10 log10(MSE)``, so each image counts by its error relative to its own, as the
+benchmarks' mean of per-image decibels does. L1 and L2 count absolute error, so in a batch of
+mixed noise levels (``-p sigma=0:55``, ``-p amount=0:0.5``) the heavily corrupted patches
+dominate their gradient and the lightly corrupted ones, where a tenth of a decibel is a far
+smaller error, are served least.
 """
 
 from __future__ import annotations
@@ -23,6 +30,9 @@ from keras import ops
 SSIM_WINDOW = 7
 SSIM_WEIGHT = 0.84
 _C1, _C2 = 0.01 ** 2, 0.03 ** 2
+#: Added to each image's MSE in the PSNR loss: caps a patch's PSNR near 100 dB, so a patch
+#: restored all but exactly does not take over its batch's gradient.
+PSNR_FLOOR = 1e-10
 
 
 def split_target(y_true: Any, y_pred: Any) -> tuple[Any, Any]:
@@ -77,6 +87,14 @@ def l2_loss(y_true: Any, y_pred: Any) -> Any:
 
 
 @keras.saving.register_keras_serializable(package="denoisekit")
+def psnr_loss(y_true: Any, y_pred: Any) -> Any:
+    """Minus each image's PSNR in dB (data range 1)."""
+    clean, mask = split_target(y_true, y_pred)
+    mse = masked_mean(ops.square(clean - y_pred), mask)
+    return (10.0 / 2.302585092994046) * ops.log(mse + PSNR_FLOOR)
+
+
+@keras.saving.register_keras_serializable(package="denoisekit")
 def bce_loss(y_true: Any, y_pred: Any) -> Any:
     """Binary cross-entropy of outputs in [0, 1] (a Bernoulli decoder): only for a sigmoid output."""
     clean, mask = split_target(y_true, y_pred)
@@ -103,10 +121,12 @@ def l2_ssim_loss(y_true: Any, y_pred: Any) -> Any:
 #: ``train --loss`` names (``training.LOSS_NAMES``) -> Keras losses. L1 suits photos (KAIR's
 #: recipe); L2 suits sparse images such as digits, where L1's median pulls an untrained
 #: autoencoder to an all-black output, and impulse noise and colorization (see RECIPE.md);
+#: psnr weighs each image by its own error (fine-tuning across noise levels);
 #: bce is the textbook's Bernoulli decoder, for outputs in [0, 1] (a sigmoid).
 LOSSES: dict[str, Any] = {
     "l1": l1_loss,
     "l2": l2_loss,
+    "psnr": psnr_loss,
     "ssim": ssim_loss,
     "l1+ssim": l1_ssim_loss,
     "l2+ssim": l2_ssim_loss,
