@@ -61,6 +61,9 @@ declare -A ARCHS=(
   [salt-and-pepper-gray]="-a bias=true -a prefill=directed"
   # The bundled model fine-tuned at a third of +ft's rate: its CPU stage needed 1e-4 (RECIPE.md).
   [salt-and-pepper-gray-lr1e-4]="--init denoisekit/bundled/salt-and-pepper-gray.keras --lr 1e-4"
+  # Stage 6's recipe continued (RECIPE.md): minus each patch's PSNR as the loss, so the light
+  # amounts count as much as the heavy ones; amounts from 5%, where a patch has impulses to score.
+  [salt-and-pepper-gray-psnr]="--init denoisekit/bundled/salt-and-pepper-gray.keras --lr 5e-5 --loss psnr -p amount=0.05:0.5"
   [salt-and-pepper-color]="-a bias=true"
   [colorize-color]="-a bias=true"
 )
