@@ -1,9 +1,12 @@
 """A contact sheet for judging colorization by eye: gray input, the bundled model's raw colour
-(`chroma_radius=0`), `clean`'s output (chroma smoothed along the luma edges), original.
+(`chroma_radius=0`, `chroma_gain=1`), `clean`'s output (chroma smoothed along the luma edges, a
+share of it kept), original.
 
-    python benchmarks/colorize_sheet.py [OUT.jpg]      (after benchmarks/run.py has fetched the photos)
+    python benchmarks/colorize_sheet.py [OUT.jpg]      (after benchmarks/run.py has fetched both sets)
 
-Four of the evaluation photographs (never trained on), one row each, at 192 pixels high.
+Four photographs of each evaluation set (never trained on): the opencv set's, and the nature
+set's three that the first colorizer made worse than gray (Aqua, RainDrops, Storm) and a
+flower; one row each, at 192 pixels high.
 """
 
 from __future__ import annotations
@@ -18,15 +21,17 @@ from denoisekit.images import read_image, to_gray, to_rgb
 from denoisekit.inference import ModelRestore
 
 HERE = Path(__file__).parent
-PHOTOS = ("fruits", "butterfly", "home", "squirrel_cls")
+PHOTOS = ("photos/fruits", "photos/butterfly", "photos/home", "photos/squirrel_cls",
+          "nature/Aqua", "nature/RainDrops", "nature/Storm", "nature/FreshFlower")
 
 
 def main() -> None:
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else HERE / "colorize-photos.jpg"
-    raw, smoothed = ModelRestore("colorize-color", chroma_radius=0), ModelRestore("colorize-color")
+    raw = ModelRestore("colorize-color", chroma_radius=0, chroma_gain=1.0)
+    smoothed = ModelRestore("colorize-color")
     rows = []
     for name in PHOTOS:
-        clean = read_image(HERE / "data" / "photos" / f"{name}.png").pixels.astype(np.float32)
+        clean = read_image(HERE / "data" / f"{name}.png").pixels.astype(np.float32)
         gray = np.round(to_gray(clean) * 255) / 255  # the 8-bit gray file a user has
         row = np.concatenate([to_rgb(gray), raw(gray), smoothed(gray), clean], axis=1)
         rows.append(cv2.resize(row, (768, 192), interpolation=cv2.INTER_AREA))
