@@ -37,9 +37,9 @@ def compare(model: str, gain: float, folder: Path, pattern: str) -> tuple[str, s
         clean = read_image(path).pixels[..., :3].astype(np.float32)
         if not has_color(clean):
             continue
-        gray = (np.round(to_gray(clean) * 255) / 255).astype(np.float32)
-        out = np.clip(restore(gray), 0, 1)
-        rows.append((path.stem, psnr(clean, out), ssim(clean, out), psnr(clean, to_rgb(gray)), ssim(clean, to_rgb(gray))))
+        gray = (np.round(to_gray(clean) * 255) / 255).astype(np.float32)  # the 8-bit gray file a user has
+        out, shown = np.clip(restore(gray), 0, 1), to_rgb(gray)
+        rows.append((path.stem, psnr(clean, out), ssim(clean, out), psnr(clean, shown), ssim(clean, shown)))
     p, s, gp, gs = (np.mean([r[i] for r in rows]) for i in range(1, 5))
     summary = (f"{len(rows):2d} images  {p:.2f} dB / {s:.4f}  gray input {gp:.2f} / {gs:.4f}  "
                f"margin {p - gp:+.2f} / {s - gs:+.4f}")

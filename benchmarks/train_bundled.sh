@@ -59,8 +59,6 @@ declare -A ARCHS=(
   # The network corrects a fill of each impulse from its clean neighbours (edge-directed where a
   # clean pair is next to it), sees the impulse mask, and changes nothing else (RECIPE.md, stage 5).
   [salt-and-pepper-gray]="-a bias=true -a prefill=directed"
-  # The bundled model fine-tuned at a third of +ft's rate: its CPU stage needed 1e-4 (RECIPE.md).
-  [salt-and-pepper-gray-lr1e-4]="--init denoisekit/bundled/salt-and-pepper-gray.keras --lr 1e-4"
   # Stage 6's recipe continued (RECIPE.md): minus each patch's PSNR as the loss, so the light
   # amounts count as much as the heavy ones; amounts from 5%, where a patch has impulses to score.
   [salt-and-pepper-gray-psnr]="--init denoisekit/bundled/salt-and-pepper-gray.keras --lr 5e-5 --loss psnr -p amount=0.05:0.5"
