@@ -485,6 +485,12 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
         verbose = 1 if sys.stderr.isatty() else 2
     if verbose:
         print(describe_run(config, input_size), file=sys.stderr)
+    start = None
+    if pairs and config.init and not resume:  # what fine-tuning has to beat
+        start = score(pairs, predict_pairs(model, pairs, multiple=multiple, fixed_size=fixed_size))
+        if verbose:
+            print(f"validation before training (the --init model): {start['psnr']:.4f} dB, "
+                  f"SSIM {start['ssim']:.4f}", file=sys.stderr)
     with contextlib.redirect_stdout(sys.stderr):  # progress is not a result: Keras's lines go to stderr
         history = model.fit(dataset, epochs=config.epochs, steps_per_epoch=config.steps_per_epoch,
                             initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose, shuffle=False)
@@ -497,6 +503,11 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
         figures, before = score(pairs, outputs), validation.input_scores
         checked = {"psnr": figures["psnr"], "ssim": figures["ssim"],
                    "input_psnr": before["psnr"], "input_ssim": before["ssim"], "images": len(pairs)}
+        if start is not None:
+            checked |= {"init_psnr": start["psnr"], "init_ssim": start["ssim"]}
+            if verbose and start["psnr"] > figures["psnr"]:
+                print(f"warning: no epoch beat the --init model on validation ({figures['psnr']:.4f} dB against "
+                      f"{start['psnr']:.4f}): {config.init} may be the better model", file=sys.stderr)
     else:  # held-out noisy images only: the self-supervised loss and noise estimates
         checked = {**feed.held_out.figures(final), "input_noise": feed.held_out.input_noise,
                    "images": len(feed.held_out.crops)}
