@@ -1,7 +1,8 @@
-"""Compare colorizers through `clean`'s path (chroma smoothed, a share of it kept) against the
+"""Compare colorizers through `clean`'s path (chroma smoothed, then capped or scaled) against the
 gray input, per set, with each photograph's PSNR change on the nature set.
 
-    python benchmarks/colorize_compare.py MODEL [MODEL ...] [--gain 0.5,1] [--sets val-photo,val-sample,nature,opencv]
+    python benchmarks/colorize_compare.py MODEL [MODEL ...] [--gain 1,0.5] [--cap 0.09,0]
+        [--sets val-photo,val-sample,nature,opencv]
 
 MODEL is a bundled name (``colorize-color``) or a ``.keras`` file. The validation crops
 (``val-photo``, ``val-sample``: benchmarks/training_data.py) choose; the evaluation sets
@@ -29,9 +30,9 @@ SETS = {
 }
 
 
-def compare(model: str, gain: float, folder: Path, pattern: str) -> tuple[str, str]:
-    """(summary, per-image PSNR changes) of ``model`` at chroma share ``gain`` on one set."""
-    restore = ModelRestore(model, chroma_gain=gain)
+def compare(model: str, gain: float, cap: float, folder: Path, pattern: str) -> tuple[str, str]:
+    """(summary, per-image PSNR changes) of ``model`` at chroma share ``gain`` and ``cap`` on one set."""
+    restore = ModelRestore(model, chroma_gain=gain, chroma_cap=cap)
     rows = []
     for path in sorted(folder.glob(pattern)):
         clean = read_image(path).pixels[..., :3].astype(np.float32)
@@ -49,14 +50,15 @@ def compare(model: str, gain: float, folder: Path, pattern: str) -> tuple[str, s
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("models", nargs="+")
-    parser.add_argument("--gain", default="0.5", help="chroma shares to try, comma-separated")
+    parser.add_argument("--gain", default="1", help="chroma shares to try, comma-separated")
+    parser.add_argument("--cap", default="0.09", help="chroma caps to try, comma-separated (0: none)")
     parser.add_argument("--sets", default=",".join(SETS))
     args = parser.parse_args()
     for model in args.models:
-        for gain in (float(g) for g in args.gain.split(",")):
+        for gain, cap in ((float(g), float(c)) for g in args.gain.split(",") for c in args.cap.split(",")):
             for name in args.sets.split(","):
-                summary, per_image = compare(model, gain, *SETS[name])
-                print(f"{Path(model).name} gain {gain:g} {name:10s} {summary}", flush=True)
+                summary, per_image = compare(model, gain, cap, *SETS[name])
+                print(f"{Path(model).name} gain {gain:g} cap {cap:g} {name:10s} {summary}", flush=True)
                 if name == "nature":
                     print(f"    {per_image}", flush=True)
 

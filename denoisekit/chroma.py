@@ -23,11 +23,16 @@ STRIP_ROWS = 128
 #: (1-64 px, and a single tint for the whole image best of all); 16 keeps regional colour
 #: (benchmarks/README.md says how it was chosen).
 DEFAULT_CHROMA_RADIUS = 16
-#: The share of the predicted chroma ``clean`` keeps (the rest is gray): a regression colorizer
-#: unsure of a colour is better shown greyer. Chosen on the validation sets (RECIPE.md): on the
-#: photo crops 0.5 is where SSIM peaks (0.8548, the gray input 0.8517, the full chroma 0.8496,
-#: below it) and PSNR gains 0.60 dB over the gray input; on the two sample crops 2.40 dB.
-DEFAULT_CHROMA_GAIN = 0.5
+#: ``clean`` maps each pixel's predicted chroma (a vector of length m on the [0, 1] scale) to
+#: length ``gain * cap * m / (m + CHROMA_KNEE)``: at most ``cap`` away from gray. Measured on the
+#: validation crops, the true colour along the predicted one grows far less than the prediction
+#: does: a strong colour is often a blotch (the model is overconfident there), a faint one is
+#: usually too faint (about a third of the truth). Cap and knee were chosen on the validation sets
+#: (benchmarks/README.md, "Colorization"): the best worst-set SSIM gain over the gray input.
+DEFAULT_CHROMA_CAP = 0.09
+CHROMA_KNEE = 0.06
+#: A share of the (capped) chroma kept, the rest gray; 1 with the cap, which already shrinks.
+DEFAULT_CHROMA_GAIN = 1.0
 
 
 def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float = CHROMA_EPS) -> np.ndarray:
@@ -67,3 +72,22 @@ def smooth_chroma(luma: np.ndarray, rgb: np.ndarray, radius: int, strip: int = S
         rows = slice(start - low, end - low)
         rgb[start:end] = np.clip(y[rows, :, None] + smoothed[rows], 0.0, 1.0)
     return rgb
+
+
+def calibrate_chroma(luma: np.ndarray, rgb: np.ndarray, gain: float = DEFAULT_CHROMA_GAIN,
+                     cap: float = DEFAULT_CHROMA_CAP, knee: float = CHROMA_KNEE) -> np.ndarray:
+    """Scale the chroma of ``rgb`` (H, W, 3), ``rgb - luma``, per pixel, in place: by ``gain``, and
+    with a ``cap`` above 0 to the length ``gain * cap * m / (m + knee)`` of a chroma of length m.
+
+    Returns ``rgb``, clipped to [0, 1]; ``gain=1, cap=0`` leaves it as it was.
+    """
+    if gain == 1.0 and not cap:
+        return rgb
+    rgb -= luma
+    if cap:
+        length = np.sqrt(np.einsum("hwc,hwc->hw", rgb, rgb))[..., None]
+        rgb *= np.float32(gain * cap) / (length + np.float32(knee))
+    else:
+        rgb *= np.float32(gain)
+    rgb += luma
+    return np.clip(rgb, 0.0, 1.0, out=rgb)

@@ -30,7 +30,7 @@ from typing import Callable, Sequence
 import cv2
 import numpy as np
 
-from .chroma import DEFAULT_CHROMA_GAIN, DEFAULT_CHROMA_RADIUS, smooth_chroma
+from .chroma import DEFAULT_CHROMA_CAP, DEFAULT_CHROMA_GAIN, DEFAULT_CHROMA_RADIUS, calibrate_chroma, smooth_chroma
 from .images import to_gray, to_rgb
 from .modelio import (TASKS, Denoiser, ModelLoadError, bundled_for, bundled_models, load_denoiser, peek_metadata,
                       task_of)
@@ -148,7 +148,8 @@ class ModelRestore:
     ``fill``: ``impulses.impulse_fill`` for salt-and-pepper), the model's output the rest;
     ``ensemble`` averages the restorations of the 8 flips and rotations;
     ``chroma_radius`` smooths a colorization's chroma along the luma's edges (0: off), and
-    ``chroma_gain`` scales it (1: as predicted, 0: the gray input);
+    ``chroma_cap`` caps its length (``chroma.calibrate_chroma``; 0: no cap) and ``chroma_gain``
+    scales it (``chroma_cap=0, chroma_gain=1``: as predicted; ``chroma_gain=0``: the gray input);
     ``color`` says how a named gray model restores RGB images: per RGB channel, or per channel
     of an opponent colour space (``opponent.py``; for noise independent per RGB channel), as a
     task in ``OPPONENT_TASKS`` always does; there ``chroma_scale`` is the factor the chroma
@@ -167,7 +168,8 @@ class ModelRestore:
                  batch: int = DEFAULT_BATCH, keep_untouched: bool = True, fill: float = 0.0,
                  ensemble: bool = False, chroma_radius: int = DEFAULT_CHROMA_RADIUS, color: str = "rgb",
                  chroma_gain: float = DEFAULT_CHROMA_GAIN, chroma_scale: int = DEFAULT_CHROMA_SCALE,
-                 declip: bool = True, rgb_share: float = 0.0, preloaded: Denoiser | None = None) -> None:
+                 declip: bool = True, rgb_share: float = 0.0, chroma_cap: float = DEFAULT_CHROMA_CAP,
+                 preloaded: Denoiser | None = None) -> None:
         if color not in COLOR_SPACES:
             raise ValueError(f"color must be one of {', '.join(COLOR_SPACES)}, not {color!r}")
         if overlap >= tile:
@@ -178,6 +180,9 @@ class ModelRestore:
             raise ValueError(f"fill must be between 0 and 1, not {fill}")
         self.keep_untouched, self.fill = keep_untouched, fill
         self.ensemble, self.chroma_radius, self.chroma_gain = ensemble, chroma_radius, chroma_gain
+        if chroma_cap < 0:
+            raise ValueError(f"chroma_cap must be 0 (no cap) or more, not {chroma_cap}")
+        self.chroma_cap = chroma_cap
         if chroma_scale < 0:
             raise ValueError(f"chroma_scale must be 0 (auto) or more, not {chroma_scale}")
         if not 0.0 <= rgb_share <= 1.0:
@@ -325,12 +330,7 @@ class ModelRestore:
         luma = to_gray(rgb)
         if self.chroma_radius:
             smooth_chroma(luma, out, self.chroma_radius)
-        if self.chroma_gain != 1.0:  # in place: luma + gain * chroma
-            out -= luma
-            out *= np.float32(self.chroma_gain)
-            out += luma
-            np.clip(out, 0.0, 1.0, out=out)
-        return out
+        return calibrate_chroma(luma, out, self.chroma_gain, self.chroma_cap)
 
     def _restore(self, denoiser: Denoiser, label: str, pixels: np.ndarray, way: str) -> np.ndarray:
         if way == "direct":

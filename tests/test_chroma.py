@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from clean_fixtures import clean_models  # noqa: F401
-from denoisekit.chroma import smooth_chroma
+from denoisekit.chroma import CHROMA_KNEE, DEFAULT_CHROMA_CAP, calibrate_chroma, smooth_chroma
 from denoisekit.images import to_gray
 
 
@@ -59,8 +59,10 @@ def test_colorize_restorer_smooths_its_chroma_unless_told_not_to(clean_models, r
 
     rng = np.random.default_rng(2)
     gray = rng.random((40, 48, 1)).astype(np.float32)
-    raw = restorer("model").obj.make(model=str(clean_models.colorize), chroma_radius=0, chroma_gain=1.0)(gray)
-    out = restorer("model").obj.make(model=str(clean_models.colorize), chroma_radius=radius, chroma_gain=1.0)(gray)
+    raw = restorer("model").obj.make(model=str(clean_models.colorize), chroma_radius=0, chroma_gain=1.0,
+                                      chroma_cap=0)(gray)
+    out = restorer("model").obj.make(model=str(clean_models.colorize), chroma_radius=radius, chroma_gain=1.0,
+                                      chroma_cap=0)(gray)
     if radius == 0:
         np.testing.assert_array_equal(out, raw)
     else:
@@ -75,13 +77,38 @@ def test_colorize_keeps_the_chroma_gain_share_of_the_predicted_colour(clean_mode
     from denoisekit.plugins import restorer
 
     gray = np.random.default_rng(4).random((40, 48, 1)).astype(np.float32)
-    made = {gain: restorer("model").obj.make(model=str(clean_models.colorize), chroma_radius=0, chroma_gain=gain)(gray)
+    made = {gain: restorer("model").obj.make(model=str(clean_models.colorize), chroma_radius=0, chroma_gain=gain,
+                                             chroma_cap=0)(gray)
             for gain in (0.0, 0.5, 1.0)}
     luma = to_gray(np.repeat(gray, 3, axis=-1))
     np.testing.assert_allclose(made[0.0], np.repeat(luma, 3, axis=-1), atol=1e-6)  # no colour: the gray input
     assert np.abs(made[1.0] - luma).mean() > 1e-3  # the tiny test model does predict some colour
     np.testing.assert_allclose(made[0.5], (made[0.0] + made[1.0]) / 2, atol=1e-5)  # half of it
-    assert restorer("model").obj.make(model=str(clean_models.colorize)).chroma_gain == 0.5  # clean's default
+    # clean's default: the whole colour, capped (test_chroma_cap_...)
+    default = restorer("model").obj.make(model=str(clean_models.colorize), chroma_radius=0)
+    assert (default.chroma_gain, default.chroma_cap) == (1.0, DEFAULT_CHROMA_CAP)
+    luma3 = np.repeat(luma, 3, axis=-1)
+    np.testing.assert_allclose(default(gray), calibrate_chroma(luma, made[1.0].copy()), atol=1e-6)
+    assert np.abs(default(gray) - luma3).max() <= DEFAULT_CHROMA_CAP + 1e-6
+
+
+def test_chroma_cap_keeps_hue_and_brightness_and_bounds_the_colour():
+    rng = np.random.default_rng(5)
+    luma = rng.uniform(0.3, 0.7, (20, 30, 1)).astype(np.float32)
+    chroma = rng.normal(0, 0.1, (20, 30, 3)).astype(np.float32)
+    chroma -= to_gray(chroma)  # a pure colour difference: brightness stays the luma's
+    rgb = luma + chroma
+    out = calibrate_chroma(luma, rgb.copy(), gain=1.0, cap=0.09)
+    length, new = np.linalg.norm(chroma, axis=-1), np.linalg.norm(out - luma, axis=-1)
+    np.testing.assert_allclose(new, 0.09 * length / (length + CHROMA_KNEE), atol=1e-5)  # the mapping
+    assert new.max() < 0.09  # never farther from gray than the cap
+    faint = length < CHROMA_KNEE * 0.4
+    assert faint.any() and (new[faint] > length[faint]).all()  # a faint colour is strengthened (0.09/0.06 at 0)
+    cosine = np.einsum("hwc,hwc->hw", out - luma, chroma) / (new * length)
+    np.testing.assert_allclose(cosine, 1.0, atol=1e-4)  # same hue
+    np.testing.assert_allclose(to_gray(out), luma, atol=1e-5)  # same brightness
+    np.testing.assert_array_equal(calibrate_chroma(luma, rgb.copy(), gain=1.0, cap=0), rgb)  # no cap: as it was
+    np.testing.assert_allclose(calibrate_chroma(luma, rgb.copy(), gain=0.0, cap=0.09), np.repeat(luma, 3, -1))
 
 
 def test_opponent_colour_space_round_trips_and_splits_noise_independently():

@@ -16,7 +16,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import hookimpl
-from ..chroma import DEFAULT_CHROMA_GAIN, DEFAULT_CHROMA_RADIUS
+from ..chroma import DEFAULT_CHROMA_CAP, DEFAULT_CHROMA_GAIN, DEFAULT_CHROMA_RADIUS
 from ..impulses import impulse_fill, switching_median
 from ..opponent import COLOR_SPACES, DEFAULT_CHROMA_SCALE
 from ..params import Param
@@ -50,9 +50,13 @@ class ModelRestorer(Restorer):
         Param("chroma_radius", "int", DEFAULT_CHROMA_RADIUS, 0, 1024,
               help="colorization: smooth the predicted colour along the brightness edges over this "
                    "radius in pixels (guided filter); 0: the model's raw colour"),
+        Param("chroma_cap", "float", DEFAULT_CHROMA_CAP, 0.0, 1.0,
+              help="colorization: how far from gray a colour may go (strong predicted colours are "
+                   "often blotches, faint ones too faint: chroma of length m becomes cap m/(m + 0.06)); "
+                   "0: no cap"),
         Param("chroma_gain", "float", DEFAULT_CHROMA_GAIN, 0.0, 2.0,
-              help="colorization: the share of the predicted colour kept, the rest gray (greyer where "
-                   "the model is unsure; 1: as predicted, 0: the gray input)"),
+              help="colorization: the share of the (capped) colour kept, the rest gray (chroma_cap=0 "
+                   "chroma_gain=1: as predicted; 0: the gray input)"),
         Param("color", "str", "rgb", choices=COLOR_SPACES,
               help="a gray model named on RGB images restores each RGB channel, or each channel of an "
                    "opponent colour space (mean, red-blue, green-magenta: less noise per channel for "
@@ -73,13 +77,13 @@ class ModelRestorer(Restorer):
              batch: int = DEFAULT_BATCH, keep_untouched: bool = True, fill: float = 0.0, ensemble: bool = False,
              chroma_radius: int = DEFAULT_CHROMA_RADIUS, color: str = "rgb",
              chroma_gain: float = DEFAULT_CHROMA_GAIN, chroma_scale: int = DEFAULT_CHROMA_SCALE,
-             declip: bool = True, rgb_share: float = 0.0) -> RestoreFn:
+             declip: bool = True, rgb_share: float = 0.0, chroma_cap: float = DEFAULT_CHROMA_CAP) -> RestoreFn:
         from ..inference import ModelRestore
 
         return ModelRestore(model, tile=tile, overlap=overlap, batch=batch, keep_untouched=keep_untouched,
                             fill=fill, ensemble=ensemble, chroma_radius=chroma_radius, color=color,
                             chroma_gain=chroma_gain, chroma_scale=chroma_scale, declip=declip,
-                            rgb_share=rgb_share)
+                            rgb_share=rgb_share, chroma_cap=chroma_cap)
 
 
 class MedianRestorer(Restorer):
