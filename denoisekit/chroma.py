@@ -85,7 +85,7 @@ def calibrate_chroma(luma: np.ndarray, rgb: np.ndarray, gain: float = DEFAULT_CH
         return rgb
     rgb -= luma
     if cap:
-        length = np.sqrt(np.einsum("hwc,hwc->hw", rgb, rgb))[..., None]
+        length = np.sqrt(np.einsum("...c,...c->...", rgb, rgb))[..., None]
         rgb *= np.float32(gain * cap) / (length + np.float32(knee))
     else:
         rgb *= np.float32(gain)
