@@ -49,7 +49,7 @@ class ModelRestorer(Restorer):
                    "(better, 8x slower)"),
         Param("chroma_radius", "int", DEFAULT_CHROMA_RADIUS, 0, 1024,
               help="colorization: smooth the predicted colour along the brightness edges over this "
-                   "radius in pixels (guided filter); 0: the model's raw colour"),
+                   "radius in pixels (guided filter); 0: unsmoothed"),
         Param("chroma_cap", "float", DEFAULT_CHROMA_CAP, 0.0, 1.0,
               help="colorization: how far from gray a colour may go (strong predicted colours are "
                    "often blotches, faint ones too faint: chroma of length m becomes cap m/(m + 0.06)); "
