@@ -15,9 +15,9 @@ import sys
 
 import numpy as np
 
-from colorize_compare import SETS
+from colorize_compare import SETS, colour_photos
 from denoisekit.chroma import calibrate_chroma
-from denoisekit.images import has_color, read_image, to_gray, to_rgb
+from denoisekit.images import to_gray, to_rgb
 from denoisekit.inference import ModelRestore
 from denoisekit.metrics import psnr, ssim
 
@@ -27,17 +27,17 @@ CAPS = (0.06, 0.08, 0.09, 0.1, 0.12, 0.15)
 KNEES = (0.03, 0.04, 0.06, 0.08, 0.1)
 
 
-def load(model: str) -> dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]]:
-    """{set: [(clean, luma, smoothed full-colour output)]} for the colour images of every set."""
+def load(model: str) -> dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray, float, float]]]:
+    """{set: [(clean, luma, smoothed full-colour output, gray input's PSNR, its SSIM)]} for the
+    colour images of every set."""
     restore = ModelRestore(model, chroma_gain=1.0, chroma_cap=0)
     sets = {}
     for name, (folder, pattern) in SETS.items():
         items = []
-        for path in sorted(folder.glob(pattern)):
-            clean = read_image(path).pixels[..., :3].astype(np.float32)
-            if has_color(clean):
-                gray = (np.round(to_gray(clean) * 255) / 255).astype(np.float32)  # the 8-bit gray file a user has
-                items.append((clean, to_gray(to_rgb(gray)), np.clip(restore(gray), 0, 1)))
+        for _, clean, gray in colour_photos(folder, pattern):
+            luma = to_gray(to_rgb(gray))
+            shown = np.repeat(luma, 3, axis=-1)
+            items.append((clean, luma, np.clip(restore(gray), 0, 1), psnr(clean, shown), ssim(clean, shown)))
         sets[name] = items
     return sets
 
@@ -46,7 +46,7 @@ def along(items) -> str:
     """Per bin of predicted chroma length: its share of pixels and the least-squares gain from
     the prediction to the truth (the true chroma's component along the predicted one)."""
     num, den, count = (np.zeros(len(EDGES) - 1) for _ in range(3))
-    for clean, luma, out in items:
+    for clean, luma, out, _, _ in items:
         c, t = (out - luma).reshape(-1, 3), (clean - luma).reshape(-1, 3)
         b = np.clip(np.digitize(np.linalg.norm(c, axis=1), EDGES) - 1, 0, len(num) - 1)
         np.add.at(num, b, (c * t).sum(1))
@@ -59,10 +59,10 @@ def along(items) -> str:
 def margins(items, gain: float, cap: float, knee: float) -> tuple[float, float]:
     """Mean PSNR and SSIM change over the gray input."""
     dp = ds = 0.0
-    for clean, luma, out in items:
-        made, gray = calibrate_chroma(luma, out.copy(), gain, cap, knee), np.repeat(luma, 3, axis=-1)
-        dp += psnr(clean, made) - psnr(clean, gray)
-        ds += ssim(clean, made) - ssim(clean, gray)
+    for clean, luma, out, gray_psnr, gray_ssim in items:
+        made = calibrate_chroma(luma, out.copy(), gain, cap, knee)
+        dp += psnr(clean, made) - gray_psnr
+        ds += ssim(clean, made) - gray_ssim
     return dp / len(items), ds / len(items)
 
 

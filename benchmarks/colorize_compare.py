@@ -13,6 +13,7 @@ input is the 8-bit gray file a user has, shown as RGB.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -30,17 +31,21 @@ SETS = {
 }
 
 
+def colour_photos(folder: Path, pattern: str) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
+    """(name, clean RGB, the 8-bit gray file a user has) for each colour image of one set."""
+    for path in sorted(folder.glob(pattern)):
+        clean = read_image(path).pixels[..., :3].astype(np.float32)
+        if has_color(clean):
+            yield path.stem, clean, (np.round(to_gray(clean) * 255) / 255).astype(np.float32)
+
+
 def compare(model: str, gain: float, cap: float, folder: Path, pattern: str) -> tuple[str, str]:
     """(summary, per-image PSNR changes) of ``model`` at chroma share ``gain`` and ``cap`` on one set."""
     restore = ModelRestore(model, chroma_gain=gain, chroma_cap=cap)
     rows = []
-    for path in sorted(folder.glob(pattern)):
-        clean = read_image(path).pixels[..., :3].astype(np.float32)
-        if not has_color(clean):
-            continue
-        gray = (np.round(to_gray(clean) * 255) / 255).astype(np.float32)  # the 8-bit gray file a user has
+    for name, clean, gray in colour_photos(folder, pattern):
         out, shown = np.clip(restore(gray), 0, 1), to_rgb(gray)
-        rows.append((path.stem, psnr(clean, out), ssim(clean, out), psnr(clean, shown), ssim(clean, shown)))
+        rows.append((name, psnr(clean, out), ssim(clean, out), psnr(clean, shown), ssim(clean, shown)))
     p, s, gp, gs = (np.mean([r[i] for r in rows]) for i in range(1, 5))
     summary = (f"{len(rows):2d} images  {p:.2f} dB / {s:.4f}  gray input {gp:.2f} / {gs:.4f}  "
                f"margin {p - gp:+.2f} / {s - gs:+.4f}")

@@ -487,7 +487,7 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
         print(describe_run(config, input_size), file=sys.stderr)
     start = None
     if pairs and config.init and not resume:  # what fine-tuning has to beat
-        start = score(pairs, predict_pairs(model, pairs, multiple=multiple, fixed_size=fixed_size))
+        start = score(pairs, validation.predict(model))
         if verbose:
             print(f"validation before training (the --init model): {start['psnr']:.4f} dB, "
                   f"SSIM {start['ssim']:.4f}", file=sys.stderr)
