@@ -1,7 +1,7 @@
 """Export the images the bundled models train and validate on into folders of PNGs.
 
     python benchmarks/training_data.py [--train runs/train-images] [--val runs/val-images]
-        [--colorize runs/colorize-images] [--photos DIR] [--colorize-only]
+        [--colorize runs/colorize-images] [--photos DIR] [--colorize-only] [--chroma-only]
 
 Training sources (all shipped inside packages, nothing downloaded at run time):
 - scikit-image's natural images less its validation four (camera, coins, chelsea, coffee,
@@ -15,7 +15,9 @@ The colorizer trains on the colour photographs among them (``--colorize``): the 
 say nothing about colour, and a micrograph's stains or a telescope's false colour
 (``NOT_PHOTOGRAPHS``) would teach pink and blue where a photograph has none.
 ``--colorize-only`` makes that folder from an existing ``--train`` one (as on a GPU machine,
-where the training images are carried in).
+where the training images are carried in). The chroma model trains on the opponent chroma
+channels of the same photographs (runs/chroma-images, runs/chroma-val-images; ``--chroma-only``
+makes them from existing folders).
 
 Validation (never trained on): samples/clean (256x256 crops of the four held-out
 scikit-image images) and four 256x256 crops of each held-out photograph
@@ -60,6 +62,8 @@ PHOTOS = {
 #: Held out for validation, chosen to span what users photograph.
 VALIDATION_PHOTOS = ("Picture_1A_by_freespace", "Wine_by_Jakkub_Mede", "EveningGlow", "Kite", "OneStandsOut")
 VAL_CROP = 256
+#: Where the chroma channels of the colour photographs go (``write_chroma_set``).
+CHROMA_TRAIN, CHROMA_VAL = Path("runs/chroma-images"), Path("runs/chroma-val-images")
 #: Colour images among the training ones that are not photographs of what users photograph.
 NOT_PHOTOGRAPHS = ("skimage-hubble_deep_field", "skimage-immunohistochemistry", "skimage-retina")
 
@@ -152,6 +156,35 @@ def write_colorize_set(train: Path, colorize: Path) -> int:
     return count
 
 
+#: The chroma channels written by ``write_chroma_set`` (``opponent.to_opponent``'s 2nd and 3rd) and
+#: the sizes `clean` restores them at (full, and half from noise sigma 17: ``NOISY_CHROMA_SCALE``).
+CHROMA_CHANNELS = {"red-blue": 1, "green-magenta": 2}
+CHROMA_SCALES = (1, 2)
+
+
+def write_chroma_set(source: Path, chroma: Path) -> int:
+    """Write the opponent chroma channels of the colour photographs among ``source``'s images
+    into ``chroma`` as 16-bit gray PNGs, at each of ``CHROMA_SCALES`` (block means, as `clean`
+    makes them): what a gray model restores in the colour route. Returns how many images."""
+    from denoisekit.images import has_color, read_image
+    from denoisekit.opponent import block_means, to_opponent
+
+    chroma.mkdir(parents=True, exist_ok=True)
+    count = 0
+    for path in sorted(source.glob("*.png")):
+        pixels = read_image(path).pixels
+        if path.stem in NOT_PHOTOGRAPHS or not has_color(pixels):
+            continue
+        opponent = to_opponent(pixels)
+        for scale in CHROMA_SCALES:
+            small = block_means(opponent, scale) if scale > 1 else opponent
+            for name, channel in CHROMA_CHANNELS.items():
+                plane = np.round(np.clip(small[..., channel], 0, 1) * 65535).astype(np.uint16)
+                cv2.imwrite(str(chroma / f"{path.stem}-{name}-{scale}.png"), plane)
+                count += 1
+    return count
+
+
 def main(train: Path, val: Path, colorize: Path, photos: Path | None) -> None:
     train.mkdir(parents=True, exist_ok=True)
     val.mkdir(parents=True, exist_ok=True)
@@ -173,6 +206,8 @@ def main(train: Path, val: Path, colorize: Path, photos: Path | None) -> None:
     for path in sorted(samples.glob("*.png")):
         shutil.copyfile(path, val / f"sample-{path.name}")
     colour = write_colorize_set(train, colorize)
+    write_chroma_set(train, CHROMA_TRAIN)
+    write_chroma_set(val, CHROMA_VAL)
     print(f"wrote {len(list(train.glob('*.png')))} training images to {train} ({colour} colour photographs "
           f"to {colorize}), {len(list(val.glob('*.png')))} validation images to {val}")
 
@@ -185,10 +220,16 @@ if __name__ == "__main__":
                         help="where the colorizer's training images (the colour photographs) go")
     parser.add_argument("--colorize-only", action="store_true",
                         help="only copy the colour photographs of an existing --train folder to --colorize")
+    parser.add_argument("--chroma-only", action="store_true",
+                        help=f"only write the chroma channels of existing --train and --val folders to {CHROMA_TRAIN} "
+                             f"and {CHROMA_VAL}")
     parser.add_argument("--photos", type=Path, default=None,
                         help="folder of the wallpapers' JPEGs by name (default: fetch with apt-get)")
     args = parser.parse_args()
-    if args.colorize_only:
+    if args.chroma_only:
+        print(f"wrote {write_chroma_set(args.train, CHROMA_TRAIN)} training and {write_chroma_set(args.val, CHROMA_VAL)} "
+              f"validation chroma planes to {CHROMA_TRAIN} and {CHROMA_VAL}")
+    elif args.colorize_only:
         print(f"wrote {write_colorize_set(args.train, args.colorize)} colour photographs to {args.colorize}")
     else:
         main(args.train, args.val, args.colorize, args.photos)

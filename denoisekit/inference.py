@@ -32,12 +32,12 @@ import numpy as np
 
 from .chroma import DEFAULT_CHROMA_CAP, DEFAULT_CHROMA_GAIN, DEFAULT_CHROMA_RADIUS, calibrate_chroma, smooth_chroma
 from .images import to_gray, to_rgb
-from .modelio import (TASKS, Denoiser, ModelLoadError, bundled_for, bundled_models, load_denoiser, peek_metadata,
-                      task_of)
+from .modelio import (CHROMA_MODEL_SUFFIX, TASKS, Denoiser, ModelLoadError, bundled_for, bundled_models,
+                      load_denoiser, peek_metadata, task_of)
 from .declip import declip, residual_sigma
 from .noise_level import estimate_sigma
-from .opponent import (COLOR_SPACES, DEFAULT_CHROMA_SCALE, FULL_CHROMA_BELOW, NOISY_CHROMA_SCALE, chroma_scale_for,
-                       from_opponent, to_opponent)
+from .opponent import (COLOR_SPACES, DEFAULT_CHROMA_SCALE, FULL_CHROMA_BELOW, NOISY_CHROMA_SCALE, block_means,
+                       chroma_scale_for, from_opponent, to_opponent)
 from .plugin_guard import classical_fill, impulse_mask
 from .plugin_types import Corruption
 from .plugins import PluginError, corruption
@@ -100,12 +100,14 @@ def _model_for(spec: str, channels: int) -> str:
 
 def choose_route(spec: str, channels: int, kind_of: KindOf) -> tuple[str, tuple[str, ...]]:
     """How an image of ``channels`` is restored: (way, model names), way one of ``opponent``
-    (a task's gray model per opponent-colour channel), ``colorize``, ``direct`` (the model's own
+    (a task's gray model per opponent-colour channel, and its ``TASK-chroma`` model for the two
+    chroma channels where one is bundled), ``colorize``, ``direct`` (the model's own
     channels), ``per_channel`` (a gray model on RGB) or ``replicate`` (an RGB model on gray)."""
     if spec in OPPONENT_TASKS and channels == 3:
         gray = bundled_for(spec, 1)
         if gray is not None and kind_of(gray)[0] == 1:
-            return "opponent", (gray,)
+            chroma = f"{spec}-{CHROMA_MODEL_SUFFIX}"  # a gray model trained on chroma, if bundled
+            return "opponent", (gray, chroma) if chroma in bundled_models() else (gray,)
     name = _model_for(spec, channels)
     model_channels, task = kind_of(name)
     if task == "colorize":
@@ -126,8 +128,9 @@ def task_routes() -> list[tuple[str, str, str]]:
         way, names = choose_route(task, channels, kind_of)
         name = names[0]
         return {
-            "opponent": f"{name} per opponent-colour channel (chroma at 1/{NOISY_CHROMA_SCALE} resolution "
-                        f"from sigma {FULL_CHROMA_BELOW:g}), clipping undone",
+            "opponent": f"{name} per opponent-colour channel ({'' if len(names) == 1 else names[-1] + ' on the '}"
+                        f"chroma at 1/{NOISY_CHROMA_SCALE} resolution from sigma {FULL_CHROMA_BELOW:g}), "
+                        f"clipping undone",
             "colorize": f"{name} (becomes RGB)" if channels == 1 else f"{name} (colours re-predicted)",
             "direct": name,
             "per_channel": f"{name} per RGB channel",
@@ -259,7 +262,7 @@ class ModelRestore:
         label = Path(names[0]).name
         self.last_model = label
         if way == "opponent":
-            return self._opponent(denoiser, pixels)
+            return self._opponent(denoiser, pixels, self._load(names[-1]))
         if way == "colorize":
             self._note(f"colorization model {label}: gray images become RGB"
                        if channels == 1 else f"colorization model {label}: the colours of RGB images are re-predicted")
@@ -350,26 +353,28 @@ class ModelRestore:
             return self._opponent(denoiser, pixels)
         return self._tiled(denoiser, pixels, channels_as_batch=True)
 
-    def _opponent(self, denoiser: Denoiser, pixels: np.ndarray) -> np.ndarray:
+    def _opponent(self, denoiser: Denoiser, pixels: np.ndarray,
+                  chroma_denoiser: Denoiser | None = None) -> np.ndarray:
         """A gray model on the opponent-colour channels of RGB ``pixels`` (H, W, 3): the mean at
-        full size, the chroma ``chroma_scale`` times smaller (block means, restored, bilinear
-        back up; auto: by the noise level's wavelet estimate on the input), then, with
+        full size, the chroma (by ``chroma_denoiser`` if given) ``chroma_scale`` times smaller
+        (block means, restored, bilinear back up; auto: by the noise level's wavelet estimate on
+        the input), then, with
         ``declip``, each RGB channel mapped from its clipped mean back to its value, at the noise
         level measured on what the model removed; ``rgb_share`` of the gray model per RGB
         channel blended in."""
         if pixels.ndim == 4:  # a stack (``restore_many``): the noise is measured per image
-            return np.stack([self._opponent(denoiser, image) for image in pixels])
+            return np.stack([self._opponent(denoiser, image, chroma_denoiser) for image in pixels])
         height, width, _ = pixels.shape
         opponent = to_opponent(pixels)
         scale = self.chroma_scale or chroma_scale_for(estimate_sigma(pixels, max_side=CHROMA_ESTIMATE_SIDE))
-        if scale == 1:  # all three channels at full size: one pass
+        chroma_denoiser = chroma_denoiser or denoiser
+        if scale == 1 and chroma_denoiser is denoiser:  # all three channels at full size: one pass
             rgb = from_opponent(self._tiled(denoiser, opponent, channels_as_batch=True))
         else:
             mean = self._tiled(denoiser, opponent[..., :1])
-            rows, cols = -(-height // scale) * scale, -(-width // scale) * scale
-            padded = np.pad(opponent[..., 1:], ((0, rows - height), (0, cols - width), (0, 0)), mode="edge")
-            small = padded.reshape(rows // scale, scale, cols // scale, scale, 2).mean(axis=(1, 3))
-            restored = self._tiled(denoiser, np.ascontiguousarray(small), channels_as_batch=True)
+            small = block_means(opponent[..., 1:], scale) if scale > 1 else np.ascontiguousarray(opponent[..., 1:])
+            restored = self._tiled(chroma_denoiser, small, channels_as_batch=True)
+            rows, cols = restored.shape[0] * scale, restored.shape[1] * scale
             chroma = cv2.resize(restored, (cols, rows), interpolation=cv2.INTER_LINEAR)[:height, :width]
             rgb = from_opponent(np.concatenate([mean, chroma], axis=-1))
         if self.declip:

@@ -16,6 +16,9 @@ from .layers import INFO_LAYER, ModelInfo
 from .tf_setup import tensorflow
 
 BUNDLED_DIR = Path(__file__).parent / "bundled"
+#: A bundled ``TASK-chroma`` model restores the chroma channels of the task's colour route
+#: (inference.choose_route): a gray model trained on those channels of colour photographs.
+CHROMA_MODEL_SUFFIX = "chroma"
 
 
 class ModelLoadError(Exception):

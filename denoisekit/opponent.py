@@ -45,3 +45,12 @@ def from_opponent(opp: np.ndarray) -> np.ndarray:
     rgb = np.stack([mean + red_blue + green_magenta * (2 / 3), mean - green_magenta * (4 / 3),
                     mean - red_blue + green_magenta * (2 / 3)], axis=-1)
     return np.clip(rgb, 0.0, 1.0).astype(np.float32)
+
+
+def block_means(pixels: np.ndarray, scale: int) -> np.ndarray:
+    """(H, W, C) -> (ceil(H / scale), ceil(W / scale), C): the mean of each ``scale`` x ``scale``
+    block, the last row and column of blocks padded by repeating the edge."""
+    height, width, channels = pixels.shape
+    rows, cols = -(-height // scale) * scale, -(-width // scale) * scale
+    padded = np.pad(pixels, ((0, rows - height), (0, cols - width), (0, 0)), mode="edge")
+    return np.ascontiguousarray(padded.reshape(rows // scale, scale, cols // scale, scale, channels).mean(axis=(1, 3)))

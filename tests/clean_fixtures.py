@@ -61,6 +61,7 @@ class CleanModels:
     color: Path  # untrained RGB U-Net
     colorize: Path  # untrained chroma-head U-Net (metadata corruption "grayscale")
     fixed: Path  # untrained 28x28 autoencoder (fixed input size)
+    other_gray: Path  # untrained gray U-Net: a second gray model, unlike ``gray``
 
 
 def _save(model, metadata: dict, path: Path) -> Path:
@@ -105,6 +106,7 @@ def build_models(folder: Path) -> CleanModels:
                        {**meta, "channels": 3, "corruption": "grayscale"}, folder / "colorize.keras"),
         fixed=_save(BottleneckAutoencoder().build(1, size=28, latent=8, filters=4),
                     {"arch": "autoencoder", "channels": 1, "corruption": "gaussian"}, folder / "fixed.keras"),
+        other_gray=_save(unet.build(1, features=4, levels=2), {**meta, "channels": 1}, folder / "other-gray.keras"),
     )
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from clean_fixtures import clean_models  # noqa: F401
-from denoisekit.chroma import CHROMA_KNEE, DEFAULT_CHROMA_CAP, calibrate_chroma, smooth_chroma
+from denoisekit.chroma import CHROMA_KNEE, DEFAULT_CHROMA_CAP, calibrate_chroma, fit_gamut, smooth_chroma
 from denoisekit.images import to_gray
 
 
@@ -98,17 +98,40 @@ def test_chroma_cap_keeps_hue_and_brightness_and_bounds_the_colour():
     chroma = rng.normal(0, 0.1, (20, 30, 3)).astype(np.float32)
     chroma -= to_gray(chroma)  # a pure colour difference: brightness stays the luma's
     rgb = luma + chroma
-    out = calibrate_chroma(luma, rgb.copy(), gain=1.0, cap=0.09)
+    cap = DEFAULT_CHROMA_CAP
+    assert cap > CHROMA_KNEE  # as chosen on validation: faint colours are strengthened
+    out = calibrate_chroma(luma, rgb.copy(), gain=1.0, cap=cap)
     length, new = np.linalg.norm(chroma, axis=-1), np.linalg.norm(out - luma, axis=-1)
-    np.testing.assert_allclose(new, 0.09 * length / (length + CHROMA_KNEE), atol=1e-5)  # the mapping
-    assert new.max() < 0.09  # never farther from gray than the cap
-    faint = length < CHROMA_KNEE * 0.4
-    assert faint.any() and (new[faint] > length[faint]).all()  # a faint colour is strengthened (0.09/0.06 at 0)
+    np.testing.assert_allclose(new, cap * length / (length + CHROMA_KNEE), atol=1e-5)  # the mapping
+    assert new.max() < cap  # never farther from gray than the cap
+    faint = length < CHROMA_KNEE * (cap / CHROMA_KNEE - 1) * 0.9
+    assert faint.any() and (new[faint] > length[faint]).all()  # a faint colour is strengthened
     cosine = np.einsum("hwc,hwc->hw", out - luma, chroma) / (new * length)
     np.testing.assert_allclose(cosine, 1.0, atol=1e-4)  # same hue
     np.testing.assert_allclose(to_gray(out), luma, atol=1e-5)  # same brightness
     np.testing.assert_array_equal(calibrate_chroma(luma, rgb.copy(), gain=1.0, cap=0), rgb)  # no cap: as it was
-    np.testing.assert_allclose(calibrate_chroma(luma, rgb.copy(), gain=0.0, cap=0.09), np.repeat(luma, 3, -1))
+    np.testing.assert_allclose(calibrate_chroma(luma, rgb.copy(), gain=0.0, cap=cap), np.repeat(luma, 3, -1))
+
+
+def test_a_colour_too_strong_for_its_brightness_is_made_fainter_not_clipped():
+    rng = np.random.default_rng(6)
+    luma = rng.uniform(0.0, 1.0, (40, 50, 1)).astype(np.float32)
+    luma[0, :5] = [[0.0], [1.0], [0.97], [0.02], [0.5]]  # black, white, near white, near black
+    chroma = rng.normal(0, 0.2, (40, 50, 3)).astype(np.float32)
+    chroma -= to_gray(chroma)
+    rgb = luma + chroma
+    assert (rgb < 0).any() and (rgb > 1).any()  # out of gamut somewhere
+    out = fit_gamut(luma, rgb.copy())
+    assert out.min() >= 0 and out.max() <= 1
+    np.testing.assert_allclose(to_gray(out), luma, atol=1e-5)  # brightness kept, where clipping would not
+    assert np.abs(to_gray(np.clip(rgb, 0, 1)) - luma).max() > 0.05
+    new = out - luma
+    share = np.linalg.norm(new, axis=-1) / np.linalg.norm(chroma, axis=-1)
+    assert (share <= 1 + 1e-5).all()
+    np.testing.assert_allclose(new, chroma * share[..., None], atol=1e-5)  # same hue, only fainter
+    inside = ((rgb >= 0) & (rgb <= 1)).all(axis=-1)
+    np.testing.assert_allclose(out[inside], rgb[inside], atol=1e-6)  # colours that fit are kept
+    np.testing.assert_allclose(out[0, :2], [[0, 0, 0], [1, 1, 1]], atol=1e-6)  # no colour at black or white
 
 
 def test_opponent_colour_space_round_trips_and_splits_noise_independently():
@@ -176,6 +199,19 @@ def test_gaussian_task_restores_rgb_with_the_gray_model_per_opponent_channel_chr
     np.testing.assert_allclose(blended, 0.75 * task(rgb) + 0.25 * gray(rgb), atol=1e-5)
     gray_image = rgb[..., :1]
     np.testing.assert_array_equal(task(gray_image), gray(gray_image))  # gray images: the gray model as it is
+    # A bundled gaussian-chroma model restores the two chroma channels, at either size; the mean stays the gray model's.
+    (bundled / "gaussian-chroma.keras").write_bytes(clean_models.other_gray.read_bytes())
+    other = ModelRestore(str(clean_models.other_gray))
+    for scale in (2, 1):
+        plane = small if scale == 2 else opponent[..., 1:]
+        chroma = np.stack([other(plane[..., c:c + 1])[..., 0] for c in range(2)], axis=-1)
+        chroma = cv2.resize(chroma, (chroma.shape[1] * scale, chroma.shape[0] * scale))[:41, :47]
+        expected = from_opponent(np.concatenate([gray(opponent[..., :1]), chroma], axis=-1))
+        with_chroma = ModelRestore("gaussian", chroma_scale=scale, declip=False)
+        np.testing.assert_allclose(with_chroma(rgb), expected, atol=1e-5)
+        assert not np.allclose(with_chroma(rgb), ModelRestore(str(clean_models.gray), color="opponent",
+                                                              chroma_scale=scale, declip=False)(rgb), atol=1e-3)
+    (bundled / "gaussian-chroma.keras").unlink()
     # Impulses hit all channels of a pixel at once: salt-and-pepper stays in RGB, with its colour model.
     impulses = ModelRestore("salt-and-pepper", keep_untouched=False)
     np.testing.assert_array_equal(impulses(rgb), ModelRestore(str(clean_models.color))(rgb))

@@ -16,7 +16,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import hookimpl
-from ..chroma import DEFAULT_CHROMA_CAP, DEFAULT_CHROMA_GAIN, DEFAULT_CHROMA_RADIUS
+from ..chroma import CHROMA_KNEE, DEFAULT_CHROMA_CAP, DEFAULT_CHROMA_GAIN, DEFAULT_CHROMA_RADIUS
 from ..impulses import impulse_fill, switching_median
 from ..opponent import COLOR_SPACES, DEFAULT_CHROMA_SCALE
 from ..params import Param
@@ -52,7 +52,7 @@ class ModelRestorer(Restorer):
                    "radius in pixels (guided filter); 0: unsmoothed"),
         Param("chroma_cap", "float", DEFAULT_CHROMA_CAP, 0.0, 1.0,
               help="colorization: how far from gray a colour may go (strong predicted colours are "
-                   "often blotches, faint ones too faint: chroma of length m becomes cap m/(m + 0.06)); "
+                   f"often blotches, faint ones too faint: chroma of length m becomes cap m/(m + {CHROMA_KNEE:g})); "
                    "0: no cap"),
         Param("chroma_gain", "float", DEFAULT_CHROMA_GAIN, 0.0, 2.0,
               help="colorization: the share of the (capped) colour kept, the rest gray (chroma_cap=0 "
