@@ -30,6 +30,8 @@ mkdir -p "$out"
 [ -d runs/train-images ] && [ -d runs/val-images ] || python benchmarks/training_data.py
 # The colorizer's: the colour photographs among them.
 [ -d runs/colorize-images ] || python benchmarks/training_data.py --colorize-only
+# The chroma model's: the opponent chroma planes of the colour photographs, full and half size.
+[ -d runs/chroma-images ] && [ -d runs/chroma-val-images ] || python benchmarks/training_data.py --chroma-only
 # Each JAX process would otherwise reserve 75% of the GPU's memory for itself.
 export XLA_PYTHON_CLIENT_MEM_FRACTION=${XLA_PYTHON_CLIENT_MEM_FRACTION:-0.12}
 
@@ -43,6 +45,8 @@ declare -A TASKS=(
   [salt-and-pepper-gray]="--noise salt-and-pepper -p amount=0:0.5 --channels gray --loss l2"
   [salt-and-pepper-color]="--noise salt-and-pepper -p amount=0:0.5 --channels rgb --loss l2"
   [colorize-color]="--noise grayscale --channels rgb --loss l2 --data runs/colorize-images"
+  # The colour route's chroma planes carry noise sigma/sqrt(2) or less, halved at half size.
+  [gaussian-chroma]="--noise gaussian -p sigma=0:22 --channels gray --data runs/chroma-images --val-data runs/chroma-val-images"
 )
 # The architecture of a first run (a fine-tuning run takes it from the model it starts from).
 # gaussian-color: the 8-layer DnCNN sees 17x17 pixels; the U-Net variants see far more
@@ -64,6 +68,8 @@ declare -A ARCHS=(
   [salt-and-pepper-gray-psnr]="--init denoisekit/bundled/salt-and-pepper-gray.keras --lr 5e-5 --loss psnr -p amount=0.05:0.5"
   [salt-and-pepper-color]="-a bias=true"
   [colorize-color]="-a bias=true"
+  # The gray model taught the chroma planes' statistics (RECIPE.md, "Stage 8").
+  [gaussian-chroma]="--init denoisekit/bundled/gaussian-gray.keras --lr 1e-4"
 )
 model_of() {  # the bundled model a run trains: its name less a variant suffix and +ft
   local run=${1%+ft}

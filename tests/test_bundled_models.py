@@ -81,8 +81,8 @@ def test_models_routes_each_task_to_the_bundled_files(runner):
     table = lines[lines.index("What `clean --model TASK` runs (default: gaussian):") + 3:]
     routes = {cells[0]: tuple(cells[1:]) for cells in (re.split(r"\s{2,}", line) for line in table)}
     assert routes == {
-        "gaussian": ("gaussian-gray", "gaussian-gray per opponent-colour channel (chroma at 1/2 resolution from sigma 17), "
-                                      "clipping undone"),
+        "gaussian": ("gaussian-gray", "gaussian-gray per opponent-colour channel (gaussian-chroma on the chroma at 1/2 "
+                                      "resolution from sigma 17), clipping undone"),
         "salt-and-pepper": ("salt-and-pepper-gray", "salt-and-pepper-gray per RGB channel"),
         "colorize": ("colorize-color (becomes RGB)", "colorize-color (colours re-predicted)"),
     }
