@@ -358,10 +358,9 @@ class ModelRestore:
         """A gray model on the opponent-colour channels of RGB ``pixels`` (H, W, 3): the mean at
         full size, the chroma (by ``chroma_denoiser`` if given) ``chroma_scale`` times smaller
         (block means, restored, bilinear back up; auto: by the noise level's wavelet estimate on
-        the input), then, with
-        ``declip``, each RGB channel mapped from its clipped mean back to its value, at the noise
-        level measured on what the model removed; ``rgb_share`` of the gray model per RGB
-        channel blended in."""
+        the input), then, with ``declip``, each RGB channel mapped from its clipped mean back to
+        its value, at the noise level measured on what the model removed; ``rgb_share`` of the
+        gray model per RGB channel blended in."""
         if pixels.ndim == 4:  # a stack (``restore_many``): the noise is measured per image
             return np.stack([self._opponent(denoiser, image, chroma_denoiser) for image in pixels])
         height, width, _ = pixels.shape
