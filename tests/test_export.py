@@ -29,7 +29,7 @@ TINY = {
     "dncnn": ("dncnn", 3, {"features": 4, "depth": 3}),
     "autoencoder": ("autoencoder", 1, {"size": 12, "latent": 4, "filters": 4}),
 }
-BUNDLED = ("gaussian-gray", "gaussian-color", "salt-and-pepper-gray", "colorize-color")
+BUNDLED = ("gaussian-gray", "gaussian-chroma", "gaussian-color", "salt-and-pepper-gray", "colorize-color")
 
 
 def run_savedmodel(path: Path, batches: list[np.ndarray]) -> list[np.ndarray]:
