@@ -3,10 +3,10 @@ opponent components (mean, red-blue, green-magenta), at sigma 25 on the evaluati
 
     python benchmarks/colour_gap.py [--sets nature,opencv]      (about 6 minutes: CBM3D)
 
-The crops and noise are color_routes.py's (centre crops of at most 512x512, seeded Gaussian
-noise); `clean`'s default restores the 8-bit noisy file, CBM3D the same noise unclipped and
-unrounded (the "(a)" of the targets). Prints, per set, the PSNR of each component's mean
-square error and of their mean (the whole image's).
+The crops are color_routes.py's (centre crops of at most 512x512), the Gaussian noise seeded
+(7); `clean`'s default restores the noise clipped and rounded to 8 bits as a file stores it,
+CBM3D the same noise unclipped and unrounded (the "(a)" of the targets). Prints, per set, the
+PSNR of each component's mean square error and of their mean (the whole image's).
 """
 
 from __future__ import annotations

@@ -72,8 +72,7 @@ def smooth_chroma(luma: np.ndarray, rgb: np.ndarray, radius: int, strip: int = S
         y = luma[low:high, :, 0]
         smoothed = guided_filter(y, block - y[..., None], radius)
         rows = slice(start - low, end - low)
-        rgb[start:end] = y[rows, :, None] + smoothed[rows]
-        fit_gamut(luma[start:end], rgb[start:end])
+        _add_within_gamut(luma[start:end], smoothed[rows], rgb[start:end])
     return rgb
 
 
@@ -81,13 +80,18 @@ def fit_gamut(luma: np.ndarray, rgb: np.ndarray) -> np.ndarray:
     """Bring each pixel of ``rgb`` (H, W, 3) into [0, 1] by shrinking its chroma, ``rgb - luma``,
     towards gray, in place: hue and brightness kept where clipping each channel would change both
     (a colour too strong for a near-white or near-black pixel). Returns ``rgb``."""
-    chroma = rgb - luma
-    with np.errstate(divide="ignore", invalid="ignore"):
-        room = np.where(chroma > 0, (1 - luma) / chroma, np.where(chroma < 0, -luma / chroma, np.inf))
-    share = np.clip(room.min(axis=-1, keepdims=True), 0.0, 1.0)
-    np.multiply(chroma, share, out=chroma)
-    np.add(luma, chroma, out=rgb)
-    return np.clip(rgb, 0.0, 1.0, out=rgb)  # rounding, and a luma outside [0, 1]
+    return _add_within_gamut(luma, rgb - luma, rgb)
+
+
+def _add_within_gamut(luma: np.ndarray, chroma: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``out = luma + chroma``, each pixel's chroma first shrunk (in place, ``chroma`` may be
+    ``out``) by the largest share up to 1 that keeps every channel in [0, 1]."""
+    limit = np.where(chroma > 0, 1 - luma, -luma)  # how far each channel may go, signed as its chroma
+    room = np.full_like(chroma, np.inf)  # a channel without chroma limits nothing
+    np.divide(limit, chroma, out=room, where=chroma != 0)
+    chroma *= np.clip(room.min(axis=-1, keepdims=True), 0.0, 1.0)
+    np.add(luma, chroma, out=out)
+    return np.clip(out, 0.0, 1.0, out=out)  # rounding, and a luma outside [0, 1]
 
 
 def calibrate_chroma(luma: np.ndarray, rgb: np.ndarray, gain: float = DEFAULT_CHROMA_GAIN,
@@ -105,5 +109,4 @@ def calibrate_chroma(luma: np.ndarray, rgb: np.ndarray, gain: float = DEFAULT_CH
         rgb *= np.float32(gain * cap) / (length + np.float32(knee))
     else:
         rgb *= np.float32(gain)
-    rgb += luma
-    return fit_gamut(luma, rgb)
+    return _add_within_gamut(luma, rgb, rgb)  # rgb holds the chroma here
