@@ -144,8 +144,9 @@ def task_routes() -> list[tuple[str, str, str]]:
 class ModelRestore:
     """One image ``(H, W, C)`` in [0, 1] -> its restoration, through a saved model, tiled.
 
-    After each call ``last_model`` names the model used; ``notes`` collects one line
-    per kind of channel adaptation done (for the user), in order. ``keep_untouched``
+    After each call ``last_model`` names the models used (``gray + chroma`` on the opponent
+    route); ``notes`` collects one line per kind of channel adaptation done (for the user),
+    in order. ``keep_untouched``
     keeps the input pixels the model's corruption cannot have changed (its plugin's
     ``untouched``), and gives the others ``fill`` of its plugin's classical estimate (its
     ``fill``: ``impulses.impulse_fill`` for salt-and-pepper), the model's output the rest;
@@ -260,7 +261,7 @@ class ModelRestore:
         way, names = choose_route(self.spec, channels, self._kind)
         denoiser = self._load(names[0])
         label = Path(names[0]).name
-        self.last_model = label
+        self.last_model = " + ".join(Path(name).name for name in names)  # the opponent route: + its chroma model
         if way == "opponent":
             return self._opponent(denoiser, pixels, self._load(names[-1]))
         if way == "colorize":

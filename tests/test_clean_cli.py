@@ -48,8 +48,9 @@ def test_readme_command_on_the_samples(runner, tmp_path):
     for side in ("input", "output"):
         for key in ("psnr", "ssim"):
             assert data["mean"][side][key] == pytest.approx(np.mean([r[side][key] for r in data["files"]]))
-    # Color images: the gray model per opponent-colour channel (the task's colour route).
-    assert data["restorer"] == "model" and data["models"] == ["gaussian-gray"]
+    # Colour images: the gray model per opponent-colour channel, the chroma model on the chroma planes.
+    assert data["restorer"] == "model" and data["models"] == ["gaussian-chroma", "gaussian-gray"]
+    assert {f["file"]: f["model"] for f in data["files"]}["chelsea.png"] == "gaussian-gray + gaussian-chroma"
     assert data["params"] == {"model": "gaussian", "tile": 512, "overlap": 64, "batch": 4,
                               "keep_untouched": True, "fill": 0.0, "ensemble": False, "chroma_radius": 16,
                               "chroma_gain": 1.0, "color": "rgb", "chroma_scale": 0, "declip": True,

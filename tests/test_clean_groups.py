@@ -279,4 +279,5 @@ def test_restore_many_equals_one_by_one_with_the_bundled_models():
         assert (restore.many_limit(images[0].shape) > 1) == grouped
         for a, b in zip(restore.restore_many(images), [restore(image) for image in images]):
             np.testing.assert_allclose(a, b, atol=1e-5)
-        assert restore.last_model == "gaussian-gray"
+        # RGB: the gray model on the luminance, the bundled chroma model on the chroma planes
+        assert restore.last_model == ("gaussian-gray" if channels == 1 else "gaussian-gray + gaussian-chroma")

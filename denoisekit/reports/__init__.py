@@ -36,7 +36,8 @@ class Report:
 
     @property
     def models(self) -> list[str]:
-        return sorted({r["model"] for r in self.rows if r.get("model")})
+        """Every model used, once each (a row's ``a + b``: the opponent route's two)."""
+        return sorted({name for r in self.rows if r.get("model") for name in r["model"].split(" + ")})
 
     def summary(self) -> dict[str, Any]:
         """Means over the images that have each figure; seconds per megapixel over those restored now."""
