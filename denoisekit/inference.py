@@ -146,10 +146,10 @@ class ModelRestore:
 
     After each call ``last_model`` names the models used (``gray + chroma`` on the opponent
     route); ``notes`` collects one line per kind of channel adaptation done (for the user),
-    in order. ``keep_untouched``
-    keeps the input pixels the model's corruption cannot have changed (its plugin's
-    ``untouched``), and gives the others ``fill`` of its plugin's classical estimate (its
-    ``fill``: ``impulses.impulse_fill`` for salt-and-pepper), the model's output the rest;
+    in order. ``keep_untouched`` keeps the input pixels the model's corruption cannot have
+    changed (its plugin's ``untouched``), and gives the others ``fill`` of its plugin's
+    classical estimate (its ``fill``: ``impulses.impulse_fill`` for salt-and-pepper), the
+    model's output the rest;
     ``ensemble`` averages the restorations of the 8 flips and rotations;
     ``chroma_radius`` smooths a colorization's chroma along the luma's edges (0: off), and
     ``chroma_cap`` caps its length (``chroma.calibrate_chroma``; 0: no cap) and ``chroma_gain``

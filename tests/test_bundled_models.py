@@ -41,7 +41,7 @@ def gray_color_crops(runner, folder: Path) -> Path:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("task, noisy, figures, models", [
-    ("gaussian", "noisy", GAUSSIAN_PSNR, {1: "gaussian-gray", 3: "gaussian-gray"}),
+    ("gaussian", "noisy", GAUSSIAN_PSNR, {1: "gaussian-gray", 3: "gaussian-gray + gaussian-chroma"}),
     ("salt-and-pepper", "noisy-saltpepper", SALT_AND_PEPPER_PSNR, {1: "salt-and-pepper-gray", 3: "salt-and-pepper-gray"}),
     ("colorize", None, COLORIZE_PSNR, {3: "colorize-color"}),
 ])
