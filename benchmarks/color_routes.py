@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from denoisekit.images import has_color, read_image
+from denoisekit.images import has_color, read_image, stored_values
 from denoisekit.inference import ModelRestore
 from denoisekit.metrics import psnr
 from denoisekit.opponent import from_opponent, to_opponent
@@ -100,7 +100,7 @@ def main() -> None:
                 for image in images:
                     noisy = image + rng.normal(0, sigma / 255, image.shape).astype(np.float32)
                     if clipped:
-                        noisy = np.round(np.clip(noisy, 0, 1) * 255) / 255
+                        noisy = stored_values(noisy)
                     for way, out in ways(noisy.astype(np.float32)).items():
                         scores.setdefault(way, []).append(psnr(image, np.clip(out, 0, 1), data_range=1.0))
                 row = {"set": name, "images": len(images), "sigma": sigma, "noise": "8-bit" if clipped else "float",

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from denoisekit.images import has_color, read_image, to_gray, to_rgb
+from denoisekit.images import has_color, read_image, stored_values, to_gray, to_rgb
 from denoisekit.inference import ModelRestore
 from denoisekit.metrics import psnr, ssim
 
@@ -36,7 +36,7 @@ def colour_photos(folder: Path, pattern: str) -> Iterator[tuple[str, np.ndarray,
     for path in sorted(folder.glob(pattern)):
         clean = read_image(path).pixels[..., :3].astype(np.float32)
         if has_color(clean):
-            yield path.stem, clean, (np.round(to_gray(clean) * 255) / 255).astype(np.float32)
+            yield path.stem, clean, stored_values(to_gray(clean))
 
 
 def compare(model: str, gain: float, cap: float, folder: Path, pattern: str) -> tuple[str, str]:

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from denoisekit.chroma import smooth_chroma
-from denoisekit.images import has_color, read_image, to_gray, to_rgb
+from denoisekit.images import has_color, read_image, stored_values, to_gray, to_rgb
 from denoisekit.inference import ModelRestore
 from denoisekit.metrics import psnr, ssim
 
@@ -30,7 +30,7 @@ def load(paths, restore):
         clean = read_image(path).pixels.astype(np.float32)
         if not has_color(clean):  # a gray photograph stored as RGB
             continue
-        gray = np.round(to_gray(clean) * 255) / 255  # the 8-bit gray file a user has
+        gray = stored_values(to_gray(clean))  # the 8-bit gray file a user has
         out.append((clean, to_rgb(gray), restore(gray)))
     return out
 

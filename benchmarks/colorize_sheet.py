@@ -17,7 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from denoisekit.images import read_image, to_gray, to_rgb
+from denoisekit.images import read_image, stored_values, to_gray, to_rgb
 from denoisekit.inference import ModelRestore
 
 HERE = Path(__file__).parent
@@ -32,7 +32,7 @@ def main() -> None:
     rows = []
     for name in PHOTOS:
         clean = read_image(HERE / "data" / f"{name}.png").pixels.astype(np.float32)
-        gray = np.round(to_gray(clean) * 255) / 255  # the 8-bit gray file a user has
+        gray = stored_values(to_gray(clean))  # the 8-bit gray file a user has
         row = np.concatenate([to_rgb(gray), raw(gray), smoothed(gray), clean], axis=1)
         rows.append(cv2.resize(row, (768, 192), interpolation=cv2.INTER_AREA))
     sheet = (np.concatenate(rows, axis=0) * 255).round().astype(np.uint8)

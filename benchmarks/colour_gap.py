@@ -16,6 +16,7 @@ import argparse
 import numpy as np
 
 from color_routes import image_sets
+from denoisekit.images import stored_values
 from denoisekit.inference import ModelRestore
 
 #: Orthonormal rows: the error's energy splits exactly into these three components.
@@ -43,7 +44,7 @@ def main() -> None:
         mse = {"clean (default)": [], "CBM3D(a)": []}
         for clean in images:
             noise = clean + rng.normal(0, SIGMA / 255, clean.shape)
-            stored = (np.round(np.clip(noise, 0, 1) * 255) / 255).astype(np.float32)
+            stored = stored_values(noise)
             mse["clean (default)"].append(component_mse(clean, route(stored)))
             mse["CBM3D(a)"].append(component_mse(clean, np.clip(bm3d.bm3d_rgb(noise, SIGMA / 255), 0, 1)))
         for label, rows in mse.items():

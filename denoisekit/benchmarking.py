@@ -10,7 +10,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from .images import to_integers
+from .images import stored_values
 from .metrics import mean, psnr, ssim
 from .noise_ops import apply_corruption
 
@@ -55,7 +55,7 @@ def make_cases(images: Mapping[str, np.ndarray], corruption: Any, params: Mappin
     for name, clean in images.items():
         noisy = apply_corruption(corruption, clean, params, seed, key=name)
         if store == "png":
-            noisy = to_integers(noisy, np.uint8).astype(np.float32) / np.float32(255.0)
+            noisy = stored_values(noisy)
         if np.max(np.abs(np.clip(noisy, 0, 1) - clean)) < 0.5 / 255:
             unchanged.append(name)
         else:

@@ -169,12 +169,16 @@ def to_integers(pixels: np.ndarray, dtype: np.dtype) -> np.ndarray:
     return scaled.astype(dtype)
 
 
+def stored_values(pixels: np.ndarray, dtype: np.dtype = np.uint8) -> np.ndarray:
+    """Float [0, 1] pixels as a file of integer ``dtype`` stores them (clipped, rounded), back as
+    float32 in [0, 1]: what a later read of that lossless file gives."""
+    return to_integers(pixels, dtype).astype(np.float32) / np.float32(np.iinfo(dtype).max)
+
+
 def as_stored(image: Image, suffix: str) -> np.ndarray:
     """The image's float pixels as a file of ``suffix`` stores them: rounded to its integer type
     (what a later read of a lossless file gives back, so reports measure the written file)."""
-    dtype = image.dtype if suffix.lower() in SIXTEEN_BIT_SUFFIXES else np.uint8
-    top = np.float32(np.iinfo(dtype).max)
-    return to_integers(image.pixels, dtype).astype(np.float32) / top
+    return stored_values(image.pixels, image.dtype if suffix.lower() in SIXTEEN_BIT_SUFFIXES else np.uint8)
 
 
 def encode_image(image: Image, suffix: str) -> bytes:
