@@ -6,6 +6,11 @@ import json
 import os
 import socket
 import subprocess
+import sys
+
+from click.testing import CliRunner
+
+from denoisekit.cli import main
 
 
 def free_ports(count: int) -> list[int]:
@@ -35,12 +40,6 @@ def run_workers(command: list[str], count: int = 2, timeout: float = 600) -> Non
 def run_in_process(command: list[str]) -> None:
     """Run the same ``python -m denoisekit ...`` command in this process (TensorFlow already
     imported: seconds saved), as the one-process reference the cluster is compared with."""
-    import sys
-
-    from click.testing import CliRunner
-
-    from denoisekit.cli import main
-
     assert command[:3] == [sys.executable, "-m", "denoisekit"], command
     result = CliRunner().invoke(main, command[3:])
     assert result.exit_code == 0, result.output[-2000:]
