@@ -63,9 +63,7 @@ def prepare_for_cluster(model: Any, strategy: Any, batch: tuple[Any, Any]) -> No
         return
     tf = tensorflow()
     with strategy.scope():
-        model._symbolic_build(data_batch=batch)
-        if model.optimizer is not None and not model.optimizer.built:
-            model.optimizer.build(model.trainable_variables)
+        model._symbolic_build(data_batch=batch)  # (the trainer has built the optimizer)
     model._maybe_symbolic_build = lambda *args, **kwargs: None
     step = model.train_step
 
