@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -20,7 +21,29 @@ from typing import Iterator
 import cv2
 import numpy as np
 
-cv2.setLogLevel(0) if hasattr(cv2, "setLogLevel") else None  # we report unreadable files ourselves
+_QUIET = {"lock": threading.Lock(), "readers": 0, "level": None}
+
+
+@contextmanager
+def _opencv_silent() -> Iterator[None]:
+    """OpenCV's own log lines off while a file is decoded (an unreadable file is reported in our
+    one line, not with a decoder's), and back to the caller's level after the last reader."""
+    logging = getattr(getattr(cv2, "utils", None), "logging", None)
+    if logging is None:
+        yield
+        return
+    with _QUIET["lock"]:
+        if not _QUIET["readers"]:
+            _QUIET["level"] = logging.getLogLevel()
+            logging.setLogLevel(logging.LOG_LEVEL_SILENT)
+        _QUIET["readers"] += 1
+    try:
+        yield
+    finally:
+        with _QUIET["lock"]:
+            _QUIET["readers"] -= 1
+            if not _QUIET["readers"]:
+                logging.setLogLevel(_QUIET["level"])
 
 #: Extensions read and written (lower case, with the dot).
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
@@ -66,8 +89,40 @@ def is_image_file(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_SUFFIXES
 
 
+#: EXIF orientation (1-8) -> what makes the stored pixels upright, as a viewer shows them.
+_ORIENTATIONS = {
+    2: lambda a: a[:, ::-1],
+    3: lambda a: a[::-1, ::-1],
+    4: lambda a: a[::-1],
+    5: lambda a: a.swapaxes(0, 1),
+    6: lambda a: np.rot90(a, -1),
+    7: lambda a: np.rot90(a, 2).swapaxes(0, 1),
+    8: lambda a: np.rot90(a, 1),
+}
+
+
+def exif_orientation(path: Path) -> int:
+    """The EXIF orientation tag of an image file (1, upright, where there is none): phones store
+    a portrait photo's pixels sideways with the tag saying how to turn them."""
+    from PIL import Image as PILImage  # reads the header only
+
+    try:
+        with PILImage.open(path) as image:
+            return int(image.getexif().get(0x0112, 1))
+    except Exception:  # a format Pillow cannot parse carries no tag it could read
+        return 1
+
+
+def upright(raw: np.ndarray, orientation: int) -> np.ndarray:
+    """``raw`` (H, W[, C]) turned as EXIF ``orientation`` says a viewer shows it (a contiguous copy
+    where it moves); ``clean`` then writes the pixels upright, without the tag, as they looked."""
+    turn = _ORIENTATIONS.get(orientation)
+    return np.ascontiguousarray(turn(raw)) if turn else raw
+
+
 def read_image(path: str | os.PathLike) -> Image:
-    """Read PNG/JPEG/TIFF/BMP/WebP, 8- or 16-bit, gray/RGB/RGBA."""
+    """Read PNG/JPEG/TIFF/BMP/WebP, 8- or 16-bit, gray/RGB/RGBA, turned upright by its EXIF
+    orientation (as viewers and OpenCV's colour decoding show it)."""
     path = Path(path)
     if not path.is_file():
         raise ImageReadError(f"{path}: no such file")
@@ -78,9 +133,11 @@ def read_image(path: str | os.PathLike) -> Image:
                              f"ImageJ/OME metadata): only clean, corrupt and metrics read these, page by page")
     # imdecode from bytes: imread cannot open some non-ASCII paths on every platform.
     data = np.fromfile(str(path), dtype=np.uint8)
-    raw = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    with _opencv_silent():
+        raw = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
     if raw is None:
         raise ImageReadError(f"{path}: not a readable image")
+    raw = upright(raw, exif_orientation(path))
     if raw.dtype not in (np.uint8, np.uint16):
         raise ImageReadError(f"{path}: unsupported pixel type {raw.dtype} (8- or 16-bit integers only)")
     alpha = None

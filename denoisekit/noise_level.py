@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .images import center_crop
@@ -19,4 +21,7 @@ def estimate_sigma(pixels: np.ndarray, max_side: int = MAX_SIDE) -> float:
     crop = center_crop(pixels, max_side).astype(np.float64)
     if crop.shape[0] < 2 or crop.shape[1] < 2:
         return 0.0
-    return float(_estimate(crop, channel_axis=-1, average_sigmas=True)) * 255.0
+    with warnings.catch_warnings():
+        # It passes each channel on as 2-D and then takes a width of 3 for colour channels.
+        warnings.filterwarnings("ignore", message=".*channel_axis is None", category=UserWarning)
+        return float(_estimate(crop, channel_axis=-1, average_sigmas=True)) * 255.0

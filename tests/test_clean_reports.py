@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +49,10 @@ def test_noise_level_is_estimated_on_the_0_255_scale_from_a_centre_crop():
     assert estimate_sigma(noisy, max_side=64) == pytest.approx(20, rel=0.2)
     found = figures(noisy, np.full_like(noisy, 0.5), None)
     assert set(found) == {"input", "output"} and found["output"]["sigma"] < 1e-6
+    # A gray image three pixels wide is no colour image: measured without scikit-image's warning.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert 0 < estimate_sigma(noisy[:, :3]) < 255
 
 
 def sample_report(tmp_path: Path) -> Report:

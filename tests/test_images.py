@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+import sys
 
 import cv2
 import numpy as np
@@ -139,6 +141,48 @@ def test_a_truncated_png_raises_naming_the_file(tmp_path, rgb8_png):
     with pytest.raises(ImageReadError) as info:
         read_image(broken)
     assert str(broken) in str(info.value)
+
+
+def test_a_broken_file_is_reported_without_the_decoders_own_log_lines(tmp_path):
+    """OpenCV logs its decoders' complaints to the process's stderr, which a CLI user would see
+    beside our one-line error: they are silenced while reading, then the caller's level is back."""
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\nxxxx")
+    script = f"""
+import cv2
+from denoisekit.images import ImageReadError, read_image
+before = cv2.utils.logging.getLogLevel()
+try:
+    read_image({str(broken)!r})
+except ImageReadError as err:
+    print(err)
+print(cv2.utils.logging.getLogLevel() == before)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.stdout.splitlines() == [f"{broken}: not a readable image", "True"]
+    assert "grfmt" not in done.stderr and "IHDR" not in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_a_photo_is_read_upright_as_its_exif_orientation_says(tmp_path, orientation):
+    """Phones store portrait photos sideways with an EXIF tag saying how to turn them; the pixels
+    come out as a viewer (and OpenCV's colour decoding) shows them, so `clean` writes them upright."""
+    from PIL import Image as PILImage
+
+    rng = np.random.default_rng(orientation)
+    stored = rng.integers(0, 256, (24, 40, 3), dtype=np.uint8)
+    stored[:4, :8] = (255, 0, 0)  # a marker in the stored top-left corner
+    path = tmp_path / f"photo{orientation}.jpg"
+    photo = PILImage.fromarray(stored)
+    exif = photo.getexif()
+    exif[0x0112] = orientation
+    photo.save(path, exif=exif, quality=95)
+    shown = cv2.cvtColor(cv2.imread(str(path), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    pixels = read_image(path).pixels
+    assert pixels.shape == shown.shape == ((24, 40, 3) if orientation < 5 else (40, 24, 3))
+    np.testing.assert_array_equal(np.rint(pixels * 255).astype(np.uint8), shown)
+    write_image(read_image(path), tmp_path / "out" / path.name)
+    assert read_image(tmp_path / "out" / path.name).pixels.shape == shown.shape  # no tag turns it again
 
 
 def _listing(folder):

@@ -15,7 +15,7 @@ from pathlib import Path
 import denoisekit
 
 #: Import name -> distribution name, where they differ.
-DISTRIBUTIONS = {"cv2": "opencv-python-headless", "skimage": "scikit-image", "pywt": "pywavelets",
+DISTRIBUTIONS = {"cv2": "opencv-python-headless", "PIL": "pillow", "skimage": "scikit-image", "pywt": "pywavelets",
                  "ai_edge_litert": "ai-edge-litert"}
 #: Imported only behind a clear "pip install 'denoisekit[EXTRA]'" error.
 OPTIONAL = {"bm3d": "bm3d", "mlxtend": "digits", "onnxruntime": "onnx", "openvino": "openvino",
