@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import tempfile
 import threading
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -89,6 +90,9 @@ def is_image_file(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_SUFFIXES
 
 
+#: Formats whose EXIF orientation OpenCV's unchanged decoding leaves to us (its TIFF decoder
+#: applies the tag itself).
+_EXIF_UNAPPLIED = (".jpg", ".jpeg", ".png", ".webp")
 #: EXIF orientation (1-8) -> what makes the stored pixels upright, as a viewer shows them.
 _ORIENTATIONS = {
     2: lambda a: a[:, ::-1],
@@ -107,9 +111,16 @@ def exif_orientation(path: Path) -> int:
     from PIL import Image as PILImage  # reads the header only
 
     try:
-        with PILImage.open(path) as image:
-            return int(image.getexif().get(0x0112, 1))
-    except Exception:  # a format Pillow cannot parse carries no tag it could read
+        with warnings.catch_warnings():  # its decompression-bomb guard: we decode nothing here
+            warnings.simplefilter("ignore", PILImage.DecompressionBombWarning)
+            with PILImage.open(path) as image:
+                if image.format == "PNG":  # its getexif() decodes the whole image for a late eXIf
+                    exif = PILImage.Exif()
+                    exif.load(image.info.get("exif", b""))  # a tag before the pixels, as photos have it
+                else:
+                    exif = image.getexif()
+                return int(exif.get(0x0112, 1))
+    except Exception:  # a format Pillow cannot parse (or a bomb it refuses) carries no tag it could read
         return 1
 
 
@@ -122,7 +133,7 @@ def upright(raw: np.ndarray, orientation: int) -> np.ndarray:
 
 def read_image(path: str | os.PathLike) -> Image:
     """Read PNG/JPEG/TIFF/BMP/WebP, 8- or 16-bit, gray/RGB/RGBA, turned upright by its EXIF
-    orientation (as viewers and OpenCV's colour decoding show it)."""
+    orientation as viewers show it."""
     path = Path(path)
     if not path.is_file():
         raise ImageReadError(f"{path}: no such file")
@@ -137,7 +148,8 @@ def read_image(path: str | os.PathLike) -> Image:
         raw = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
     if raw is None:
         raise ImageReadError(f"{path}: not a readable image")
-    raw = upright(raw, exif_orientation(path))
+    if path.suffix.lower() in _EXIF_UNAPPLIED:
+        raw = upright(raw, exif_orientation(path))
     if raw.dtype not in (np.uint8, np.uint16):
         raise ImageReadError(f"{path}: unsupported pixel type {raw.dtype} (8- or 16-bit integers only)")
     alpha = None
