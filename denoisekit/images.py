@@ -11,9 +11,11 @@ metadata) are ``stacks.py``'s.
 from __future__ import annotations
 
 import os
+import struct
 import tempfile
 import threading
 import warnings
+import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -68,6 +70,7 @@ class Image:
     alpha: np.ndarray | None = None  # (H, W) in the file's dtype, untouched
     path: Path | None = None
     flat: bool = False  # from a 2-D array (gray without a channel axis): goes back as one
+    icc: bytes | None = None  # the file's colour profile (a phone's Display P3), written back with it
 
     @property
     def channels(self) -> int:
@@ -105,9 +108,9 @@ _ORIENTATIONS = {
 }
 
 
-def exif_orientation(path: Path) -> int:
-    """The EXIF orientation tag of an image file (1, upright, where there is none): phones store
-    a portrait photo's pixels sideways with the tag saying how to turn them."""
+def read_header(path: Path) -> tuple[int, bytes | None]:
+    """An image file's EXIF orientation (1, upright, where there is none: phones store a portrait
+    photo's pixels sideways with the tag saying how to turn them) and its ICC colour profile."""
     from PIL import Image as PILImage  # reads the header only
 
     try:
@@ -119,9 +122,9 @@ def exif_orientation(path: Path) -> int:
                     exif.load(image.info.get("exif", b""))  # a tag before the pixels, as photos have it
                 else:
                     exif = image.getexif()
-                return int(exif.get(0x0112, 1))
-    except Exception:  # a format Pillow cannot parse (or a bomb it refuses) carries no tag it could read
-        return 1
+                return int(exif.get(0x0112, 1)), image.info.get("icc_profile") or None
+    except Exception:  # a format Pillow cannot parse (or a bomb it refuses) carries nothing it could read
+        return 1, None
 
 
 def upright(raw: np.ndarray, orientation: int) -> np.ndarray:
@@ -148,8 +151,9 @@ def read_image(path: str | os.PathLike) -> Image:
         raw = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
     if raw is None:
         raise ImageReadError(f"{path}: not a readable image")
+    orientation, icc = read_header(path)
     if path.suffix.lower() in _EXIF_UNAPPLIED:
-        raw = upright(raw, exif_orientation(path))
+        raw = upright(raw, orientation)
     if raw.dtype not in (np.uint8, np.uint16):
         raise ImageReadError(f"{path}: unsupported pixel type {raw.dtype} (8- or 16-bit integers only)")
     alpha = None
@@ -165,7 +169,7 @@ def read_image(path: str | os.PathLike) -> Image:
         raise ImageReadError(f"{path}: unsupported channel count {raw.shape[2]}")
     pixels = color.astype(np.float32)
     pixels /= np.iinfo(raw.dtype).max  # in place: one float copy of a big photo, not two
-    return Image(pixels=pixels, dtype=raw.dtype, alpha=alpha, path=path)
+    return Image(pixels=pixels, dtype=raw.dtype, alpha=alpha, path=path, icc=icc)
 
 
 #: Array dtypes ``image_from_array`` takes: what ``read_image`` reads from files, and floats in [0, 1].
@@ -274,7 +278,35 @@ def encode_image(image: Image, suffix: str) -> bytes:
     ok, buffer = cv2.imencode(suffix, pixels, params)
     if not ok:
         raise OSError(f"OpenCV could not encode a {suffix} image")
-    return buffer.tobytes()
+    return with_icc_profile(buffer.tobytes(), suffix, image.icc)
+
+
+#: The most profile bytes one JPEG APP2 segment holds (65535 less its length, name and numbering).
+_JPEG_ICC_CHUNK = 65519
+
+
+def with_icc_profile(data: bytes, suffix: str, icc: bytes | None) -> bytes:
+    """Encoded JPEG or PNG ``data`` with the colour profile ``icc`` embedded, as the ICC
+    specification and the PNG standard place it (OpenCV writes none); other formats unchanged."""
+    if not icc:
+        return data
+    if suffix in (".jpg", ".jpeg"):
+        # APP2 "ICC_PROFILE" segments, numbered, after the SOI and the JFIF APP0 OpenCV writes.
+        chunks = [icc[i:i + _JPEG_ICC_CHUNK] for i in range(0, len(icc), _JPEG_ICC_CHUNK)]
+        if len(chunks) > 255:
+            return data
+        segments = b"".join(b"\xff\xe2" + struct.pack(">H", 2 + 14 + len(chunk)) + b"ICC_PROFILE\0"
+                            + bytes((number, len(chunks))) + chunk for number, chunk in enumerate(chunks, 1))
+        at = 2
+        if data[2:4] == b"\xff\xe0":  # JFIF stays the first segment
+            at = 4 + struct.unpack(">H", data[4:6])[0]
+        return data[:at] + segments + data[at:]
+    if suffix == ".png":
+        # an iCCP chunk right after IHDR (signature 8 bytes, IHDR 25), before any pixel data
+        body = b"iCCP" + b"ICC profile\0\0" + zlib.compress(icc)
+        chunk = struct.pack(">I", len(body) - 4) + body + struct.pack(">I", zlib.crc32(body))
+        return data[:33] + chunk + data[33:]
+    return data
 
 
 def write_image(image: Image, path: str | os.PathLike) -> None:

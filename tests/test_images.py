@@ -189,6 +189,35 @@ def test_a_photo_is_read_upright_as_its_exif_orientation_says(tmp_path, orientat
     assert read_image(tmp_path / "out" / path.name).pixels.shape == shown.shape  # no tag turns it again
 
 
+@pytest.mark.parametrize("size", [588, 150_000])  # sRGB's; one a JPEG must split over three segments
+@pytest.mark.parametrize("suffix", [".jpg", ".png"])
+def test_the_colour_profile_is_written_back(tmp_path, suffix, size):
+    """A phone photo in Display P3 carries its ICC profile; without it a viewer shows the restored
+    pixels as sRGB, with duller colours. JPEG and PNG keep it through read and write."""
+    from PIL import Image as PILImage
+    from PIL import ImageCms
+
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    if size > len(profile):
+        profile += np.random.default_rng(0).integers(0, 256, size - len(profile), dtype=np.uint8).tobytes()
+    ramp = np.linspace(0, 255, 30, dtype=np.float32)
+    pixels = np.stack([np.broadcast_to(ramp, (20, 30)), np.full((20, 30), 90), np.broadcast_to(ramp[::-1], (20, 30))],
+                      axis=-1).astype(np.uint8)  # smooth: a JPEG's second encoding stays close
+    original = tmp_path / f"p3{suffix}"
+    PILImage.fromarray(pixels).save(original, icc_profile=profile)
+    image = read_image(original)
+    assert image.icc == profile
+    copy = tmp_path / "out" / original.name
+    write_image(image.with_pixels(image.pixels), copy)
+    with PILImage.open(copy) as written:
+        assert written.info["icc_profile"] == profile
+        np.testing.assert_allclose(np.asarray(written, np.float32), image.pixels * 255, atol=6)
+    np.testing.assert_allclose(read_image(copy).pixels, image.pixels, atol=6 / 255)  # OpenCV still reads it
+    # An image without a profile is written without one.
+    PILImage.fromarray(pixels).save(tmp_path / f"plain{suffix}")
+    assert read_image(tmp_path / f"plain{suffix}").icc is None
+
+
 def _listing(folder):
     return sorted(p.name for p in folder.iterdir())
 
