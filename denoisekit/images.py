@@ -278,7 +278,14 @@ def encode_image(image: Image, suffix: str) -> bytes:
     ok, buffer = cv2.imencode(suffix, pixels, params)
     if not ok:
         raise OSError(f"OpenCV could not encode a {suffix} image")
-    return with_icc_profile(buffer.tobytes(), suffix, image.icc)
+    return with_icc_profile(buffer.tobytes(), suffix, image.icc if profile_fits(image.icc, image.channels) else None)
+
+
+def profile_fits(icc: bytes | None, channels: int) -> bool:
+    """Whether an ICC profile describes pixels of this many channels: its colour space (bytes
+    16-19 of its header) is RGB for 3, gray for 1; a CMYK JPEG's profile, say, does not describe
+    the RGB that OpenCV decodes it to."""
+    return bool(icc) and len(icc) >= 20 and icc[16:20] == (b"RGB " if channels == 3 else b"GRAY")
 
 
 #: The most profile bytes one JPEG APP2 segment holds (65535 less its length, name and numbering).

@@ -6,6 +6,7 @@ import os
 import stat
 import subprocess
 import sys
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -213,9 +214,14 @@ def test_the_colour_profile_is_written_back(tmp_path, suffix, size):
         assert written.info["icc_profile"] == profile
         np.testing.assert_allclose(np.asarray(written, np.float32), image.pixels * 255, atol=6)
     np.testing.assert_allclose(read_image(copy).pixels, image.pixels, atol=6 / 255)  # OpenCV still reads it
-    # An image without a profile is written without one.
+    # An image without a profile is written without one; so is one whose profile is not for its
+    # pixels (a CMYK profile on the RGB that OpenCV decodes a CMYK JPEG to).
     PILImage.fromarray(pixels).save(tmp_path / f"plain{suffix}")
     assert read_image(tmp_path / f"plain{suffix}").icc is None
+    cmyk = profile[:16] + b"CMYK" + profile[20:]
+    write_image(replace(image, icc=cmyk), tmp_path / f"cmyk{suffix}")
+    with PILImage.open(tmp_path / f"cmyk{suffix}") as written:
+        assert "icc_profile" not in written.info
 
 
 def _listing(folder):
