@@ -3,7 +3,7 @@
 Everything past this edge sees one representation: float32 (H, W, C) in [0, 1],
 C = 1 (gray) or 3 (RGB). Alpha is carried beside the pixels, untouched, and
 re-attached on writing; the file's format and bit depth are kept, and its orientation and
-colour profile (``photo_files.py``). Arrays given from
+colour profile and EXIF (``photo_files.py``). Arrays given from
 Python (``image_from_array``, ``image_to_array``) take the same road: what a file holds,
 as an array. TIFF stacks and scientific TIFFs (several pages, float data, ImageJ/OME
 metadata) are ``stacks.py``'s.
@@ -22,7 +22,7 @@ from typing import Iterator
 import cv2
 import numpy as np
 
-from .photo_files import EXIF_UNAPPLIED, profile_fits, read_header, upright, with_icc_profile
+from .photo_files import EXIF_UNAPPLIED, PhotoMetadata, read_header, upright, with_metadata
 
 _QUIET = {"lock": threading.Lock(), "readers": 0, "level": None}
 
@@ -71,7 +71,7 @@ class Image:
     alpha: np.ndarray | None = None  # (H, W) in the file's dtype, untouched
     path: Path | None = None
     flat: bool = False  # from a 2-D array (gray without a channel axis): goes back as one
-    icc: bytes | None = None  # the file's colour profile (a phone's Display P3), written back with it
+    photo: PhotoMetadata | None = None  # the file's colour profile and EXIF, written back with it
 
     @property
     def channels(self) -> int:
@@ -111,7 +111,7 @@ def read_image(path: str | os.PathLike) -> Image:
         raw = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
     if raw is None:
         raise ImageReadError(f"{path}: not a readable image")
-    orientation, icc = read_header(path)
+    orientation, photo = read_header(path)
     if path.suffix.lower() in EXIF_UNAPPLIED:
         raw = upright(raw, orientation)
     if raw.dtype not in (np.uint8, np.uint16):
@@ -129,7 +129,7 @@ def read_image(path: str | os.PathLike) -> Image:
         raise ImageReadError(f"{path}: unsupported channel count {raw.shape[2]}")
     pixels = color.astype(np.float32)
     pixels /= np.iinfo(raw.dtype).max  # in place: one float copy of a big photo, not two
-    return Image(pixels=pixels, dtype=raw.dtype, alpha=alpha, path=path, icc=icc)
+    return Image(pixels=pixels, dtype=raw.dtype, alpha=alpha, path=path, photo=photo)
 
 
 #: Array dtypes ``image_from_array`` takes: what ``read_image`` reads from files, and floats in [0, 1].
@@ -238,7 +238,7 @@ def encode_image(image: Image, suffix: str) -> bytes:
     ok, buffer = cv2.imencode(suffix, pixels, params)
     if not ok:
         raise OSError(f"OpenCV could not encode a {suffix} image")
-    return with_icc_profile(buffer.tobytes(), suffix, image.icc if profile_fits(image.icc, image.channels) else None)
+    return with_metadata(buffer.tobytes(), suffix, image.photo, image.channels)
 
 
 def write_image(image: Image, path: str | os.PathLike) -> None:

@@ -1,6 +1,7 @@
 """What a photo file says beyond its pixels, read and written back: the EXIF orientation that
 turns a phone's sideways-stored pixels upright, and the ICC colour profile (a phone's Display P3)
-without which a viewer shows the pixels as sRGB. ``images.py`` decodes and encodes the pixels
+without which a viewer shows the pixels as sRGB, and the rest of the EXIF block (camera, capture
+time, by which photo libraries sort). ``images.py`` decodes and encodes the pixels
 with OpenCV, which turns only TIFFs upright and writes no profile; Pillow reads the header here.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 import struct
 import warnings
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,9 +30,17 @@ _ORIENTATIONS = {
 }
 
 
-def read_header(path: Path) -> tuple[int, bytes | None]:
+@dataclass(frozen=True)
+class PhotoMetadata:
+    """What a photo file carries beside its pixels that ``clean`` and ``corrupt`` write back."""
+
+    icc: bytes | None = None  # the ICC colour profile
+    exif: bytes | None = None  # the EXIF block (TIFF-structured, "II*"/"MM*"), its orientation set to upright
+
+
+def read_header(path: Path) -> tuple[int, PhotoMetadata | None]:
     """An image file's EXIF orientation (1, upright, where there is none: phones store a portrait
-    photo's pixels sideways with the tag saying how to turn them) and its ICC colour profile."""
+    photo's pixels sideways with the tag saying how to turn them) and the metadata to write back."""
     from PIL import Image as PILImage  # reads the header only
 
     try:
@@ -42,16 +52,42 @@ def read_header(path: Path) -> tuple[int, bytes | None]:
                     exif.load(image.info.get("exif", b""))  # a tag before the pixels, as photos have it
                 else:
                     exif = image.getexif()
-                return int(exif.get(0x0112, 1)), image.info.get("icc_profile") or None
+                orientation = int(exif.get(0x0112, 1))
+                # TIFF's tags are the file itself, not a block to copy
+                block = image.info.get("exif") if image.format != "TIFF" else None
+                meta = PhotoMetadata(icc=image.info.get("icc_profile") or None, exif=upright_exif(block))
     except Exception:  # a format Pillow cannot parse (or a bomb it refuses) carries nothing it could read
         return 1, None
+    return orientation, meta if meta.icc or meta.exif else None
 
 
 def upright(raw: np.ndarray, orientation: int) -> np.ndarray:
     """``raw`` (H, W[, C]) turned as EXIF ``orientation`` says a viewer shows it (a contiguous copy
-    where it moves); ``clean`` then writes the pixels upright, without the tag, as they looked."""
+    where it moves); ``clean`` then writes the pixels upright, their tag saying so."""
     turn = _ORIENTATIONS.get(orientation)
     return np.ascontiguousarray(turn(raw)) if turn else raw
+
+
+def upright_exif(block: bytes | None) -> bytes | None:
+    """An EXIF block (with or without JPEG's "Exif\\0\\0" prefix) as TIFF-structured bytes whose
+    orientation tag, if any, says upright; patched in place, so every offset in it still holds
+    (camera, capture time, GPS). None for a block that is not one."""
+    if not block:
+        return None
+    tiff = bytearray(block[6:] if block.startswith(b"Exif\0\0") else block)
+    order = {b"II": "<", b"MM": ">"}.get(bytes(tiff[:2]))
+    if order is None or len(tiff) < 8:
+        return None
+    ifd = struct.unpack(order + "I", tiff[4:8])[0]
+    if ifd + 2 > len(tiff):
+        return None
+    for entry in range(ifd + 2, ifd + 2 + 12 * struct.unpack(order + "H", tiff[ifd:ifd + 2])[0], 12):
+        if entry + 12 > len(tiff):
+            return None
+        tag, kind = struct.unpack(order + "HH", tiff[entry:entry + 4])
+        if tag == 0x0112 and kind == 3:  # a SHORT, left in its 4-byte value field
+            tiff[entry + 8:entry + 10] = struct.pack(order + "H", 1)
+    return bytes(tiff)
 
 
 def profile_fits(icc: bytes | None, channels: int) -> bool:
@@ -65,25 +101,35 @@ def profile_fits(icc: bytes | None, channels: int) -> bool:
 _JPEG_ICC_CHUNK = 65519
 
 
-def with_icc_profile(data: bytes, suffix: str, icc: bytes | None) -> bytes:
-    """Encoded JPEG or PNG ``data`` with the colour profile ``icc`` embedded, as the ICC
-    specification and the PNG standard place it (OpenCV writes none); other formats unchanged."""
-    if not icc:
+def with_metadata(data: bytes, suffix: str, meta: PhotoMetadata | None, channels: int) -> bytes:
+    """Encoded JPEG or PNG ``data`` (OpenCV writes neither EXIF nor a profile) with ``meta``'s EXIF
+    block and colour profile embedded where the EXIF, ICC and PNG specifications place them; the
+    profile only if it describes the pixels (:func:`profile_fits`). Other formats unchanged."""
+    if meta is None:
         return data
+    icc = meta.icc if profile_fits(meta.icc, channels) else None
     if suffix in (".jpg", ".jpeg"):
-        # APP2 "ICC_PROFILE" segments, numbered, after the SOI and the JFIF APP0 OpenCV writes.
-        chunks = [icc[i:i + _JPEG_ICC_CHUNK] for i in range(0, len(icc), _JPEG_ICC_CHUNK)]
-        if len(chunks) > 255:
-            return data
-        segments = b"".join(b"\xff\xe2" + struct.pack(">H", 2 + 14 + len(chunk)) + b"ICC_PROFILE\0"
-                            + bytes((number, len(chunks))) + chunk for number, chunk in enumerate(chunks, 1))
-        at = 2
-        if data[2:4] == b"\xff\xe0":  # JFIF stays the first segment
+        segments = b""
+        if meta.exif and len(meta.exif) + 8 <= 0xFFFF:
+            segments += b"\xff\xe1" + struct.pack(">H", 8 + len(meta.exif)) + b"Exif\0\0" + meta.exif
+        if icc:
+            chunks = [icc[i:i + _JPEG_ICC_CHUNK] for i in range(0, len(icc), _JPEG_ICC_CHUNK)]
+            if len(chunks) <= 255:
+                segments += b"".join(b"\xff\xe2" + struct.pack(">H", 2 + 14 + len(chunk)) + b"ICC_PROFILE\0"
+                                     + bytes((number, len(chunks))) + chunk
+                                     for number, chunk in enumerate(chunks, 1))
+        at = 2  # after the SOI, and after the JFIF APP0 that OpenCV writes first
+        if data[2:4] == b"\xff\xe0":
             at = 4 + struct.unpack(">H", data[4:6])[0]
         return data[:at] + segments + data[at:]
     if suffix == ".png":
-        # an iCCP chunk right after IHDR (signature 8 bytes, IHDR 25), before any pixel data
-        body = b"iCCP" + b"ICC profile\0\0" + zlib.compress(icc)
-        chunk = struct.pack(">I", len(body) - 4) + body + struct.pack(">I", zlib.crc32(body))
-        return data[:33] + chunk + data[33:]
+        # iCCP and eXIf chunks right after IHDR (signature 8 bytes, IHDR 25), before the pixels
+        chunks = []
+        if icc:
+            chunks.append(b"iCCP" + b"ICC profile\0\0" + zlib.compress(icc))
+        if meta.exif:
+            chunks.append(b"eXIf" + meta.exif)
+        packed = b"".join(struct.pack(">I", len(body) - 4) + body + struct.pack(">I", zlib.crc32(body))
+                          for body in chunks)
+        return data[:33] + packed + data[33:]
     return data

@@ -14,6 +14,7 @@ import pytest
 
 from denoisekit import images as images_module
 from denoisekit.images import ImageReadError, read_image, to_integers, write_image
+from denoisekit.photo_files import PhotoMetadata
 
 
 def raw(path):
@@ -207,7 +208,7 @@ def test_the_colour_profile_is_written_back(tmp_path, suffix, size):
     original = tmp_path / f"p3{suffix}"
     PILImage.fromarray(pixels).save(original, icc_profile=profile)
     image = read_image(original)
-    assert image.icc == profile
+    assert image.photo.icc == profile
     copy = tmp_path / "out" / original.name
     write_image(image.with_pixels(image.pixels), copy)
     with PILImage.open(copy) as written:
@@ -217,11 +218,33 @@ def test_the_colour_profile_is_written_back(tmp_path, suffix, size):
     # An image without a profile is written without one; so is one whose profile is not for its
     # pixels (a CMYK profile on the RGB that OpenCV decodes a CMYK JPEG to).
     PILImage.fromarray(pixels).save(tmp_path / f"plain{suffix}")
-    assert read_image(tmp_path / f"plain{suffix}").icc is None
+    assert read_image(tmp_path / f"plain{suffix}").photo is None
     cmyk = profile[:16] + b"CMYK" + profile[20:]
-    write_image(replace(image, icc=cmyk), tmp_path / f"cmyk{suffix}")
+    write_image(replace(image, photo=PhotoMetadata(icc=cmyk)), tmp_path / f"cmyk{suffix}")
     with PILImage.open(tmp_path / f"cmyk{suffix}") as written:
         assert "icc_profile" not in written.info
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".png"])
+def test_the_exif_block_is_written_back_saying_upright(tmp_path, suffix):
+    """Camera, capture time (photo libraries sort by it) and the rest of EXIF survive; the
+    orientation tag now says upright, since the pixels were turned on reading."""
+    from PIL import Image as PILImage
+
+    photo = PILImage.fromarray(np.full((20, 30, 3), 120, np.uint8))
+    exif = photo.getexif()
+    exif[0x0112], exif[0x010F] = 6, "TestCam"  # orientation, make
+    exif.get_ifd(0x8769)[0x9003] = "2026:12:01 10:00:00"  # DateTimeOriginal, in the Exif sub-IFD
+    original = tmp_path / f"phone{suffix}"
+    photo.save(original, exif=exif)
+    image = read_image(original)
+    assert image.pixels.shape == (30, 20, 3)
+    write_image(image, tmp_path / "out" / original.name)
+    with PILImage.open(tmp_path / "out" / original.name) as written:
+        kept = written.getexif()
+        assert kept[0x0112] == 1 and kept[0x010F] == "TestCam"
+        assert kept.get_ifd(0x8769)[0x9003] == "2026:12:01 10:00:00"
+    assert read_image(tmp_path / "out" / original.name).pixels.shape == (30, 20, 3)  # not turned twice
 
 
 def _listing(folder):

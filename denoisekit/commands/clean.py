@@ -139,7 +139,7 @@ def clean_command(source: Path, out: Path, model: str | None, restorer: str, par
     """Restore the images in IN (a folder or a file) and write them to OUT.
 
     Each image keeps its size, channels, alpha, bit depth and format (and a JPEG's
-    or PNG's colour profile); photos are written upright as their EXIF orientation
+    or PNG's colour profile and EXIF); photos are written upright as their EXIF orientation
     shows them. The folder structure is mirrored. Multi-page and float TIFFs (ImageJ, OME) are restored
     page by page and keep their pages, dtype, axes and metadata (--normalize).
     Existing outputs are kept unless --overwrite, so an interrupted run resumes.
