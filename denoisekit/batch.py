@@ -17,7 +17,7 @@ from typing import Any, Callable, Protocol, Sequence, Union
 import click
 
 from .files import InputSet, output_path
-from .images import Image, ImageReadError, read_image, write_image
+from .images import UNREAD_IMAGE_SUFFIXES, Image, ImageReadError, read_image, write_image
 from .plugins import PluginCallError
 from .stacks import is_stack
 
@@ -242,7 +242,11 @@ def process_one(inputs: InputSet, rel: Path, out: Path, transform: Transform, ov
 def report_outcome(results: list[FileResult], skipped: list[Path]) -> int:
     """Print notes and errors to stderr; return the exit code (1 if any file failed)."""
     for rel in skipped:
-        click.echo(f"note: skipped {rel} (not an image file)", err=True)
+        if rel.suffix.lower() in UNREAD_IMAGE_SUFFIXES:  # a photo all the same: say how to get it in
+            why = f"a {rel.suffix.lower()[1:].upper()} image: convert it to PNG, JPEG or TIFF first"
+        else:
+            why = "not an image file"
+        click.echo(f"note: skipped {rel} ({why})", err=True)
     kept = [r for r in results if r.status == "exists"]
     if kept:
         click.echo(f"note: kept {len(kept)} existing output(s) unchanged (use --overwrite to replace)", err=True)

@@ -51,6 +51,9 @@ def _opencv_silent() -> Iterator[None]:
 
 #: Extensions read and written (lower case, with the dot).
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
+#: Image formats cameras and phones write that are not read (HEIC: iPhones; raw: cameras).
+UNREAD_IMAGE_SUFFIXES = (".heic", ".heif", ".avif", ".jxl", ".gif", ".dng", ".cr2", ".cr3", ".nef", ".arw",
+                         ".orf", ".rw2", ".raf")
 #: Formats that can hold 16 bits per channel; others are written as 8-bit.
 SIXTEEN_BIT_SUFFIXES = (".png", ".tif", ".tiff")
 JPEG_QUALITY = 95

@@ -149,10 +149,12 @@ def test_a_resumed_run_reports_each_kept_files_own_noise_level(runner, noisy_set
 
 def test_bad_files_are_reported_and_the_rest_processed(runner, noisy_set, tmp_path, clean_models):
     (noisy_set.noisy / "notes.txt").write_text("not an image")
+    (noisy_set.noisy / "IMG_0001.HEIC").write_bytes(b"an iPhone photo")
     (noisy_set.noisy / "broken.png").write_bytes(b"\x89PNG garbage")
     result = clean(runner, noisy_set.noisy, tmp_path / "out", "--model", clean_models.gray)
     assert result.exit_code == 1
     assert "note: skipped notes.txt (not an image file)" in result.stderr
+    assert "note: skipped IMG_0001.HEIC (a HEIC image: convert it to PNG, JPEG or TIFF first)" in result.stderr
     assert "error:" in result.stderr and "broken.png" in result.stderr
     assert "3 written, 0 kept, 1 failed" in result.stderr
     assert all((tmp_path / "out" / rel).is_file() for rel in noisy_set.files)
