@@ -22,6 +22,7 @@ from .params import Param  # noqa: E402
 from .plugin_types import Architecture, Corruption, Restorer  # noqa: E402
 from .arrays import make_restorer, restore_array  # noqa: E402
 from .api import Model, corrupt, denoise, load, psnr, ssim, train  # noqa: E402
+from .folders import CleanRun, clean  # noqa: E402
 from .distributed import clean_on_dask  # noqa: E402
 from .large import restore_dask, restore_large  # noqa: E402
 
@@ -36,6 +37,9 @@ __all__ = [
     "psnr",
     "ssim",
     "train",
+    # folders of files, as the clean command
+    "clean",
+    "CleanRun",
     # stacks and other restorers
     "restore_array",
     "make_restorer",

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -71,6 +72,29 @@ def test_denoise_of_an_8_bit_image_is_what_clean_writes_for_its_file(clean_model
     # and it denoises: nearer the clean image than the noisy input, on the same 8-bit scale
     assert denoisekit.psnr(clean, restored) > denoisekit.psnr(clean, noisy) + 1.5
     assert abs(float(restored.mean()) - float(clean.mean())) < 3
+
+
+def test_clean_on_a_folder_writes_and_reports_what_the_command_does(clean_models, tmp_path):
+    noisy = np.rint(add_noise(smooth_images(2, 40, 52, 1, seed=5), seed=6)[..., 0] * 255).astype(np.uint8)
+    (tmp_path / "in" / "sub").mkdir(parents=True)
+    cv2.imwrite(str(tmp_path / "in" / "a.png"), noisy[0])
+    cv2.imwrite(str(tmp_path / "in" / "sub" / "b.png"), noisy[1])
+    (tmp_path / "in" / "notes.txt").write_text("not an image")
+    command = CliRunner().invoke(main, ["clean", str(tmp_path / "in"), str(tmp_path / "cli"), "--model",
+                                        str(clean_models.gray), "--json"])
+    run = denoisekit.clean(tmp_path / "in", tmp_path / "py", model=clean_models.gray)
+    assert run.ok and [r.status for r in run.results] == ["written", "written"]
+    assert run.skipped == [Path("notes.txt")]
+    for rel in ("a.png", "sub/b.png"):
+        np.testing.assert_array_equal(cv2.imread(str(tmp_path / "py" / rel)), cv2.imread(str(tmp_path / "cli" / rel)))
+    rows = json.loads(command.stdout)["files"]
+    assert [r["file"] for r in run.report.rows] == [r["file"] for r in rows] == ["a.png", "sub/b.png"]
+    assert [r["output"]["sigma"] for r in run.report.rows] == pytest.approx([r["output"]["sigma"] for r in rows])
+    with pytest.raises(ValueError, match="tiles"):  # checked before any file is read
+        denoisekit.clean(tmp_path / "in", tmp_path / "bad", tiles=3)
+    with pytest.raises(ValueError, match="no such file or folder"):
+        denoisekit.clean(tmp_path / "missing", tmp_path / "bad")
+    assert not (tmp_path / "bad").exists()
 
 
 def test_a_loaded_model_carries_its_metadata_and_restores_as_denoise_does(clean_models):

@@ -8,14 +8,13 @@ from typing import Any
 
 import click
 
-from ..batch import process_files, report_outcome
-from ..cleaning import Cleaner, RestoreFn
+from ..batch import report_outcome
+from ..cleaning import RestoreFn
+from ..folders import clean_inputs
 from ..files import collect_inputs, is_inside
-from ..images import ImageReadError
 from ..normalization import parse_normalize
 from ..plugin_guard import GuardedRestore
 from ..plugins import PluginError, debugging, describe, get_registry
-from ..reports import Report
 from ..reports.formats import REPORT_SUFFIXES, echo_summary, to_json_text, write_report
 from ..tiling import DEFAULT_BATCH, DEFAULT_OVERLAP, DEFAULT_TILE
 from .common import param_option, plugin_with_params, refuse_output_inside_input, require_images
@@ -78,17 +77,6 @@ def check_dask_options(restorer: str, values: dict[str, Any], workers: int | Non
         except DaskMissing as err:
             click.echo(f"error: {err}", err=True)
             raise SystemExit(2) from None
-
-
-def on_dask(inputs: Any, out: Path, restorer: str, values: dict[str, Any], **options: Any) -> Any:
-    """``distributed.run_clean``; a scheduler that does not answer is one line and exit 2."""
-    from ..distributed import run_clean
-
-    try:
-        return run_clean(inputs, out, restorer, values, **options)
-    except ConnectionError as err:
-        click.echo(f"error: {err}", err=True)
-        raise SystemExit(2) from None
 
 
 @click.command("clean")
@@ -177,33 +165,14 @@ def clean_command(source: Path, out: Path, model: str | None, restorer: str, par
     restore = make_restorer(registered, values)
     refs = collect_inputs(reference, recursive) if reference is not None else None
     html = report_path is not None and report_path.suffix.lower() in (".html", ".htm")
-    cleaner = Cleaner(restore, inputs, refs, crops=html, normalize=spec, chunk=chunk, group=group)
-    label = f"clean ({restorer})"
-    if workers or scheduler:
-        run = on_dask(inputs, out, restorer, values, refs=refs, crops=html, normalize=spec, overwrite=overwrite,
-                      workers=workers, scheduler=scheduler, chunk=chunk, label=label)
-        results, notes = run.results, run.notes
-    else:
-        results = process_files(inputs, out, cleaner, overwrite, label=label, stack=cleaner.stack, whole=cleaner.whole)
-        notes = list(getattr(restore, "notes", [])) + cleaner.notes
-
-    report = Report(restorer, values, source, out, reference)
-    late: list[str] = []  # kept outputs whose input became unreadable
-    for result in results:
-        if result.status == "failed":
-            report.failed.append({"file": result.rel.as_posix(), "error": result.error or ""})
-            continue
-        try:
-            written = result.status == "written"
-            row, crops = (result.info["row"], result.info["crops"]) if written else cleaner.kept(result)
-        except ImageReadError as err:  # the input of a kept output became unreadable
-            report.failed.append({"file": result.rel.as_posix(), "error": str(err)})
-            late.append(str(err))
-            continue
-        report.rows.append(row)
-        if crops:
-            report.crops[row["file"]] = crops
-    report.notes = notes
+    options = dict(restorer=restorer, params=values, reference=reference, refs=refs, crops=html, normalize=spec,
+                   chunk=chunk, group=group, overwrite=overwrite, label=f"clean ({restorer})")
+    try:
+        run = clean_inputs(inputs, out, restore, workers=workers, scheduler=scheduler, **options)
+    except ConnectionError as err:  # a Dask scheduler that does not answer
+        click.echo(f"error: {err}", err=True)
+        raise SystemExit(2) from None
+    report = run.report
 
     if as_json:
         click.echo(to_json_text(report), nl=False)
@@ -214,11 +183,10 @@ def clean_command(source: Path, out: Path, model: str | None, restorer: str, par
         click.echo(f"report written to {report_path}", err=True)
     for note in report.notes:
         click.echo(f"note: {note}", err=True)
-    code = report_outcome(results, inputs.skipped)
-    incomplete = [r["error"] for r in report.rows if r["error"]] + late
-    for line in incomplete:
+    code = report_outcome(run.results, run.skipped)
+    for line in run.incomplete:
         click.echo(f"error: {line}", err=True)
-    if incomplete:
-        click.echo(f"{len(incomplete)} image(s) without complete figures", err=True)
+    if run.incomplete:
+        click.echo(f"{len(run.incomplete)} image(s) without complete figures", err=True)
         code = 1
     raise SystemExit(code)
