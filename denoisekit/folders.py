@@ -1,9 +1,11 @@
-"""A folder restored as ``denoisekit clean`` restores it: the library function behind the command.
+"""Folders of image files restored, corrupted and scored: the library functions behind the
+``clean``, ``corrupt`` and ``metrics`` commands, which only check options, print and exit.
 
 ``clean_inputs`` runs the ``Cleaner`` over inputs already collected (in this process through
 ``batch.process_files``, or on Dask through ``distributed.run_clean``) and gathers the report:
-a row of figures per image written or kept, the failures and the notes. The command prints it;
-``denoisekit.clean`` is the same from Python, on paths.
+a row of figures per image written or kept, the failures and the notes; ``denoisekit.clean`` is
+the same from Python, on paths. ``corrupt_inputs`` writes each image with a corruption plugin's
+noise, ``score_folders`` measures a folder against its references.
 """
 
 from __future__ import annotations
@@ -116,3 +118,51 @@ def clean(source: str | os.PathLike, out: str | os.PathLike, model: Any = None, 
     return clean_inputs(inputs, out, restore, restorer=restorer, params=params,
                         reference=Path(reference) if reference is not None else None, refs=refs, crops=crops,
                         normalize=spec, chunk=chunk, group=group, overwrite=overwrite, show_progress=show_progress)
+
+
+def corrupt_inputs(inputs: InputSet, out: Path, corruption: Any, params: dict[str, Any], seed: int = 0, *,
+                   overwrite: bool = False, label: str = "corrupt", show_progress: bool = True) -> list[FileResult]:
+    """Write each of ``inputs`` into ``out`` (mirrored) with the noise of ``corruption`` (a
+    corruption plugin) and its ``params``; an image's noise depends only on ``seed`` and its
+    relative path, and each page of a TIFF stack has its own. Returns every file's result."""
+    from .noise_ops import apply_corruption
+    from .stacks import transform_stack
+
+    def transform(rel: Path, image: Any) -> tuple[Any, dict[str, Any]]:
+        noisy = apply_corruption(corruption, image.pixels, params, seed, key=rel.as_posix())
+        return image.with_pixels(noisy), {}
+
+    def stack(rel: Path, source: Path, target: Path) -> dict[str, Any]:
+        def plane(pixels: np.ndarray, where: tuple[int, int]) -> np.ndarray:  # keyed by its page and part too
+            key = f"{rel.as_posix()}#{where[0]}.{where[1]}"
+            return np.clip(apply_corruption(corruption, pixels, params, seed, key=key), 0.0, 1.0)
+
+        transform_stack(source, target, plane)
+        return {}
+
+    return process_files(inputs, out, transform, overwrite, label=label, show_progress=show_progress, stack=stack)
+
+
+def score_folders(reference: Path, test: Path) -> tuple[list[dict[str, Any]], dict[str, Any], list[str]]:
+    """PSNR/SSIM of each image under ``test`` against its reference under ``reference`` (matched
+    by relative path and stem): the rows, their means and count, and one line per image that
+    could not be scored."""
+    from .files import match_references
+    from .metrics import mean
+    from .reports.scores import score_files
+
+    refs, tests = collect_inputs(reference), collect_inputs(test)
+    rows: list[dict[str, Any]] = []
+    errors: list[str] = []
+    for rel, ref_rel in match_references(refs, tests).items():
+        if ref_rel is None:
+            errors.append(f"{rel}: no reference image with that name")
+            continue
+        try:
+            scores = score_files(refs.source(ref_rel), tests.source(rel))
+        except (ImageReadError, ValueError) as err:
+            errors.append(str(err))
+            continue
+        rows.append({"file": rel.as_posix(), **scores})
+    summary = {"psnr": mean(r["psnr"] for r in rows), "ssim": mean(r["ssim"] for r in rows), "count": len(rows)}
+    return rows, summary, errors

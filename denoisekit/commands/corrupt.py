@@ -5,13 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import numpy as np
 
-from ..batch import process_files, report_outcome
+from ..batch import report_outcome
 from ..files import collect_inputs
-from ..noise_ops import apply_corruption
+from ..folders import corrupt_inputs
 from ..params import params_to_text
-from ..stacks import transform_stack
 from .common import (param_option, plugin_with_params, refuse_output_inside_input, require_images, seed_option,
                      write_json)
 
@@ -40,20 +38,8 @@ def corrupt_command(source: Path, out: Path, noise: str, params: tuple[str, ...]
     refuse_output_inside_input(source, out)
     inputs = collect_inputs(source, recursive)
     require_images(inputs, recursive)
-
-    def transform(rel, image):
-        noisy = apply_corruption(corruption.obj, image.pixels, values, seed, key=rel.as_posix())
-        return image.with_pixels(noisy), {}
-
-    def stack(rel, source, target):
-        def plane(pixels, where):  # each plane its own noise: keyed by its page and part too
-            key = f"{rel.as_posix()}#{where[0]}.{where[1]}"
-            return np.clip(apply_corruption(corruption.obj, pixels, values, seed, key=key), 0.0, 1.0)
-
-        transform_stack(source, target, plane)
-        return {}
-
-    results = process_files(inputs, out, transform, overwrite, label=f"corrupt ({noise})", stack=stack)
+    results = corrupt_inputs(inputs, out, corruption.obj, values, seed, overwrite=overwrite,
+                             label=f"corrupt ({noise})")
     if as_json:
         write_json({"noise": noise, "params": params_to_text(values), "seed": seed,
                     "files": [{"file": r.rel.as_posix(), "output": str(r.target), "status": r.status, "error": r.error}

@@ -3,6 +3,7 @@ strips of rows so that a 24-megapixel image needs little memory) and the estimat
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,3 +35,22 @@ def figures(noisy: np.ndarray, restored: np.ndarray, reference: np.ndarray | Non
         result["input"].update(compare(reference, noisy))
         result["output"].update(compare(reference, restored))
     return result
+
+
+def score_files(ref_path: Path, test_path: Path) -> dict[str, float]:
+    """PSNR/SSIM of one test image file against its reference (alpha ignored); of TIFF stacks,
+    the means over their pages (each page on the data's range: docs/scientific.md)."""
+    from ..images import read_image
+    from ..metrics import mean
+    from ..stacks import TiffStack, is_stack
+    from .stack_scores import compare_stacks
+
+    if is_stack(ref_path) or is_stack(test_path):
+        with TiffStack(ref_path) as ref_stack, TiffStack(test_path) as test_stack:
+            pages = compare_stacks(ref_stack, test_stack)
+        psnr_mean = mean(p["psnr"] for p in pages)  # None: every page identical to its reference
+        return {"psnr": float("inf") if psnr_mean is None else psnr_mean, "ssim": mean(p["ssim"] for p in pages)}
+    ref, test = read_image(ref_path), read_image(test_path)
+    if ref.pixels.shape != test.pixels.shape:
+        raise ValueError(f"{test_path}: size/channels {test.pixels.shape} differ from reference {ref.pixels.shape}")
+    return {"psnr": psnr(ref.pixels, test.pixels), "ssim": ssim(ref.pixels, test.pixels)}
