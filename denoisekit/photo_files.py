@@ -44,8 +44,8 @@ def read_header(path: Path) -> tuple[int, PhotoMetadata | None]:
     from PIL import Image as PILImage  # reads the header only
 
     try:
-        with warnings.catch_warnings():  # its decompression-bomb guard: we decode nothing here
-            warnings.simplefilter("ignore", PILImage.DecompressionBombWarning)
+        with warnings.catch_warnings():  # its decompression-bomb guard (we decode nothing here), corrupt-EXIF notes
+            warnings.simplefilter("ignore")
             with PILImage.open(path) as image:
                 if image.format == "PNG":  # its getexif() decodes the whole image for a late eXIf
                     exif = PILImage.Exif()
