@@ -19,10 +19,14 @@ import numpy as np
 
 from .batch import FileResult, process_files
 from .cleaning import Cleaner
-from .files import InputSet, collect_inputs
+from .files import InputSet, collect_inputs, match_references
 from .images import ImageReadError
+from .metrics import mean
+from .noise_ops import apply_corruption
 from .normalization import NormalizeSpec, parse_normalize
 from .reports import Report
+from .reports.scores import score_files
+from .stacks import transform_stack
 
 RestoreFn = Callable[[np.ndarray], np.ndarray]
 
@@ -125,9 +129,6 @@ def corrupt_inputs(inputs: InputSet, out: Path, corruption: Any, params: dict[st
     """Write each of ``inputs`` into ``out`` (mirrored) with the noise of ``corruption`` (a
     corruption plugin) and its ``params``; an image's noise depends only on ``seed`` and its
     relative path, and each page of a TIFF stack has its own. Returns every file's result."""
-    from .noise_ops import apply_corruption
-    from .stacks import transform_stack
-
     def transform(rel: Path, image: Any) -> tuple[Any, dict[str, Any]]:
         noisy = apply_corruption(corruption, image.pixels, params, seed, key=rel.as_posix())
         return image.with_pixels(noisy), {}
@@ -147,10 +148,6 @@ def score_folders(reference: Path, test: Path) -> tuple[list[dict[str, Any]], di
     """PSNR/SSIM of each image under ``test`` against its reference under ``reference`` (matched
     by relative path and stem): the rows, their means and count, and one line per image that
     could not be scored."""
-    from .files import match_references
-    from .metrics import mean
-    from .reports.scores import score_files
-
     refs, tests = collect_inputs(reference), collect_inputs(test)
     rows: list[dict[str, Any]] = []
     errors: list[str] = []

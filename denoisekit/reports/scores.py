@@ -8,9 +8,11 @@ from typing import Any
 
 import numpy as np
 
-from ..images import to_gray, to_rgb
-from ..metrics import psnr, ssim
+from ..images import read_image, to_gray, to_rgb
+from ..metrics import mean, psnr, ssim
 from ..noise_level import estimate_sigma
+from ..stacks import TiffStack, is_stack
+from .stack_scores import compare_stacks
 
 def match_channels(pixels: np.ndarray, channels: int) -> np.ndarray:
     """Gray <-> RGB so an image can be compared with a reference of ``channels`` channels."""
@@ -40,11 +42,6 @@ def figures(noisy: np.ndarray, restored: np.ndarray, reference: np.ndarray | Non
 def score_files(ref_path: Path, test_path: Path) -> dict[str, float]:
     """PSNR/SSIM of one test image file against its reference (alpha ignored); of TIFF stacks,
     the means over their pages (each page on the data's range: docs/scientific.md)."""
-    from ..images import read_image
-    from ..metrics import mean
-    from ..stacks import TiffStack, is_stack
-    from .stack_scores import compare_stacks
-
     if is_stack(ref_path) or is_stack(test_path):
         with TiffStack(ref_path) as ref_stack, TiffStack(test_path) as test_stack:
             pages = compare_stacks(ref_stack, test_stack)
