@@ -1,88 +1,101 @@
-"""Calibrate the colorizer's chroma on the validation crops: how much of the true colour lies
-along the predicted one, by the predicted colour's strength, and the cap and knee of `clean`'s
-``chroma.calibrate_chroma`` chosen from a grid.
+"""Calibrate a colorizer on the validation crops: the affine map from predicted to true chroma
+(`denoisekit.calibrate_colorizer`, what `train` fits for new colorizers), then the cap and knee
+of `clean`'s ``chroma.calibrate_chroma`` chosen from a grid with the map applied.
 
-    python benchmarks/colorize_calibrate.py [MODEL]      (after benchmarks/run.py has fetched both sets)
+    python benchmarks/colorize_calibrate.py [MODEL] [--write OUT.keras]
+        (after benchmarks/training_data.py and benchmarks/run.py have made both kinds of sets)
 
-Rule (validation sets only): the largest worst-set SSIM gain over the gray input, ties (to 4
-decimals) broken by the worst-set PSNR gain. The evaluation sets are printed beside, to show,
-not to choose. Chroma is smoothed first (`clean`'s guided filter), as `clean` does.
+Rule (validation sets only): the largest worst-set SSIM gain over the gray input; among the
+choices within ``SSIM_TOLERANCE`` of it, the greyest (the least mean colour on the validation
+crops; issue 20 asks for colours greyer where unsure). The evaluation sets are printed beside,
+to show, not to choose. ``--write`` stores the map in a copy of MODEL.
 """
 
 from __future__ import annotations
 
-import sys
+import argparse
 
 import numpy as np
 
-from colorize_compare import SETS, colour_photos
-from denoisekit.chroma import calibrate_chroma
-from denoisekit.images import to_gray, to_rgb
-from denoisekit.inference import ModelRestore
+from colorize_compare import SETS
+from denoisekit.chroma import calibrate_chroma, fit_chroma_map, map_chroma
+from denoisekit.colour_calibration import calibrate_colorizer, colorization_samples, colour_photographs
 from denoisekit.metrics import psnr, ssim
 
 VALIDATION = ("val-photo", "val-sample")
-EDGES = np.array([0, 0.02, 0.04, 0.06, 0.08, 0.1, 0.13, 0.16, 0.2, 0.3, 2.0])
-CAPS = (0.06, 0.08, 0.09, 0.1, 0.12, 0.15)
-KNEES = (0.03, 0.04, 0.06, 0.08, 0.1)
+CAPS = (0.1, 0.12, 0.15, 0.2, 0.25, 0.3)
+KNEES = (0.03, 0.06, 0.1, 0.15, 0.2, 0.3)
+#: SSIM gains closer than this count as equal (about the spread between the validation sets' crops).
+SSIM_TOLERANCE = 0.001
+#: What clean did before the map (the previous cap and knee), printed for comparison.
+BEFORE = (0.12, 0.1)
 
 
 def load(model: str) -> dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray, float, float]]]:
-    """{set: [(clean, luma, smoothed full-colour output, gray input's PSNR, its SSIM)]} for the
-    colour images of every set."""
-    restore = ModelRestore(model, chroma_gain=1.0, chroma_cap=0)
+    """{set: [(clean, luma, smoothed colorization before any correction, gray input's PSNR, its SSIM)]}
+    for the colour images of every set."""
     sets = {}
     for name, (folder, pattern) in SETS.items():
+        photos = [rgb for _, rgb in colour_photographs(sorted(folder.glob(pattern)))]
         items = []
-        for _, clean, gray in colour_photos(folder, pattern):
-            luma = to_gray(to_rgb(gray))
+        for luma, out, clean in colorization_samples(model, photos):
             shown = np.repeat(luma, 3, axis=-1)
-            items.append((clean, luma, np.clip(restore(gray), 0, 1), psnr(clean, shown), ssim(clean, shown)))
+            items.append((clean, luma, out, psnr(clean, shown), ssim(clean, shown)))
         sets[name] = items
     return sets
 
 
-def along(items) -> str:
-    """Per bin of predicted chroma length: its share of pixels and the least-squares gain from
-    the prediction to the truth (the true chroma's component along the predicted one)."""
-    num, den, count = (np.zeros(len(EDGES) - 1) for _ in range(3))
-    for clean, luma, out, _, _ in items:
-        c, t = (out - luma).reshape(-1, 3), (clean - luma).reshape(-1, 3)
-        b = np.clip(np.digitize(np.linalg.norm(c, axis=1), EDGES) - 1, 0, len(num) - 1)
-        np.add.at(num, b, (c * t).sum(1))
-        np.add.at(den, b, (c * c).sum(1))
-        np.add.at(count, b, 1)
-    return "  ".join(f"{EDGES[i]:.2f}+: {count[i] / count.sum():4.0%} x{num[i] / max(den[i], 1e-12):+.2f}"
-                     for i in range(len(num)))
+def made(luma: np.ndarray, out: np.ndarray, chroma_map, cap: float, knee: float) -> np.ndarray:
+    """``clean``'s colorization from the smoothed prediction: the map (if any), then the cap."""
+    out = out.copy()
+    if chroma_map is not None:
+        map_chroma(luma, out, chroma_map)
+    return calibrate_chroma(luma, out, 1.0, cap, knee)
 
 
-def margins(items, gain: float, cap: float, knee: float) -> tuple[float, float]:
-    """Mean PSNR and SSIM change over the gray input."""
-    dp = ds = 0.0
+def margins(items, chroma_map, cap: float, knee: float) -> tuple[float, float, float]:
+    """Mean PSNR and SSIM change over the gray input, and the mean colour (chroma length)."""
+    dp = ds = colour = 0.0
     for clean, luma, out, gray_psnr, gray_ssim in items:
-        made = calibrate_chroma(luma, out.copy(), gain, cap, knee)
-        dp += psnr(clean, made) - gray_psnr
-        ds += ssim(clean, made) - gray_ssim
-    return dp / len(items), ds / len(items)
+        rgb = made(luma, out, chroma_map, cap, knee)
+        dp += psnr(clean, rgb) - gray_psnr
+        ds += ssim(clean, rgb) - gray_ssim
+        colour += float(np.linalg.norm(rgb - luma, axis=-1).mean())
+    return dp / len(items), ds / len(items), colour / len(items)
 
 
 def main() -> None:
-    sets = load(sys.argv[1] if len(sys.argv) > 1 else "colorize-color")
-    print("true colour along the predicted one, per predicted strength (share of pixels, gain):")
-    for name, items in sets.items():
-        print(f"  {name:10s} {along(items)}")
-    choices = [(g, 0.0, 0.06) for g in (0.5, 0.75, 1.0)] + [(1.0, c, k) for c in CAPS for k in KNEES]
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("model", nargs="?", default="colorize-color")
+    parser.add_argument("--write", metavar="OUT", help="write MODEL with the fitted map here")
+    args = parser.parse_args()
+    sets = load(args.model)
+    chroma_map = fit_chroma_map((luma, out, clean) for name in VALIDATION for clean, luma, out, _, _ in sets[name])
+    print("chroma map fitted on the validation crops (rows: red chroma, blue chroma, 1; columns: red, blue):")
+    for row in chroma_map:
+        print("   ", "  ".join(f"{v:+.4f}" for v in row))
+
+    print("\nchange over the gray input, dB / SSIM (mean colour):")
+    figures = {name: margins(items, None, *BEFORE) for name, items in sets.items()}
+    print(f"  {'before: no map, cap %g knee %g' % BEFORE:34s} "
+          + "  ".join(f"{n} {p:+.2f}/{s:+.4f}" for n, (p, s, _) in figures.items()))
     rows = []
-    print("\nchange over the gray input, dB / SSIM:")
-    for gain, cap, knee in choices:
-        figures = {name: margins(items, gain, cap, knee) for name, items in sets.items()}
-        worst = (min(round(figures[v][1], 4) for v in VALIDATION), min(figures[v][0] for v in VALIDATION))
-        rows.append((worst, gain, cap, knee))
-        label = f"gain {gain:g}" if not cap else f"cap {cap:g} knee {knee:g}"
-        print(f"  {label:18s} " + "  ".join(f"{n} {p:+.2f}/{s:+.4f}" for n, (p, s) in figures.items()), flush=True)
-    (ssim_gain, psnr_gain), gain, cap, knee = max(rows)
-    print(f"\nchosen on validation: cap {cap:g} knee {knee:g} (worst validation set {psnr_gain:+.2f} dB, "
-          f"SSIM {ssim_gain:+.4f} over the gray input)")
+    for cap, knee in [(0.0, 0.0)] + [(c, k) for c in CAPS for k in KNEES]:
+        figures = {name: margins(items, chroma_map, cap, knee) for name, items in sets.items()}
+        worst_ssim = min(figures[v][1] for v in VALIDATION)
+        colour = float(np.mean([figures[v][2] for v in VALIDATION]))
+        rows.append((worst_ssim, colour, cap, knee))
+        label = "map, no cap" if not cap else f"map, cap {cap:g} knee {knee:g}"
+        print(f"  {label:34s} " + "  ".join(f"{n} {p:+.2f}/{s:+.4f}" for n, (p, s, _) in figures.items())
+              + f"  (colour {colour:.4f})", flush=True)
+    best = max(r[0] for r in rows)
+    worst_ssim, colour, cap, knee = min((r for r in rows if r[0] >= best - SSIM_TOLERANCE), key=lambda r: r[1])
+    print(f"\nchosen on validation: {'no cap' if not cap else f'cap {cap:g} knee {knee:g}'} (worst validation set "
+          f"SSIM {worst_ssim:+.4f} over the gray input, best {best:+.4f}; mean colour {colour:.4f})")
+    if args.write:  # the same fit through the public function
+        photos = sorted(path for folder, pattern in (SETS[v] for v in VALIDATION) for path in folder.glob(pattern))
+        written = calibrate_colorizer(args.model, photos, args.write, overwrite=True)
+        print(f"wrote {args.write} with its chroma_map {written}")
 
 
 if __name__ == "__main__":

@@ -42,7 +42,7 @@ def scores(items, post) -> str:
 
 
 def main() -> None:
-    restore = ModelRestore("colorize-color", chroma_radius=0, chroma_gain=1.0, chroma_cap=0)  # raw
+    restore = ModelRestore("colorize-color", chroma_radius=0, chroma_gain=1.0, chroma_cap=0, chroma_map=False)  # raw
     sets = {"validation": load([HERE.parent / "samples/clean/chelsea.png", HERE.parent / "samples/clean/coffee.png"], restore),
             "photos": load(sorted((HERE / "data/photos").glob("*.png")), restore)}
     num = sum(float(np.sum((c - y) * (o - y))) for c, y, o in sets["validation"])

@@ -1,6 +1,6 @@
 """A contact sheet for judging colorization by eye: gray input, the bundled model's raw colour
-(`chroma_radius=0`, `chroma_gain=1`, `chroma_cap=0`), `clean`'s output (chroma smoothed along the
-luma edges, then capped), original.
+(`chroma_radius=0`, `chroma_map=false`, `chroma_cap=0`), `clean`'s output (chroma smoothed along
+the luma edges, corrected by the model's chroma map, then capped), original.
 
     python benchmarks/colorize_sheet.py [OUT.jpg]      (after benchmarks/run.py has fetched both sets)
 
@@ -27,7 +27,7 @@ PHOTOS = ("photos/fruits", "photos/butterfly", "photos/home", "photos/squirrel_c
 
 def main() -> None:
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else HERE / "colorize-photos.jpg"
-    raw = ModelRestore("colorize-color", chroma_radius=0, chroma_gain=1.0, chroma_cap=0)
+    raw = ModelRestore("colorize-color", chroma_radius=0, chroma_gain=1.0, chroma_cap=0, chroma_map=False)
     smoothed = ModelRestore("colorize-color")
     rows = []
     for name in PHOTOS:

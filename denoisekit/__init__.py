@@ -23,6 +23,7 @@ from .plugin_types import Architecture, Corruption, Restorer  # noqa: E402
 from .arrays import make_restorer, restore_array  # noqa: E402
 from .api import Model, corrupt, denoise, load, psnr, ssim, train  # noqa: E402
 from .folders import CleanRun, clean  # noqa: E402
+from .colour_calibration import calibrate_colorizer  # noqa: E402
 from .distributed import clean_on_dask  # noqa: E402
 from .large import restore_dask, restore_large  # noqa: E402
 
@@ -37,6 +38,7 @@ __all__ = [
     "psnr",
     "ssim",
     "train",
+    "calibrate_colorizer",
     # folders of files, as the clean command
     "clean",
     "CleanRun",

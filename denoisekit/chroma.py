@@ -7,6 +7,13 @@ filter is linear in the chroma for a fixed guide, so the luma of the result is t
 a colour too strong for a pixel's brightness is made fainter (:func:`fit_gamut`), not
 clipped per channel, which would change the brightness too.
 
+A colorizer's smoothed chroma is then corrected by its own calibration (:func:`map_chroma`): an
+affine map of the (red, blue) chroma fitted by least squares on held-out photographs
+(:func:`fit_chroma_map`; ``train`` fits it on its validation images and stores it in the model
+file as ``chroma_map``), the linear estimate of the true colour given the predicted one. It
+keeps the colour a model gets right, shrinks what it gets wrong towards gray, and moves the
+model's habitual tint (warm where the truth is green) onto the colours it predicts.
+
 Images are filtered in strips of rows, each read with the ``2 * radius`` rows of context
 the two box-filter passes need, so memory is a few strips, not a few images, and the
 result equals filtering the whole image at once.
@@ -14,7 +21,16 @@ result equals filtering the whole image at once.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Sequence
+
 import numpy as np
+
+from .builtins.corruptions import LUMA_WEIGHTS  # BT.601, as images.to_gray
+
+#: The metadata key of a colorizer's chroma calibration: 3 rows (red chroma, blue chroma, 1)
+#: by 2 columns (the corrected red and blue chroma); green follows from the luma.
+CHROMA_MAP_KEY = "chroma_map"
 
 #: Regularisation of the guided filter, on the [0, 1] scale squared: luma edges whose local
 #: standard deviation is well above 0.1 keep their colour edge, flatter regions are averaged.
@@ -24,15 +40,14 @@ STRIP_ROWS = 128
 #: (1-64 px, and a single tint for the whole image best of all); 16 keeps regional colour
 #: (benchmarks/README.md says how it was chosen).
 DEFAULT_CHROMA_RADIUS = 16
-#: ``clean`` maps each pixel's predicted chroma (a vector of length m on the [0, 1] scale) to
-#: length ``gain * cap * m / (m + CHROMA_KNEE)``: at most ``cap`` away from gray. Measured on the
-#: validation crops, the true colour along the predicted one grows far less than the prediction
-#: does: a strong colour is often a blotch (the model is overconfident there), a faint one is
-#: usually too faint (about a third of the truth). Cap and knee were chosen on the validation sets
-#: (benchmarks/README.md, "Colorization"): the best worst-set SSIM gain over the gray input (to 4
-#: decimals), then PSNR; re-chosen when out-of-gamut colours became fainter instead of clipped.
-DEFAULT_CHROMA_CAP = 0.12
-CHROMA_KNEE = 0.1
+#: With a cap above 0, ``clean`` maps each pixel's chroma (a vector of length m on the [0, 1]
+#: scale, after the model's ``chroma_map``) to length ``gain * cap * m / (m + knee)``: at most
+#: ``cap`` away from gray, strong colours (often blotches) shrunk most. Cap and knee were chosen
+#: with the bundled colorizer's map on the validation sets by benchmarks/colorize_calibrate.py
+#: (benchmarks/README.md, "Colorization"): among the choices within a tolerance of the
+#: best worst-set SSIM gain over the gray input (0.001), the greyest (issue 20: greyer where unsure).
+DEFAULT_CHROMA_CAP = 0.15
+CHROMA_KNEE = 0.15
 #: A share of the (capped) chroma kept, the rest gray; 1 with the cap, which already shrinks.
 DEFAULT_CHROMA_GAIN = 1.0
 
@@ -109,4 +124,40 @@ def calibrate_chroma(luma: np.ndarray, rgb: np.ndarray, gain: float = DEFAULT_CH
         rgb *= np.float32(gain * cap) / (length + np.float32(knee))
     else:
         rgb *= np.float32(gain)
+    return _add_within_gamut(luma, rgb, rgb)  # rgb holds the chroma here
+
+
+def _red_blue(luma: np.ndarray, rgb: np.ndarray) -> np.ndarray:
+    """(..., 3) [red chroma, blue chroma, 1] of ``rgb`` around ``luma``: the affine map's inputs."""
+    chroma = rgb - luma
+    return np.concatenate([chroma[..., 0:1], chroma[..., 2:3], np.ones_like(chroma[..., :1])], axis=-1)
+
+
+def fit_chroma_map(samples: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> list[list[float]]:
+    """Least-squares affine map from predicted to true (red, blue) chroma over every pixel of
+    ``samples``, each ``(luma (H, W, 1), predicted RGB (H, W, 3), true RGB (H, W, 3))``.
+
+    Returns 3 rows (red chroma, blue chroma, 1) by 2 columns (red, blue): ``map_chroma``'s
+    ``chroma_map``. Only 3x3 and 3x2 sums are kept, so any number of images fits in memory.
+    """
+    gram, cross = np.zeros((3, 3)), np.zeros((3, 2))
+    for luma, predicted, true in samples:
+        x = _red_blue(luma, predicted).reshape(-1, 3).astype(np.float64)
+        y = (true - luma)[..., [0, 2]].reshape(-1, 2).astype(np.float64)
+        gram += x.T @ x
+        cross += x.T @ y
+    if not gram[2, 2]:
+        raise ValueError("no pixels to fit a chroma map on")
+    solution = np.linalg.lstsq(gram, cross, rcond=None)[0]  # minimum-norm where a prediction never varies
+    return [[round(float(v), 6) for v in row] for row in solution]
+
+
+def map_chroma(luma: np.ndarray, rgb: np.ndarray, chroma_map: Sequence[Sequence[float]]) -> np.ndarray:
+    """Correct the chroma of ``rgb`` (H, W, 3) by a colorizer's ``chroma_map``
+    (:func:`fit_chroma_map`), in place, the luma kept: green is what makes the brightness
+    ``luma`` again. Returns ``rgb``, brought into [0, 1] by :func:`fit_gamut`."""
+    red_blue = _red_blue(luma, rgb) @ np.asarray(chroma_map, np.float32)
+    wr, wg, wb = LUMA_WEIGHTS
+    green = -(wr * red_blue[..., 0:1] + wb * red_blue[..., 1:2]) / wg
+    rgb[...] = np.concatenate([red_blue[..., 0:1], green, red_blue[..., 1:2]], axis=-1)
     return _add_within_gamut(luma, rgb, rgb)  # rgb holds the chroma here

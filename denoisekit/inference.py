@@ -30,7 +30,8 @@ from typing import Callable, Sequence
 import cv2
 import numpy as np
 
-from .chroma import DEFAULT_CHROMA_CAP, DEFAULT_CHROMA_GAIN, DEFAULT_CHROMA_RADIUS, calibrate_chroma, smooth_chroma
+from .chroma import (CHROMA_MAP_KEY, DEFAULT_CHROMA_CAP, DEFAULT_CHROMA_GAIN, DEFAULT_CHROMA_RADIUS, calibrate_chroma,
+                     map_chroma, smooth_chroma)
 from .images import to_gray, to_rgb
 from .modelio import (CHROMA_MODEL_SUFFIX, TASKS, Denoiser, ModelLoadError, bundled_for, bundled_models,
                       load_denoiser, peek_metadata, task_of)
@@ -151,8 +152,9 @@ class ModelRestore:
     classical estimate (its ``fill``: ``impulses.impulse_fill`` for salt-and-pepper), the
     model's output the rest;
     ``ensemble`` averages the restorations of the 8 flips and rotations;
-    ``chroma_radius`` smooths a colorization's chroma along the luma's edges (0: off), and
-    ``chroma_cap`` caps its length (``chroma.calibrate_chroma``; 0: no cap) and ``chroma_gain``
+    ``chroma_radius`` smooths a colorization's chroma along the luma's edges (0: off),
+    ``chroma_map`` corrects it by the model's own calibration where its file holds one
+    (``chroma.map_chroma``), ``chroma_cap`` caps its length (``chroma.calibrate_chroma``; 0: no cap) and ``chroma_gain``
     scales it (``chroma_cap=0, chroma_gain=1``: as predicted; ``chroma_gain=0``: the gray input);
     ``color`` says how a named gray model restores RGB images: per RGB channel, or per channel
     of an opponent colour space (``opponent.py``; for noise independent per RGB channel), as a
@@ -173,7 +175,7 @@ class ModelRestore:
                  ensemble: bool = False, chroma_radius: int = DEFAULT_CHROMA_RADIUS, color: str = "rgb",
                  chroma_gain: float = DEFAULT_CHROMA_GAIN, chroma_scale: int = DEFAULT_CHROMA_SCALE,
                  declip: bool = True, rgb_share: float = 0.0, chroma_cap: float = DEFAULT_CHROMA_CAP,
-                 preloaded: Denoiser | None = None) -> None:
+                 chroma_map: bool = True, preloaded: Denoiser | None = None) -> None:
         if color not in COLOR_SPACES:
             raise ValueError(f"color must be one of {', '.join(COLOR_SPACES)}, not {color!r}")
         if overlap >= tile:
@@ -186,7 +188,7 @@ class ModelRestore:
         self.ensemble, self.chroma_radius, self.chroma_gain = ensemble, chroma_radius, chroma_gain
         if chroma_cap < 0:
             raise ValueError(f"chroma_cap must be 0 (no cap) or more, not {chroma_cap}")
-        self.chroma_cap = chroma_cap
+        self.chroma_cap, self.chroma_map = chroma_cap, chroma_map
         if chroma_scale < 0:
             raise ValueError(f"chroma_scale must be 0 (auto) or more, not {chroma_scale}")
         if not 0.0 <= rgb_share <= 1.0:
@@ -334,6 +336,9 @@ class ModelRestore:
         luma = to_gray(rgb)
         if self.chroma_radius:
             smooth_chroma(luma, out, self.chroma_radius)
+        fitted = denoiser.metadata.get(CHROMA_MAP_KEY)
+        if self.chroma_map and fitted:
+            map_chroma(luma, out, fitted)
         return calibrate_chroma(luma, out, self.chroma_gain, self.chroma_cap)
 
     def _restore(self, denoiser: Denoiser, label: str, pixels: np.ndarray, way: str) -> np.ndarray:

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from clean_fixtures import clean_models  # noqa: F401
-from denoisekit.chroma import CHROMA_KNEE, DEFAULT_CHROMA_CAP, calibrate_chroma, fit_gamut, smooth_chroma
+from denoisekit.chroma import (CHROMA_KNEE, CHROMA_MAP_KEY, DEFAULT_CHROMA_CAP, calibrate_chroma, fit_chroma_map,
+                               fit_gamut, map_chroma, smooth_chroma)
 from denoisekit.images import to_gray
 
 
@@ -98,19 +99,22 @@ def test_chroma_cap_keeps_hue_and_brightness_and_bounds_the_colour():
     chroma = rng.normal(0, 0.1, (20, 30, 3)).astype(np.float32)
     chroma -= to_gray(chroma)  # a pure colour difference: brightness stays the luma's
     rgb = luma + chroma
-    cap = DEFAULT_CHROMA_CAP
-    assert cap > CHROMA_KNEE  # as chosen on validation: faint colours are strengthened
-    out = calibrate_chroma(luma, rgb.copy(), gain=1.0, cap=cap)
+    cap, knee = 0.12, 0.1  # a cap above the knee strengthens faint colours
+    out = calibrate_chroma(luma, rgb.copy(), gain=1.0, cap=cap, knee=knee)
     length, new = np.linalg.norm(chroma, axis=-1), np.linalg.norm(out - luma, axis=-1)
-    np.testing.assert_allclose(new, cap * length / (length + CHROMA_KNEE), atol=1e-5)  # the mapping
+    np.testing.assert_allclose(new, cap * length / (length + knee), atol=1e-5)  # the mapping
     assert new.max() < cap  # never farther from gray than the cap
-    faint = length < CHROMA_KNEE * (cap / CHROMA_KNEE - 1) * 0.9
+    faint = length < knee * (cap / knee - 1) * 0.9
     assert faint.any() and (new[faint] > length[faint]).all()  # a faint colour is strengthened
     cosine = np.einsum("hwc,hwc->hw", out - luma, chroma) / (new * length)
     np.testing.assert_allclose(cosine, 1.0, atol=1e-4)  # same hue
     np.testing.assert_allclose(to_gray(out), luma, atol=1e-5)  # same brightness
     np.testing.assert_array_equal(calibrate_chroma(luma, rgb.copy(), gain=1.0, cap=0), rgb)  # no cap: as it was
     np.testing.assert_allclose(calibrate_chroma(luma, rgb.copy(), gain=0.0, cap=cap), np.repeat(luma, 3, -1))
+    # clean's default, chosen on validation with the bundled colorizer's map: every colour shrunk.
+    default = np.linalg.norm(calibrate_chroma(luma, rgb.copy()) - luma, axis=-1)
+    np.testing.assert_allclose(default, DEFAULT_CHROMA_CAP * length / (length + CHROMA_KNEE), atol=1e-5)
+    assert (default < length).all()
 
 
 def test_a_colour_too_strong_for_its_brightness_is_made_fainter_not_clipped():
@@ -224,3 +228,73 @@ def test_the_chroma_is_restored_at_half_size_only_where_the_noise_makes_that_cos
     # Auto (0): full size below sigma 17, where half size lost 0.26-0.9 dB on the validation crops.
     assert [chroma_scale_for(sigma) for sigma in (0, 5, 15, 16.9, 17, 25, 50)] == [1, 1, 1, 1, 2, 2, 2]
     assert chroma_scale_for(5, scale=2) == 2 and chroma_scale_for(50, scale=1) == 1  # as asked
+
+
+def random_colours(seed: int, shape=(30, 40)) -> tuple[np.ndarray, np.ndarray]:
+    """(luma, RGB) with mid-range brightness and moderate colour, all inside [0, 1]."""
+    rng = np.random.default_rng(seed)
+    luma = rng.uniform(0.35, 0.65, (*shape, 1)).astype(np.float32)
+    return luma, colour_image(luma, rng.normal(0, 0.05, (*shape, 3)).astype(np.float32))
+
+
+def test_a_chroma_map_changes_colour_only_and_the_fit_recovers_a_known_map():
+    luma, predicted = random_colours(7)
+    known = [[0.5, -0.2], [0.1, 1.5], [0.01, -0.02]]  # rows: red chroma, blue chroma, 1
+    true = map_chroma(luma, predicted.copy(), known)
+    np.testing.assert_allclose(to_gray(true), luma, atol=1e-5)  # the brightness is the luma's
+    chroma, before = true - luma, predicted - luma
+    np.testing.assert_allclose(chroma[..., 0], 0.5 * before[..., 0] + 0.1 * before[..., 2] + 0.01, atol=1e-5)
+    np.testing.assert_allclose(chroma[..., 2], -0.2 * before[..., 0] + 1.5 * before[..., 2] - 0.02, atol=1e-5)
+    # Fitted from (prediction, truth) pairs spread over two images, the map comes back.
+    luma2, predicted2 = random_colours(8)
+    pairs = [(luma, predicted, true), (luma2, predicted2, map_chroma(luma2, predicted2.copy(), known))]
+    np.testing.assert_allclose(fit_chroma_map(pairs), known, atol=1e-4)
+    identity = [[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]]
+    np.testing.assert_allclose(map_chroma(luma, predicted.copy(), identity), predicted, atol=1e-6)
+    # Where the model is no guide (its colour unrelated to the truth), the fit turns the colour gray.
+    unrelated = fit_chroma_map([(luma, predicted, colour_image(luma, np.zeros_like(predicted)))])
+    np.testing.assert_allclose(unrelated, np.zeros((3, 2)), atol=1e-6)
+    with pytest.raises(ValueError, match="no pixels"):
+        fit_chroma_map([])
+
+
+@pytest.mark.slow
+def test_colorize_applies_the_models_own_chroma_map_unless_told_not_to(clean_models, tmp_path):
+    from denoisekit.modelio import load_denoiser, update_metadata
+    from denoisekit.plugins import restorer
+
+    gray = np.random.default_rng(9).random((40, 48, 1)).astype(np.float32)
+    make = restorer("model").obj.make
+    raw = make(model=str(clean_models.colorize), chroma_cap=0)(gray)  # no map in this file: as predicted
+    chroma_map = [[0.0, 0.5], [0.0, 0.5], [0.02, 0.0]]  # blue follows the model's red and blue, red a tint
+    denoiser = load_denoiser(clean_models.colorize)
+    update_metadata(denoiser.model, **{CHROMA_MAP_KEY: chroma_map})
+    mapped_file = tmp_path / "mapped.keras"
+    denoiser.model.save(mapped_file)
+    luma = to_gray(np.repeat(gray, 3, axis=-1))
+    mapped = make(model=str(mapped_file), chroma_cap=0)(gray)
+    np.testing.assert_allclose(mapped, map_chroma(luma, raw.copy(), chroma_map), atol=1e-5)
+    np.testing.assert_array_equal(make(model=str(mapped_file), chroma_cap=0, chroma_map=False)(gray), raw)
+
+
+@pytest.mark.slow
+def test_calibrate_colorizer_writes_a_copy_with_the_fitted_map(clean_models, tmp_path):
+    import denoisekit
+    from denoisekit.modelio import peek_metadata
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for seed in (10, 11):
+        rgb = np.rint(random_colours(seed, (48, 64))[1] * 255).astype(np.uint8)
+        cv2.imwrite(str(photos / f"p{seed}.png"), rgb[..., ::-1])
+    cv2.imwrite(str(photos / "gray.png"), np.full((48, 64), 128, np.uint8))  # no colour to learn from
+    out = tmp_path / "calibrated.keras"
+    fitted = denoisekit.calibrate_colorizer(clean_models.colorize, [photos], out)
+    assert peek_metadata(out)[CHROMA_MAP_KEY] == fitted and np.shape(fitted) == (3, 2)
+    assert CHROMA_MAP_KEY not in peek_metadata(clean_models.colorize)  # the original is left as it was
+    with pytest.raises(FileExistsError):
+        denoisekit.calibrate_colorizer(clean_models.colorize, [photos], out)
+    with pytest.raises(ValueError, match="no colour photographs"):
+        denoisekit.calibrate_colorizer(clean_models.colorize, [photos / "gray.png"], out, overwrite=True)
+    with pytest.raises(ValueError, match="not a colorization model"):
+        denoisekit.calibrate_colorizer(clean_models.gray, [photos], tmp_path / "x.keras")

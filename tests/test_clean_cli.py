@@ -15,6 +15,7 @@ from clean_fixtures import (  # noqa: F401  (fixtures)
 )
 
 import denoisekit
+from denoisekit.chroma import DEFAULT_CHROMA_CAP
 from denoisekit import modelio
 from denoisekit.cli import main
 from denoisekit.images import read_image
@@ -54,7 +55,7 @@ def test_readme_command_on_the_samples(runner, tmp_path):
     assert data["params"] == {"model": "gaussian", "tile": 512, "overlap": 64, "batch": 4,
                               "keep_untouched": True, "fill": 0.0, "ensemble": False, "chroma_radius": 16,
                               "chroma_gain": 1.0, "color": "rgb", "chroma_scale": 0, "declip": True,
-                              "rgb_share": 0.0, "chroma_cap": 0.12}
+                              "rgb_share": 0.0, "chroma_cap": DEFAULT_CHROMA_CAP, "chroma_map": True}
     assert "mean" in result.stdout and "PSNR in" in result.stdout
     assert result.stderr.count("note:") == 0  # gray and color images each get their own model
 

@@ -28,7 +28,8 @@ def test_builtin_restorers_are_registered_through_the_hook():
     assert {"model", "median", "switching-median", "nlmeans"} <= set(table)
     assert all(r.provider == "denoisekit (builtin)" for r in table.values())
     assert [p.name for p in table["model"].params] == ["model", "tile", "overlap", "batch", "keep_untouched", "fill", "ensemble",
-                                                       "chroma_radius", "chroma_cap", "chroma_gain", "color", "chroma_scale", "declip",
+                                                       "chroma_radius", "chroma_map", "chroma_cap", "chroma_gain", "color",
+                                                       "chroma_scale", "declip",
                                                        "rgb_share"]
 
 

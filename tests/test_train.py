@@ -278,6 +278,9 @@ def test_colorization_keeps_luminance_and_adds_color(tmp_path, photo_dirs):
     luma = colored @ np.array([0.299, 0.587, 0.114], np.float32)
     assert np.abs(luma - gray[..., 0]).mean() < 0.01  # the gray input's luminance is kept
     assert np.abs(colored[..., 0] - colored[..., 2]).mean() > 0.005  # and color appears
+    # Its colour calibration, fitted on the validation photos, travels in the file for clean.
+    chroma_map = np.asarray(denoiser.metadata["chroma_map"])
+    assert chroma_map.shape == (3, 2) and np.isfinite(chroma_map).all() and np.abs(chroma_map).sum() > 0
 
 
 def test_bad_train_options_are_one_line_errors(tmp_path):

@@ -50,10 +50,13 @@ class ModelRestorer(Restorer):
         Param("chroma_radius", "int", DEFAULT_CHROMA_RADIUS, 0, 1024,
               help="colorization: smooth the predicted colour along the brightness edges over this "
                    "radius in pixels (guided filter); 0: unsmoothed"),
+        Param("chroma_map", "bool", True,
+              help="colorization: correct the predicted colour by the model's own calibration where its "
+                   "file holds one (a linear map fitted on held-out photographs by train: greyer where "
+                   "the model is unsure); false: as predicted"),
         Param("chroma_cap", "float", DEFAULT_CHROMA_CAP, 0.0, 1.0,
-              help="colorization: how far from gray a colour may go (strong predicted colours are "
-                   f"often blotches, faint ones too faint: chroma of length m becomes cap m/(m + {CHROMA_KNEE:g})); "
-                   "0: no cap"),
+              help="colorization: how far from gray a colour may go (strong colours are often blotches: "
+                   f"chroma of length m becomes cap m/(m + {CHROMA_KNEE:g})); 0: no cap"),
         Param("chroma_gain", "float", DEFAULT_CHROMA_GAIN, 0.0, 2.0,
               help="colorization: the share of the (capped) colour kept, the rest gray (chroma_cap=0 "
                    "chroma_gain=1: as predicted; 0: the gray input)"),
@@ -77,13 +80,14 @@ class ModelRestorer(Restorer):
              batch: int = DEFAULT_BATCH, keep_untouched: bool = True, fill: float = 0.0, ensemble: bool = False,
              chroma_radius: int = DEFAULT_CHROMA_RADIUS, color: str = "rgb",
              chroma_gain: float = DEFAULT_CHROMA_GAIN, chroma_scale: int = DEFAULT_CHROMA_SCALE,
-             declip: bool = True, rgb_share: float = 0.0, chroma_cap: float = DEFAULT_CHROMA_CAP) -> RestoreFn:
+             declip: bool = True, rgb_share: float = 0.0, chroma_cap: float = DEFAULT_CHROMA_CAP,
+             chroma_map: bool = True) -> RestoreFn:
         from ..inference import ModelRestore
 
         return ModelRestore(model, tile=tile, overlap=overlap, batch=batch, keep_untouched=keep_untouched,
                             fill=fill, ensemble=ensemble, chroma_radius=chroma_radius, color=color,
                             chroma_gain=chroma_gain, chroma_scale=chroma_scale, declip=declip,
-                            rgb_share=rgb_share, chroma_cap=chroma_cap)
+                            rgb_share=rgb_share, chroma_cap=chroma_cap, chroma_map=chroma_map)
 
 
 class MedianRestorer(Restorer):

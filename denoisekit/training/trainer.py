@@ -14,7 +14,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
+
 from .. import __version__
+from ..chroma import CHROMA_MAP_KEY, DEFAULT_CHROMA_RADIUS, fit_chroma_map, smooth_chroma
 from ..modelio import attach_metadata, load_denoiser, load_keras_model, peek_metadata, read_metadata, update_metadata
 from ..noise_ops import shape_changed
 from ..params import params_to_text, resolve_params
@@ -274,6 +277,13 @@ def _settle_recipe(config: TrainConfig, defaults: dict[str, Any], model: Any, im
     return replace(config, patch=patch, augment=augment, loss=loss, schedule=schedule), input_size
 
 
+def _smoothed_colorizations(pairs: list[tuple[np.ndarray, np.ndarray]], outputs: list[np.ndarray]):
+    """(luma, colorization smoothed as ``clean`` smooths it, true colour) per validation image."""
+    for (gray, clean), out in zip(pairs, outputs):
+        luma = np.ascontiguousarray(gray[..., :1])
+        yield luma, smooth_chroma(luma, out.copy(), DEFAULT_CHROMA_RADIUS), clean
+
+
 def describe_run(config: TrainConfig, input_size: tuple[int, int]) -> str:
     """One line on what the run trains with, defaults included (for stderr)."""
     params = ", ".join(f"{k}={v}" for k, v in params_to_text(config.arch_params).items())
@@ -515,6 +525,8 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
     else:  # held-out noisy images only: the self-supervised loss and noise estimates
         checked = {**feed.held_out.figures(final), "input_noise": feed.held_out.input_noise,
                    "images": len(feed.held_out.crops)}
+    if pairs and config.noise == "grayscale":  # a colorizer carries its colour calibration
+        metadata[CHROMA_MAP_KEY] = fit_chroma_map(_smoothed_colorizations(pairs, outputs))
     epochs_run = initial_epoch + len(history.history.get("loss", []))
     update_metadata(final, **metadata, **{
         "validation": checked,
