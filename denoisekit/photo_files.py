@@ -70,24 +70,43 @@ def upright(raw: np.ndarray, orientation: int) -> np.ndarray:
 
 def upright_exif(block: bytes | None) -> bytes | None:
     """An EXIF block (with or without JPEG's "Exif\\0\\0" prefix) as TIFF-structured bytes whose
-    orientation tag, if any, says upright; patched in place, so every offset in it still holds
-    (camera, capture time, GPS). None for a block that is not one."""
+    orientation tag, if any, says upright, and whose pixel width and height (PixelXDimension and
+    PixelYDimension) are swapped where that turn swapped them; patched in place, so every offset
+    in it still holds (camera, capture time, GPS). None for a block that is not one."""
     if not block:
         return None
     tiff = bytearray(block[6:] if block.startswith(b"Exif\0\0") else block)
     order = {b"II": "<", b"MM": ">"}.get(bytes(tiff[:2]))
     if order is None or len(tiff) < 8:
         return None
-    ifd = struct.unpack(order + "I", tiff[4:8])[0]
+    entries = _ifd_entries(tiff, order, struct.unpack(order + "I", tiff[4:8])[0])
+    if entries is None:
+        return None
+    orientation, exif_ifd = 1, None
+    for entry, tag, kind in entries:
+        if tag == 0x0112 and kind == 3:  # a SHORT, left in its 4-byte value field
+            orientation = struct.unpack(order + "H", tiff[entry + 8:entry + 10])[0]
+            tiff[entry + 8:entry + 10] = struct.pack(order + "H", 1)
+        elif tag == 0x8769 and kind in (4, 13):  # the Exif sub-IFD's offset (LONG or IFD)
+            exif_ifd = struct.unpack(order + "I", tiff[entry + 8:entry + 12])[0]
+    if orientation in (5, 6, 7, 8) and exif_ifd is not None:  # turned by a quarter: width is height
+        sizes = {tag: entry for entry, tag, _ in _ifd_entries(tiff, order, exif_ifd) or () if tag in (0xA002, 0xA003)}
+        if len(sizes) == 2:  # each entry's type, count and value trade places; the tags stay
+            x, y = sizes[0xA002], sizes[0xA003]
+            tiff[x + 2:x + 12], tiff[y + 2:y + 12] = tiff[y + 2:y + 12], tiff[x + 2:x + 12]
+    return bytes(tiff)
+
+
+def _ifd_entries(tiff: bytearray, order: str, ifd: int) -> list[tuple[int, int, int]] | None:
+    """(offset, tag, type) of each 12-byte entry of the TIFF directory at ``ifd``; None where
+    the directory runs past the block."""
     if ifd + 2 > len(tiff):
         return None
-    for entry in range(ifd + 2, ifd + 2 + 12 * struct.unpack(order + "H", tiff[ifd:ifd + 2])[0], 12):
-        if entry + 12 > len(tiff):
-            return None
-        tag, kind = struct.unpack(order + "HH", tiff[entry:entry + 4])
-        if tag == 0x0112 and kind == 3:  # a SHORT, left in its 4-byte value field
-            tiff[entry + 8:entry + 10] = struct.pack(order + "H", 1)
-    return bytes(tiff)
+    count = struct.unpack(order + "H", tiff[ifd:ifd + 2])[0]
+    if ifd + 2 + 12 * count > len(tiff):
+        return None
+    return [(entry, *struct.unpack(order + "HH", tiff[entry:entry + 4]))
+            for entry in range(ifd + 2, ifd + 2 + 12 * count, 12)]
 
 
 def profile_fits(icc: bytes | None, channels: int) -> bool:

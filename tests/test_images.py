@@ -235,6 +235,7 @@ def test_the_exif_block_is_written_back_saying_upright(tmp_path, suffix):
     exif = photo.getexif()
     exif[0x0112], exif[0x010F] = 6, "TestCam"  # orientation, make
     exif.get_ifd(0x8769)[0x9003] = "2026:12:01 10:00:00"  # DateTimeOriginal, in the Exif sub-IFD
+    exif.get_ifd(0x8769)[0xA002], exif.get_ifd(0x8769)[0xA003] = 30, 20  # the stored pixels' width, height
     original = tmp_path / f"phone{suffix}"
     photo.save(original, exif=exif)
     image = read_image(original)
@@ -244,7 +245,26 @@ def test_the_exif_block_is_written_back_saying_upright(tmp_path, suffix):
         kept = written.getexif()
         assert kept[0x0112] == 1 and kept[0x010F] == "TestCam"
         assert kept.get_ifd(0x8769)[0x9003] == "2026:12:01 10:00:00"
+        # The pixel size it states is the upright image's, as the written pixels are.
+        assert (kept.get_ifd(0x8769)[0xA002], kept.get_ifd(0x8769)[0xA003]) == (20, 30) == written.size
     assert read_image(tmp_path / "out" / original.name).pixels.shape == (30, 20, 3)  # not turned twice
+
+
+def test_exif_dimensions_stay_for_turns_that_keep_width_and_height_and_odd_blocks_pass():
+    from PIL import Image as PILImage
+
+    from denoisekit.photo_files import upright_exif
+
+    for orientation, size in ((3, (30, 20)), (1, (30, 20)), (8, (20, 30))):
+        exif = PILImage.Exif()
+        exif[0x0112] = orientation
+        exif.get_ifd(0x8769)[0xA002], exif.get_ifd(0x8769)[0xA003] = 30, 20
+        patched = PILImage.Exif()
+        patched.load(upright_exif(exif.tobytes()))
+        assert patched[0x0112] == 1
+        assert (patched.get_ifd(0x8769)[0xA002], patched.get_ifd(0x8769)[0xA003]) == size
+    assert upright_exif(b"II*\0\x08\0\0\0\x05\0") is None  # a directory running past the block
+    assert upright_exif(b"nonsense") is None
 
 
 def _listing(folder):
