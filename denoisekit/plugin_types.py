@@ -61,7 +61,8 @@ class Architecture:
     description: ClassVar[str] = ""
     params: ClassVar[tuple[Param, ...]] = ()
     #: Params a fine-tune (``train --init MODEL -a NAME=VALUE``) may change: ones that only add
-    #: inputs to layers, which start at zero weight (training/warm_start.add_inputs).
+    #: inputs or channels to layers, read with zero weights at first, so the new model starts
+    #: out as the one it grew from (training/warm_start.add_channels).
     init_params: ClassVar[tuple[str, ...]] = ()
 
     def build(self, channels: int, **params: Any) -> Any:  # pragma: no cover - interface

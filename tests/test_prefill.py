@@ -10,7 +10,7 @@ from clean_fixtures import with_impulses
 from denoisekit.layers import ImpulseFill
 from denoisekit.plugin_guard import build_model
 from denoisekit.plugins import architecture
-from denoisekit.training.warm_start import WarmStartError, add_inputs
+from denoisekit.training.warm_start import WarmStartError, add_channels
 
 
 def ramp(height: int = 40, width: int = 48, channels: int = 1) -> np.ndarray:
@@ -64,7 +64,7 @@ def test_a_prefill_model_grown_from_one_without_starts_as_it_on_clean_images():
     rng = np.random.default_rng(0)
     plain.set_weights([rng.normal(0, 0.3, w.shape).astype("float32") for w in plain.get_weights()])
     prefill = build_model(plugin, 1, features=4, levels=2, bias=True, prefill="impulse")
-    assert add_inputs(plain, prefill) == 1  # only the first convolution reads the mask too
+    assert add_channels(plain, prefill) == 1  # only the first convolution reads the mask too
     image = rng.uniform(0.05, 0.95, (1, 32, 32, 1)).astype("float32")  # no impulses: the fill changes nothing
     np.testing.assert_allclose(residual(prefill, image), residual(plain, image), atol=1e-5)
     # With impulses it corrects the fill, not the impulses: its input is already near the image.
@@ -72,9 +72,11 @@ def test_a_prefill_model_grown_from_one_without_starts_as_it_on_clean_images():
     base = np.asarray(ImpulseFill()(noisy[None])[0])
     assert np.abs(prefill.predict(noisy[None], verbose=0) - base)[0][hit].max() < np.abs(
         plain.predict(noisy[None], verbose=0) - base)[0][hit].max()
-    wider = build_model(plugin, 1, features=8, levels=2, bias=True, prefill="impulse")
-    with pytest.raises(WarmStartError, match="cannot become"):
-        add_inputs(plain, wider)
+    with pytest.raises(WarmStartError, match="cannot become"):  # a prefill model may only gain inputs
+        add_channels(plain, build_model(plugin, 1, features=8, levels=2, bias=True, prefill="impulse"))
+    wider = build_model(plugin, 1, features=8, levels=2, bias=True)
+    with pytest.raises(WarmStartError, match="does not start out as"):
+        add_channels(plain, wider)  # every level wider: the skip connections' channels would shift
 
 
 @pytest.mark.parametrize("channels, prefill", [(1, "impulse"), (3, "directed")])

@@ -7,7 +7,7 @@ import pytest
 
 from denoisekit.plugin_guard import build_model
 from denoisekit.plugins import architecture
-from denoisekit.training.warm_start import WarmStartError, grow_channels
+from denoisekit.training.warm_start import WarmStartError, add_channels, grow_channels
 
 
 @pytest.mark.parametrize("arch, params", [("unet", {"features": 4, "levels": 2, "head": "residual"}),
@@ -40,3 +40,24 @@ def test_models_of_other_shapes_do_not_grow():
     wider = build_model(plugin, 3, features=8, levels=2, head="residual")
     with pytest.raises(WarmStartError, match="cannot grow"):
         grow_channels(gray, wider, 3)
+
+
+@pytest.mark.parametrize("bias", [False, True])
+def test_a_wider_lowest_level_starts_out_as_the_model_it_grew_from(bias):
+    plugin = architecture("unet").obj
+    small = build_model(plugin, 1, features=4, levels=3, head="residual", bias=bias)
+    rng = np.random.default_rng(1)
+    small.set_weights([rng.normal(0, 0.3, w.shape).astype("float32") for w in small.get_weights()])
+    wide = build_model(plugin, 1, features=4, levels=3, head="residual", bias=bias, bottom=24)
+    assert wide.get_layer("enc2a").get_weights()[0].shape[-1] == 24  # 16 by the doubling
+    # down2 and enc2a/enc2b gain channels, enc2a/enc2b/up1 read the new ones.
+    assert add_channels(small, wide) == 4
+    image = rng.random((2, 32, 40, 1)).astype("float32")
+    np.testing.assert_allclose(wide.predict(image, verbose=0), small.predict(image, verbose=0), atol=1e-5)
+    # The new channels compute something (their incoming weights are the new model's random
+    # start), so training has a gradient for the zero weights that read them.
+    new_filters = wide.get_layer("enc2a").get_weights()[0][..., 16:]
+    assert np.abs(new_filters[..., :16, :]).sum() > 0 and not np.abs(new_filters[..., 16:, :]).sum()
+    assert not np.abs(wide.get_layer("up1").get_weights()[0][..., 16:]).sum()  # transposed: (..., out, in)
+    with pytest.raises(WarmStartError, match="cannot become"):
+        add_channels(wide, small)  # channels are only ever added

@@ -124,14 +124,17 @@ class ResidualUNet(Architecture):
     params = (
         Param("features", "int", 32, 4, 512, help="channels of the first level (doubling per level)"),
         Param("levels", "int", 3, 1, 6, help="resolution levels after the space-to-depth step"),
+        Param("bottom", "int", 0, 0, 4096,
+              help="channels of the lowest level, the cheapest per pixel (0: the doubling's); "
+                   "train --init a model with more than its own grows it"),
         HEAD_PARAM,
         BIAS_PARAM,
         PREFILL_PARAM,
     )
-    init_params = ("prefill",)
+    init_params = ("prefill", "bottom")
 
     def build(self, channels: int, features: int = 32, levels: int = 3, head: str = "residual",
-              bias: bool = False, prefill: str = "none") -> Any:
+              bias: bool = False, prefill: str = "none", bottom: int = 0) -> Any:
         from ..layers import DepthToSpace, ImpulseFill, SpaceToDepth
 
         keras, layers = _keras()
@@ -150,7 +153,7 @@ class ResidualUNet(Architecture):
             x = layers.Concatenate(name="with_mask")([x, mask])
         skips = []
         for level in range(levels):
-            width = features * 2**level
+            width = bottom if bottom and level == levels - 1 else features * 2**level
             if level:
                 x = layers.Conv2D(width, 2, strides=2, use_bias=bias, activation="relu", name=f"down{level}")(x)
             x = _conv(x, width, f"enc{level}a", bias)

@@ -36,7 +36,7 @@ from .recipe import DEFAULT_LOSS, DEFAULT_SCHEDULE, default_patch, recipe_defaul
 from .schedules import RunSchedule, rate_factor
 from .self_supervised import NEIGHBOR2NEIGHBOR, SelfSupervised, denoiser_of, size_factor
 from .sources import Source, check_patch, make_feed, open_source, source_metadata
-from .warm_start import add_inputs, grow_channels
+from .warm_start import add_channels, grow_channels
 from .validation import ValidationCallback, predict_pairs, score
 
 STRATEGIES = ("default", "mirrored", "multi-worker")
@@ -368,9 +368,9 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
                 model = build_model(arch_obj, config.channels, **config.arch_params)
                 grow_channels(source_model, model, config.channels)
                 model = attach_metadata(model, {})
-            elif source_params != config.arch_params:  # -a gave it more inputs (an impulse mask)
+            elif source_params != config.arch_params:  # -a gave it more inputs (an impulse mask) or channels
                 model = build_model(arch_obj, config.channels, **config.arch_params)
-                add_inputs(source_model, model)
+                add_channels(source_model, model)
                 model = attach_metadata(model, {})
             else:
                 model = attach_metadata(source_model, {})

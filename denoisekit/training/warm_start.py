@@ -1,4 +1,5 @@
-"""Start a colour model from a trained gray one of the same architecture.
+"""Start a model from a trained one of the same architecture: a colour model from a gray one,
+or one with more channels or inputs in some layers.
 
 A gray denoiser already knows what noise and images look like; a colour model of the same
 architecture differs only in the channels its first layer reads and its last layer writes. The
@@ -6,6 +7,13 @@ grown model's first layer reads the mean of the colour channels with the gray we
 last writes the gray output to every channel, so before any training it restores the noise the
 channels share (the colour model then learns what differs between them). Inner layers keep
 their weights unchanged.
+
+A model with more inputs to a layer (an appended impulse mask) or more channels in a layer (a
+wider lowest level) starts out computing what the trained one did: every weight it had is
+copied, and the weights that read a new channel or input are zero, so new channels change
+nothing until training moves those weights (their own incoming weights keep the new model's
+random initialisation, so they compute something for the gradient to use: Net2Net's
+function-preserving widening, Chen et al. 2016, with zero read-out instead of split copies).
 """
 
 from __future__ import annotations
@@ -29,10 +37,10 @@ def _widen(weights: np.ndarray, target_shape: tuple[int, ...], axis: int, scale:
     return grown if grown.shape == tuple(target_shape) else None
 
 
-def _transfer(source: Any, target: Any, adapt: Callable[[str, np.ndarray, tuple[int, ...]], np.ndarray]) -> int:
+def _transfer(source: Any, target: Any, adapt: Callable[[Any, np.ndarray, np.ndarray], np.ndarray]) -> int:
     """Copy each weight of ``source`` into the layer of the same name in ``target``; weights
-    whose shape differs go through ``adapt(layer name, weights, target shape)``. Returns how
-    many layers had a weight adapted."""
+    whose shape differs go through ``adapt(target layer, weights, the target's own)``. Returns
+    how many layers had a weight adapted."""
     by_name = {layer.name: layer for layer in source.layers if layer.weights}
     adapted = 0
     for layer in target.layers:
@@ -43,7 +51,7 @@ def _transfer(source: Any, target: Any, adapt: Callable[[str, np.ndarray, tuple[
         values, changed = [], False
         for weights, current in zip(by_name[layer.name].get_weights(), layer.get_weights()):
             if weights.shape != current.shape:
-                weights, changed = adapt(layer.name, weights, tuple(current.shape)), True
+                weights, changed = adapt(layer, weights, current), True
             values.append(weights)
         layer.set_weights(values)
         adapted += changed
@@ -56,31 +64,58 @@ def grow_channels(source: Any, target: Any, channels: int) -> int:
     over the channels (each divided by ``channels``, so it reads their mean) and the last
     layer's output weights repeated. Returns how many layers were grown."""
 
-    def grow(name: str, weights: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    def grow(layer: Any, weights: np.ndarray, current: np.ndarray) -> np.ndarray:
+        shape = tuple(current.shape)
         # Kernels are (..., in, out): a wider input reads the mean, a wider output repeats.
         widened = _widen(weights, shape, -2, 1.0 / channels) if weights.shape[-1:] == shape[-1:] else None
         if widened is None:
             widened = _widen(weights, shape, -1, 1.0)
         if widened is None:
-            raise WarmStartError(f"layer {name}: weights {weights.shape} cannot grow to {shape}")
+            raise WarmStartError(f"layer {layer.name}: weights {weights.shape} cannot grow to {shape}")
         return widened
 
     return _transfer(source, target, grow)
 
 
-def add_inputs(source: Any, target: Any) -> int:
+def add_channels(source: Any, target: Any) -> int:
     """Copy ``source`` into ``target``, the same architecture with more inputs to some layers
-    (a parameter that appends channels, such as the U-Net's impulse mask): equal weights
-    copied, and each kernel whose input axis grew keeps its weights for the first inputs and
-    reads the appended ones with zero weights, so ``target`` starts out computing what
-    ``source`` did. Returns how many layers gained inputs."""
+    (a parameter that appends channels, such as the U-Net's impulse mask) or more channels in
+    some (a wider level): the weights ``source`` had are copied, the weights reading a new
+    channel or input are zero, and those computing a new channel from the old ones keep
+    ``target``'s initialisation, so ``target`` starts out computing what ``source`` did.
+    Returns how many layers changed shape."""
 
-    def append(name: str, weights: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-        if not (weights.ndim == len(shape) >= 2 and weights.shape[:-2] == shape[:-2]
-                and weights.shape[-1] == shape[-1] and weights.shape[-2] < shape[-2]):
-            raise WarmStartError(f"layer {name}: weights {weights.shape} cannot become {shape}")
-        pad = [(0, 0)] * weights.ndim
-        pad[-2] = (0, shape[-2] - weights.shape[-2])
-        return np.pad(weights, pad)
+    # New layers (an impulse prefill) compute something new by design, so the result cannot be
+    # checked against ``source``: there only appended inputs are allowed.
+    same_layers = {layer.name for layer in target.layers} == {layer.name for layer in source.layers}
 
-    return _transfer(source, target, append)
+    def extend(layer: Any, weights: np.ndarray, current: np.ndarray) -> np.ndarray:
+        # Kernels are (..., in, out); a transposed convolution's are (..., out, in).
+        inputs = weights.ndim - 1 if type(layer).__name__ == "Conv2DTranspose" else weights.ndim - 2
+        grown = [axis for axis in range(weights.ndim) if weights.shape[axis] != current.shape[axis]]
+        if weights.ndim != current.ndim or any(a > b for a, b in zip(weights.shape, current.shape)) or (
+                weights.ndim >= 3 and weights.shape[:-2] != current.shape[:-2]) or (
+                not same_layers and grown != [inputs]):
+            raise WarmStartError(f"layer {layer.name}: weights {weights.shape} cannot become {current.shape}")
+        extended = np.array(current, copy=True)
+        if weights.ndim >= 2:
+            new_inputs = [slice(None)] * weights.ndim
+            new_inputs[inputs] = slice(weights.shape[inputs], None)
+            extended[tuple(new_inputs)] = 0.0
+        else:  # a bias: new channels start at zero
+            extended[weights.shape[0]:] = 0.0
+        extended[tuple(slice(0, n) for n in weights.shape)] = weights
+        return extended
+
+    changed = _transfer(source, target, extend)
+    if not same_layers:
+        return changed
+    # Same layers, more channels: the copy keeps each layer's old channels first, and a channel
+    # added before a concatenation's later part (every level wider: the skip connections) would
+    # shift it. Checked, not assumed.
+    side = [int(n) if n else 64 for n in source.input_shape[1:3]]
+    probe = np.random.default_rng(0).uniform(0.05, 0.95, (1, *side, source.input_shape[-1])).astype("float32")
+    if not np.allclose(np.asarray(target(probe)), np.asarray(source(probe)), atol=1e-4):
+        raise WarmStartError(f"{target.name} with the added channels does not start out as {source.name}: "
+                             "only inputs appended to a layer, or a wider lowest level, can be added")
+    return changed
