@@ -121,9 +121,10 @@ _JPEG_ICC_CHUNK = 65519
 
 
 def with_metadata(data: bytes, suffix: str, meta: PhotoMetadata | None, channels: int) -> bytes:
-    """Encoded JPEG or PNG ``data`` (OpenCV writes neither EXIF nor a profile) with ``meta``'s EXIF
-    block and colour profile embedded where the EXIF, ICC and PNG specifications place them; the
-    profile only if it describes the pixels (:func:`profile_fits`). Other formats unchanged."""
+    """Encoded JPEG, PNG or WebP ``data`` (OpenCV writes neither EXIF nor a profile) with ``meta``'s
+    EXIF block and colour profile embedded where the EXIF, ICC, PNG and WebP specifications place
+    them; the profile only if it describes the pixels (:func:`profile_fits`). Other formats
+    (TIFF) unchanged."""
     if meta is None:
         return data
     icc = meta.icc if profile_fits(meta.icc, channels) else None
@@ -151,4 +152,40 @@ def with_metadata(data: bytes, suffix: str, meta: PhotoMetadata | None, channels
         packed = b"".join(struct.pack(">I", len(body) - 4) + body + struct.pack(">I", zlib.crc32(body))
                           for body in chunks)
         return data[:33] + packed + data[33:]
+    if suffix == ".webp":
+        return _webp_with(data, icc, meta.exif)
     return data
+
+
+def _webp_chunk(fourcc: bytes, payload: bytes) -> bytes:
+    return fourcc + struct.pack("<I", len(payload)) + payload + b"\0" * (len(payload) % 2)
+
+
+def _webp_with(data: bytes, icc: bytes | None, exif: bytes | None) -> bytes:
+    """A simple-format WebP (one VP8 or VP8L image, as OpenCV writes) in the extended format:
+    a VP8X header saying what follows, the ICCP chunk before the image and the EXIF chunk after
+    it. ``data`` unchanged if it is not a WebP this understands, or there is nothing to add."""
+    if not (icc or exif) or data[:4] != b"RIFF" or data[8:12] != b"WEBP":
+        return data
+    chunks, at = [], 12
+    while at + 8 <= len(data):
+        size = struct.unpack("<I", data[at + 4:at + 8])[0]
+        chunks.append((data[at:at + 4], data[at + 8:at + 8 + size]))
+        at += 8 + size + size % 2
+    if not chunks or chunks[0][0] == b"VP8X":
+        return data  # already extended (OpenCV's lossy output with alpha): left as written
+    kind, image = chunks[0]
+    if kind == b"VP8L" and len(image) >= 5:
+        bits = int.from_bytes(image[1:5], "little")
+        width, height, alpha = (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1, bool(bits >> 28 & 1)
+    elif kind == b"VP8 " and len(image) >= 10:
+        width, height = (int.from_bytes(image[6:8], "little") & 0x3FFF), (int.from_bytes(image[8:10], "little") & 0x3FFF)
+        alpha = False
+    else:
+        return data
+    flags = (0x20 if icc else 0) | (0x10 if alpha else 0) | (0x08 if exif else 0)
+    header = bytes((flags, 0, 0, 0)) + (width - 1).to_bytes(3, "little") + (height - 1).to_bytes(3, "little")
+    body = (_webp_chunk(b"VP8X", header) + (_webp_chunk(b"ICCP", icc) if icc else b"")
+            + b"".join(_webp_chunk(fourcc, payload) for fourcc, payload in chunks)
+            + (_webp_chunk(b"EXIF", exif) if exif else b""))
+    return b"RIFF" + struct.pack("<I", 4 + len(body)) + b"WEBP" + body

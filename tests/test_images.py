@@ -192,10 +192,10 @@ def test_a_photo_is_read_upright_as_its_exif_orientation_says(tmp_path, orientat
 
 
 @pytest.mark.parametrize("size", [588, 150_000])  # sRGB's; one a JPEG must split over three segments
-@pytest.mark.parametrize("suffix", [".jpg", ".png"])
+@pytest.mark.parametrize("suffix", [".jpg", ".png", ".webp"])
 def test_the_colour_profile_is_written_back(tmp_path, suffix, size):
     """A phone photo in Display P3 carries its ICC profile; without it a viewer shows the restored
-    pixels as sRGB, with duller colours. JPEG and PNG keep it through read and write."""
+    pixels as sRGB, with duller colours. JPEG, PNG and WebP keep it through read and write."""
     from PIL import Image as PILImage
     from PIL import ImageCms
 
@@ -225,7 +225,7 @@ def test_the_colour_profile_is_written_back(tmp_path, suffix, size):
         assert "icc_profile" not in written.info
 
 
-@pytest.mark.parametrize("suffix", [".jpg", ".png"])
+@pytest.mark.parametrize("suffix", [".jpg", ".png", ".webp"])
 def test_the_exif_block_is_written_back_saying_upright(tmp_path, suffix):
     """Camera, capture time (photo libraries sort by it) and the rest of EXIF survive; the
     orientation tag now says upright, since the pixels were turned on reading."""
@@ -248,6 +248,26 @@ def test_the_exif_block_is_written_back_saying_upright(tmp_path, suffix):
         # The pixel size it states is the upright image's, as the written pixels are.
         assert (kept.get_ifd(0x8769)[0xA002], kept.get_ifd(0x8769)[0xA003]) == (20, 30) == written.size
     assert read_image(tmp_path / "out" / original.name).pixels.shape == (30, 20, 3)  # not turned twice
+
+
+def test_a_webp_with_alpha_keeps_its_alpha_profile_and_exif(tmp_path):
+    from PIL import Image as PILImage
+    from PIL import ImageCms
+
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    rgba = np.dstack([np.full((16, 24, 3), 140, np.uint8), np.tile(np.arange(0, 240, 10, dtype=np.uint8), (16, 1))])
+    photo = PILImage.fromarray(rgba)
+    exif = photo.getexif()
+    exif[0x010F] = "TestCam"
+    photo.save(tmp_path / "a.webp", lossless=True, icc_profile=profile, exif=exif)
+    image = read_image(tmp_path / "a.webp")
+    write_image(image, tmp_path / "out" / "a.webp")
+    with PILImage.open(tmp_path / "out" / "a.webp") as written:
+        assert written.mode == "RGBA" and written.info["icc_profile"] == profile
+        assert written.getexif()[0x010F] == "TestCam"
+        seen = rgba[..., 3] > 0  # (WebP's encoder drops the colour of fully transparent pixels)
+        np.testing.assert_array_equal(np.asarray(written)[seen], rgba[seen])  # lossless, alpha included
+    np.testing.assert_array_equal(read_image(tmp_path / "out" / "a.webp").alpha, image.alpha)
 
 
 def test_exif_dimensions_stay_for_turns_that_keep_width_and_height_and_odd_blocks_pass():
