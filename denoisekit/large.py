@@ -150,6 +150,11 @@ def _tiff_options(page: Any) -> dict[str, Any]:
         options["extrasamples"] = page.extrasamples
     if 282 in page.tags:  # XResolution
         options.update(resolution=page.resolution, resolutionunit=page.resolutionunit)
+    orientation = page.tags.get(274)
+    if orientation is not None and int(orientation.value) != 1:
+        # Chunks are restored as stored: the tag still says how a viewer turns them (OpenCV
+        # reading the whole file turns it; the copy shows the same way).
+        options["extratags"] = [(274, 3, 1, int(orientation.value), True)]
     return options
 
 

@@ -113,7 +113,7 @@ def test_a_tiff_restored_in_chunks_equals_it_restored_whole(tmp_path, clean_mode
 
     rgba = np.dstack([as_uint(noisy(130, 150, 3, seed=3)), np.full((130, 150), 200, np.uint8)])
     tifffile.imwrite(tmp_path / "in.tif", rgba, photometric="rgb", extrasamples=[2], rowsperstrip=16,
-                     compression="lzw", resolution=(300, 300))
+                     compression="lzw", resolution=(300, 300), extratags=[(274, 3, 1, 6, True)])  # turned
     restore = make_restorer("model", model=str(clean_models.gray))
     done = restore_large(tmp_path / "in.tif", tmp_path / "out.tif", restorer=restore, chunk=64)
     assert done.shape == (130, 150, 4) and done.halo % 4 == 0 and done.chunk == 64
@@ -123,6 +123,7 @@ def test_a_tiff_restored_in_chunks_equals_it_restored_whole(tmp_path, clean_mode
         page = tif.pages.first
         out = page.asarray()
         assert page.is_tiled and page.compression == 5 and page.resolution == (300, 300)
+        assert page.tags[274].value == 6  # restored as stored, still shown turned as the input is
     np.testing.assert_array_equal(out[..., :3], expected)
     np.testing.assert_array_equal(out[..., 3], rgba[..., 3])  # alpha kept
     assert not list(tmp_path.glob(".*"))  # no temporary left
