@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from denoisekit.modelio import attach_metadata
 from denoisekit.plugin_guard import build_model
 from denoisekit.plugins import architecture
 from denoisekit.training.warm_start import WarmStartError, add_channels, grow_channels
@@ -48,6 +49,7 @@ def test_a_wider_lowest_level_starts_out_as_the_model_it_grew_from(bias):
     small = build_model(plugin, 1, features=4, levels=3, head="residual", bias=bias)
     rng = np.random.default_rng(1)
     small.set_weights([rng.normal(0, 0.3, w.shape).astype("float32") for w in small.get_weights()])
+    small = attach_metadata(small, {"arch": "unet"})  # as a saved model is: with its metadata layer
     wide = build_model(plugin, 1, features=4, levels=3, head="residual", bias=bias, bottom=24)
     assert wide.get_layer("enc2a").get_weights()[0].shape[-1] == 24  # 16 by the doubling
     # down2 and enc2a/enc2b gain channels, enc2a/enc2b/up1 read the new ones.

@@ -77,6 +77,13 @@ def grow_channels(source: Any, target: Any, channels: int) -> int:
     return _transfer(source, target, grow)
 
 
+def _layer_names(model: Any) -> set[str]:
+    """The names of a model's layers, less the metadata layer a saved model carries."""
+    from ..layers import INFO_LAYER
+
+    return {layer.name for layer in model.layers} - {INFO_LAYER}
+
+
 def add_channels(source: Any, target: Any) -> int:
     """Copy ``source`` into ``target``, the same architecture with more inputs to some layers
     (a parameter that appends channels, such as the U-Net's impulse mask) or more channels in
@@ -87,7 +94,7 @@ def add_channels(source: Any, target: Any) -> int:
 
     # New layers (an impulse prefill) compute something new by design, so the result cannot be
     # checked against ``source``: there only appended inputs are allowed.
-    same_layers = {layer.name for layer in target.layers} == {layer.name for layer in source.layers}
+    same_layers = _layer_names(target) == _layer_names(source)
 
     def extend(layer: Any, weights: np.ndarray, current: np.ndarray) -> np.ndarray:
         # Kernels are (..., in, out); a transposed convolution's are (..., out, in).
@@ -115,7 +122,7 @@ def add_channels(source: Any, target: Any) -> int:
     # shift it. Checked, not assumed.
     side = [int(n) if n else 64 for n in source.input_shape[1:3]]
     probe = np.random.default_rng(0).uniform(0.05, 0.95, (1, *side, source.input_shape[-1])).astype("float32")
-    if not np.allclose(np.asarray(target(probe)), np.asarray(source(probe)), atol=1e-4):
+    if not np.allclose(target.predict_on_batch(probe), source.predict_on_batch(probe), atol=1e-4):
         raise WarmStartError(f"{target.name} with the added channels does not start out as {source.name}: "
                              "only inputs appended to a layer, or a wider lowest level, can be added")
     return changed
