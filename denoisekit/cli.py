@@ -10,6 +10,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's start-up
 import click
 
 from . import __version__
+from .commands.calibrate import calibrate_command
 from .commands.clean import clean_command
 from .commands.benchmark import benchmark_command
 from .commands.corrupt import corrupt_command
@@ -57,5 +58,5 @@ def main() -> None:
 
 
 for command in (plugins_command, clean_command, corrupt_command, metrics_command, train_command, models_command,
-                benchmark_command, export_command, latent_command):
+                benchmark_command, export_command, latent_command, calibrate_command):
     main.add_command(command)

@@ -298,3 +298,26 @@ def test_calibrate_colorizer_writes_a_copy_with_the_fitted_map(clean_models, tmp
         denoisekit.calibrate_colorizer(clean_models.colorize, [photos / "gray.png"], out, overwrite=True)
     with pytest.raises(ValueError, match="not a colorization model"):
         denoisekit.calibrate_colorizer(clean_models.gray, [photos], tmp_path / "x.keras")
+
+
+@pytest.mark.slow
+def test_the_calibrate_command_writes_the_calibrated_model_and_refuses_bad_input(clean_models, tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from denoisekit.cli import main
+    from denoisekit.modelio import peek_metadata
+
+    photo = tmp_path / "p.png"
+    cv2.imwrite(str(photo), np.rint(random_colours(12, (48, 64))[1] * 255).astype(np.uint8)[..., ::-1])
+    out = tmp_path / "calibrated.keras"
+    runner = CliRunner()
+    result = runner.invoke(main, ["calibrate", str(clean_models.colorize), str(photo), "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["chroma_map"] == peek_metadata(out)[CHROMA_MAP_KEY]
+    again = runner.invoke(main, ["calibrate", str(clean_models.colorize), str(photo), "--out", str(out)])
+    assert again.exit_code == 1 and "--overwrite" in again.output  # nothing replaced unasked
+    gray_model = runner.invoke(main, ["calibrate", str(clean_models.gray), str(photo), "--out", str(tmp_path / "g.keras")])
+    assert gray_model.exit_code == 1 and "not a colorization model" in gray_model.output
+    assert not (tmp_path / "g.keras").exists()
