@@ -1,5 +1,6 @@
-"""Compare colorizers through `clean`'s path (chroma smoothed, then capped or scaled) against the
-gray input, per set, with each photograph's PSNR change on the nature set.
+"""Compare colorizers through `clean`'s path (chroma smoothed, corrected by the model's chroma
+map, then capped or scaled) against the gray input, per set, with each photograph's PSNR change
+on the nature set.
 
     python benchmarks/colorize_compare.py MODEL [MODEL ...] [--gain 1,0.5] [--cap 0.09,0]
         [--sets val-photo,val-sample,nature,opencv]
