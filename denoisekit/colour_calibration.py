@@ -5,8 +5,8 @@ fits it for a model made before that, or on photographs closer to a user's own:
 
     >>> denoisekit.calibrate_colorizer("old-colorizer.keras", ["photos/"], out="calibrated.keras")
 
-Each colour photograph is made gray (as a user's file would be: BT.601 luma, stored at its own
-bit depth), colourised as ``clean`` does it before the correction (chroma smoothed along the
+Each colour photograph is made gray (as a user's file would be: BT.601 luma, rounded to 8
+bits), colourised as ``clean`` does it before the correction (chroma smoothed along the
 luma's edges), and the map from predicted to true chroma fitted by least squares over all
 their pixels (``chroma.fit_chroma_map``); ``clean`` then applies it (``-p chroma_map``).
 """
@@ -55,8 +55,9 @@ def calibrate_colorizer(model: str | Path, photographs: Iterable[str | Path], ou
     """Fit ``model``'s colour calibration on the colour images in ``photographs`` (files or
     folders) and write the model with it to ``out``; returns the map (``chroma.map_chroma``).
 
-    Raises ValueError for a model that is not a colorizer or photographs without colour, and
-    FileExistsError for an existing ``out`` unless ``overwrite``.
+    Raises ValueError for a model that is not a colorizer or photographs without colour,
+    FileExistsError for an existing ``out`` unless ``overwrite``, and ``images.ImageReadError``
+    for a photograph that cannot be read.
     """
     from .modelio import load_denoiser, update_metadata
 
@@ -66,9 +67,18 @@ def calibrate_colorizer(model: str | Path, photographs: Iterable[str | Path], ou
     out = Path(out)
     if out.exists() and not overwrite:
         raise FileExistsError(f"{out} exists; pass overwrite=True to replace it")
+    used: list[Path] = []
+
+    def photos() -> Iterator[np.ndarray]:
+        for path, rgb in colour_photographs(photographs):
+            used.append(path)
+            yield rgb
+
     try:
-        chroma_map = fit_chroma_map(colorization_samples(model, (rgb for _, rgb in colour_photographs(photographs))))
+        chroma_map = fit_chroma_map(colorization_samples(model, photos()))
     except ValueError:
+        if used:
+            raise
         raise ValueError("no colour photographs to calibrate on") from None
     update_metadata(denoiser.model, **{CHROMA_MAP_KEY: chroma_map})
     out.parent.mkdir(parents=True, exist_ok=True)

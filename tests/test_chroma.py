@@ -321,3 +321,7 @@ def test_the_calibrate_command_writes_the_calibrated_model_and_refuses_bad_input
     gray_model = runner.invoke(main, ["calibrate", str(clean_models.gray), str(photo), "--out", str(tmp_path / "g.keras")])
     assert gray_model.exit_code == 1 and "not a colorization model" in gray_model.output
     assert not (tmp_path / "g.keras").exists()
+    (tmp_path / "broken.png").write_bytes(b"not a png")
+    broken = runner.invoke(main, ["calibrate", str(clean_models.colorize), str(tmp_path / "broken.png"),
+                                  "--out", str(tmp_path / "b.keras")])
+    assert broken.exit_code == 1 and "broken.png" in broken.output and "Traceback" not in broken.output

@@ -29,6 +29,7 @@ def calibrate_command(model: str, photos: tuple[Path, ...], out: Path, overwrite
       denoisekit calibrate colorize-color my-photos/ --out my-colorize.keras
     """
     from ..colour_calibration import calibrate_colorizer
+    from ..images import ImageReadError
     from ..modelio import ModelLoadError
 
     if out.suffix != ".keras":
@@ -39,7 +40,7 @@ def calibrate_command(model: str, photos: tuple[Path, ...], out: Path, overwrite
         raise click.BadParameter(str(err), param_hint="MODEL") from None
     except FileExistsError as err:
         raise click.ClickException(f"{err.args[0].split(';')[0]}; pass --overwrite to replace it") from None
-    except ValueError as err:
+    except (ValueError, ImageReadError) as err:
         raise click.ClickException(str(err)) from None
     if as_json:
         click.echo(json.dumps({"model": model, "out": str(out), "chroma_map": chroma_map}))
