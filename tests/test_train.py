@@ -91,8 +91,8 @@ def test_metadata_travels_with_the_model(tmp_path, photo_dirs):
                *TINY_UNET, "--epochs", "1", "--steps-per-epoch", "3", "--batch", "4", "--patch", "32",
                "--seed", "5", "--out", str(out)])
     meta = load_denoiser(out).metadata
-    assert meta["arch"] == "unet" and meta["arch_params"] == {"features": "8", "levels": "2", "head": "residual",
-                                                          "bias": "False", "prefill": "none"}
+    assert meta["arch"] == "unet" and meta["arch_params"] == {"features": "8", "levels": "2", "bottom": "0",
+                                                          "head": "residual", "bias": "False", "prefill": "none"}
     assert meta["corruption"] == "gaussian" and meta["corruption_params"]["sigma"] == "0:55"
     assert meta["channels"] == 1 and meta["patch"] == 32 and meta["seed"] == 5 and meta["size_multiple"] == 4
     assert "3 images" in meta["data"] and "camera.png" in meta["validation_data"]
@@ -213,7 +213,7 @@ def test_init_fine_tunes_an_existing_model(tmp_path, photo_dirs, monkeypatch):
         result = CliRunner().invoke(main, ["train", *common, "--init", str(tmp_path / "base.keras"), *extra,
                                            "--out", str(tmp_path / "x.keras")])
         assert result.exit_code == 2 and "--init" in result.output
-        assert "cannot change (with --init, -a may change only prefill)" in result.output or "--arch" in extra
+        assert "cannot change (with --init, -a may change only prefill, bottom)" in result.output or "--arch" in extra
     shrunk = CliRunner().invoke(main, ["train", *common, "--init", str(tmp_path / "grown.keras"), "--channels", "gray",
                                        "--out", str(tmp_path / "x.keras")])
     assert shrunk.exit_code == 2 and "is a rgb model" in shrunk.output
