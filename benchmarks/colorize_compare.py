@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from denoisekit.images import has_color, read_image, stored_values, to_gray, to_rgb
+from denoisekit.colour_calibration import colour_photographs
+from denoisekit.images import stored_values, to_gray, to_rgb
 from denoisekit.inference import ModelRestore
 from denoisekit.metrics import psnr, ssim
 
@@ -34,10 +35,8 @@ SETS = {
 
 def colour_photos(folder: Path, pattern: str) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
     """(name, clean RGB, the 8-bit gray file a user has) for each colour image of one set."""
-    for path in sorted(folder.glob(pattern)):
-        clean = read_image(path).pixels[..., :3].astype(np.float32)
-        if has_color(clean):
-            yield path.stem, clean, stored_values(to_gray(clean))
+    for path, clean in colour_photographs(sorted(folder.glob(pattern))):
+        yield path.stem, clean, stored_values(to_gray(clean))
 
 
 def compare(model: str, gain: float, cap: float, folder: Path, pattern: str) -> tuple[str, str]:

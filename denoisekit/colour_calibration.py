@@ -16,12 +16,16 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .chroma import CHROMA_MAP_KEY, fit_chroma_map
 from .files import collect_inputs
 from .images import has_color, read_image, stored_values, to_gray, to_rgb
+
+if TYPE_CHECKING:
+    from .modelio import Denoiser
 
 
 def colour_photographs(sources: Iterable[str | Path]) -> Iterator[tuple[Path, np.ndarray]]:
@@ -38,12 +42,13 @@ def colour_photographs(sources: Iterable[str | Path]) -> Iterator[tuple[Path, np
                     yield path, rgb
 
 
-def colorization_samples(model: str | Path, photographs: Iterable[np.ndarray]
+def colorization_samples(model: str | Path, photographs: Iterable[np.ndarray], preloaded: Denoiser | None = None
                          ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """(luma, ``model``'s colorization before any correction, the true colour) per photograph."""
+    """(luma, ``model``'s colorization before any correction, the true colour) per photograph;
+    ``preloaded``: the model ``model`` names, already loaded."""
     from .inference import ModelRestore
 
-    restore = ModelRestore(str(model), chroma_map=False, chroma_cap=0, chroma_gain=1.0)
+    restore = ModelRestore(str(model), chroma_map=False, chroma_cap=0, chroma_gain=1.0, preloaded=preloaded)
     for rgb in photographs:
         gray = stored_values(to_gray(rgb))  # the gray file a user has
         luma = to_gray(to_rgb(gray))
@@ -75,7 +80,7 @@ def calibrate_colorizer(model: str | Path, photographs: Iterable[str | Path], ou
             yield rgb
 
     try:
-        chroma_map = fit_chroma_map(colorization_samples(model, photos()))
+        chroma_map = fit_chroma_map(colorization_samples(model, photos(), preloaded=denoiser))
     except ValueError:
         if used:
             raise
