@@ -22,7 +22,7 @@ from typing import Iterator
 import cv2
 import numpy as np
 
-from .photo_files import EXIF_UNAPPLIED, PhotoMetadata, read_header, upright, with_metadata
+from .photo_files import EXIF_UNAPPLIED, PhotoMetadata, encode_tiff, read_header, upright, with_metadata
 
 _QUIET = {"lock": threading.Lock(), "readers": 0, "level": None}
 
@@ -56,6 +56,7 @@ UNREAD_IMAGE_SUFFIXES = (".heic", ".heif", ".avif", ".jxl", ".gif", ".dng", ".cr
                          ".orf", ".rw2", ".raf")
 #: Formats that can hold 16 bits per channel; others are written as 8-bit.
 SIXTEEN_BIT_SUFFIXES = (".png", ".tif", ".tiff")
+TIFF_SUFFIXES = (".tif", ".tiff")
 JPEG_QUALITY = 95
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -108,10 +109,12 @@ def read_image(path: str | os.PathLike) -> Image:
     if is_stack(path):  # OpenCV would read its first page only, or refuse float data
         raise ImageReadError(f"{path}: a TIFF stack or scientific TIFF (several pages, float or 32-bit data, "
                              f"ImageJ/OME metadata): only clean, corrupt and metrics read these, page by page")
-    # imdecode from bytes: imread cannot open some non-ASCII paths on every platform.
-    data = np.fromfile(str(path), dtype=np.uint8)
-    with _opencv_silent():
-        raw = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    raw = _gray_alpha_tiff(path) if path.suffix.lower() in TIFF_SUFFIXES else None
+    if raw is None:
+        # imdecode from bytes: imread cannot open some non-ASCII paths on every platform.
+        data = np.fromfile(str(path), dtype=np.uint8)
+        with _opencv_silent():
+            raw = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
     if raw is None:
         raise ImageReadError(f"{path}: not a readable image")
     orientation, photo = read_header(path)
@@ -124,6 +127,8 @@ def read_image(path: str | os.PathLike) -> Image:
         color = raw[..., None]
     elif raw.shape[2] == 1:
         color = raw
+    elif raw.shape[2] == 2:  # gray and alpha
+        color, alpha = raw[..., :1].copy(), raw[..., 1].copy()
     elif raw.shape[2] == 3:
         color = cv2.cvtColor(raw, cv2.COLOR_BGR2RGB)
     elif raw.shape[2] == 4:
@@ -133,6 +138,27 @@ def read_image(path: str | os.PathLike) -> Image:
     pixels = color.astype(np.float32)
     pixels /= np.iinfo(raw.dtype).max  # in place: one float copy of a big photo, not two
     return Image(pixels=pixels, dtype=raw.dtype, alpha=alpha, path=path, photo=photo)
+
+
+def _gray_alpha_tiff(path: Path) -> np.ndarray | None:
+    """A gray-and-alpha TIFF's ``(H, W, 2)`` samples, upright, or None for any other file. OpenCV
+    reads such a file as 8-bit gray, dropping its alpha and half of a 16-bit sample."""
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(path) as tif:
+            page = tif.pages.first
+            if page.samplesperpixel != 2 or int(page.photometric) not in (0, 1) or page.dtype not in (np.uint8, np.uint16):
+                return None
+            raw = page.asarray()
+            orientation = int(page.tags[274].value) if 274 in page.tags else 1
+    except Exception:  # noqa: BLE001  tifffile's errors have no common base: OpenCV has its say
+        return None
+    if int(page.planarconfig) == 2:  # separate planes
+        raw = np.moveaxis(raw, 0, -1)
+    if int(page.photometric) == 0:  # min-is-white
+        raw = np.dstack([np.iinfo(raw.dtype).max - raw[..., 0], raw[..., 1]])
+    return upright(raw, orientation)
 
 
 #: Array dtypes ``image_from_array`` takes: what ``read_image`` reads from files, and floats in [0, 1].
@@ -222,17 +248,21 @@ def encode_image(image: Image, suffix: str) -> bytes:
     suffix = suffix.lower()
     dtype = image.dtype if suffix in SIXTEEN_BIT_SUFFIXES else np.uint8
     pixels = to_integers(image.pixels, dtype)
-    if pixels.shape[-1] == 3:
-        pixels = cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR)
-    else:
-        pixels = pixels[..., 0]
+    # TIFFs with a profile or tags (OpenCV drops them), or gray with alpha (OpenCV makes it RGBA)
+    as_tiff = suffix in TIFF_SUFFIXES and (image.photo is not None or (image.alpha is not None and image.channels == 1))
     if image.alpha is not None:
         alpha = image.alpha
         if alpha.dtype != dtype:  # e.g. 16-bit alpha into an 8-bit-only format
             alpha = to_integers(alpha.astype(np.float32) / np.iinfo(alpha.dtype).max, dtype)
-        if pixels.ndim == 2:
-            pixels = cv2.cvtColor(pixels, cv2.COLOR_GRAY2BGR)
+        if image.channels == 1 and not as_tiff:  # OpenCV writes alpha with colour only
+            pixels = cv2.cvtColor(pixels, cv2.COLOR_GRAY2RGB)
         pixels = np.dstack([pixels, alpha])
+    if as_tiff:
+        return encode_tiff(pixels, image.photo or PhotoMetadata(), image.channels)
+    if pixels.shape[-1] == 1:
+        pixels = pixels[..., 0]
+    if pixels.ndim == 3:  # OpenCV's channel order
+        pixels = cv2.cvtColor(pixels, cv2.COLOR_RGBA2BGRA if pixels.shape[2] == 4 else cv2.COLOR_RGB2BGR)
     params: list[int] = []
     if suffix in (".jpg", ".jpeg"):
         params = [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]

@@ -137,24 +137,23 @@ def _segments(page: Any, y0: int, y1: int, x0: int, x1: int, planes: int) -> lis
 
 def _tiff_options(page: Any) -> dict[str, Any]:
     """TiffWriter.write arguments that keep the page's colour, compression and resolution."""
-    from .stacks import ADOBE_DEFLATE, WRITABLE_COMPRESSIONS
+    from .stacks import ADOBE_DEFLATE, WRITABLE_COMPRESSIONS, page_tags
 
     compression = int(page.compression)
     kept = compression in WRITABLE_COMPRESSIONS
-    options: dict[str, Any] = {
+    options = page_tags(page)
+    options.update({
         "photometric": page.photometric,
         "compression": compression if kept else ADOBE_DEFLATE,
         "predictor": int(page.predictor) if kept and int(page.predictor) > 1 else None,
-    }
+    })
     if page.extrasamples:
         options["extrasamples"] = page.extrasamples
-    if 282 in page.tags:  # XResolution
-        options.update(resolution=page.resolution, resolutionunit=page.resolutionunit)
     orientation = page.tags.get(274)
     if orientation is not None and int(orientation.value) != 1:
         # Chunks are restored as stored: the tag still says how a viewer turns them (OpenCV
         # reading the whole file turns it; the copy shows the same way).
-        options["extratags"] = [(274, 3, 1, int(orientation.value), True)]
+        options["extratags"].append((274, 3, 1, int(orientation.value), True))
     return options
 
 
@@ -310,12 +309,15 @@ def _write_tiff(bands: Iterable[np.ndarray], target: Path, shape: tuple[int, ...
     import tifffile
 
     from .images import atomic_target
+    from .photo_files import profile_fits
     from .stacks import BIGTIFF_ABOVE
 
     height, width, channels = shape
     options = dict(options)
     if channels == 3 and int(options.get("photometric", 2)) == 1:  # a gray image colorized
         options.update(photometric="rgb", extrasamples=None)
+    if not profile_fits(options.get("iccprofile"), 3 if channels >= 3 else 1):  # e.g. a gray profile
+        options["iccprofile"] = None
     options.setdefault("photometric", "rgb" if channels >= 3 else "minisblack")
     target.parent.mkdir(parents=True, exist_ok=True)
     stored = (height, width) if channels == 1 else (height, width, channels)

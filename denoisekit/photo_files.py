@@ -36,11 +36,14 @@ class PhotoMetadata:
 
     icc: bytes | None = None  # the ICC colour profile
     exif: bytes | None = None  # the EXIF block (TIFF-structured, "II*"/"MM*"), its orientation set to upright
+    tiff: dict | None = None  # a TIFF's own tags (resolution, camera, time...) as TiffWriter.write arguments
 
 
 def read_header(path: Path) -> tuple[int, PhotoMetadata | None]:
     """An image file's EXIF orientation (1, upright, where there is none: phones store a portrait
     photo's pixels sideways with the tag saying how to turn them) and the metadata to write back."""
+    if path.suffix.lower() in (".tif", ".tiff"):  # OpenCV turns TIFFs itself; their tags are the file
+        return 1, _tiff_metadata(path)
     from PIL import Image as PILImage  # reads the header only
 
     try:
@@ -53,12 +56,26 @@ def read_header(path: Path) -> tuple[int, PhotoMetadata | None]:
                 else:
                     exif = image.getexif()
                 orientation = int(exif.get(0x0112, 1))
-                # TIFF's tags are the file itself, not a block to copy
-                block = image.info.get("exif") if image.format != "TIFF" else None
-                meta = PhotoMetadata(icc=image.info.get("icc_profile") or None, exif=upright_exif(block))
+                meta = PhotoMetadata(icc=image.info.get("icc_profile") or None, exif=upright_exif(image.info.get("exif")))
     except Exception:  # a format Pillow cannot parse (or a bomb it refuses) carries nothing it could read
         return 1, None
     return orientation, meta if meta.icc or meta.exif else None
+
+
+def _tiff_metadata(path: Path) -> PhotoMetadata | None:
+    """A single-page TIFF's profile and the tags worth keeping (``stacks.page_tags``); None if none."""
+    import tifffile
+
+    from .stacks import page_tags
+
+    try:
+        with tifffile.TiffFile(path) as tif:
+            tags = page_tags(tif.pages.first)
+    except Exception:  # noqa: BLE001  tifffile's errors have no common base; OpenCV read the pixels
+        return None
+    icc = tags.pop("iccprofile", None)  # PhotoMetadata.icc, checked against the output's channels
+    kept = {name: value for name, value in tags.items() if value not in (None, False, [])}
+    return PhotoMetadata(icc=icc or None, tiff=kept or None) if icc or kept else None
 
 
 def upright(raw: np.ndarray, orientation: int) -> np.ndarray:
@@ -124,7 +141,7 @@ def with_metadata(data: bytes, suffix: str, meta: PhotoMetadata | None, channels
     """Encoded JPEG, PNG or WebP ``data`` (OpenCV writes neither EXIF nor a profile) with ``meta``'s
     EXIF block and colour profile embedded where the EXIF, ICC, PNG and WebP specifications place
     them; the profile only if it describes the pixels (:func:`profile_fits`). Other formats
-    (TIFF) unchanged."""
+    unchanged (TIFFs that carry metadata are written by :func:`encode_tiff` instead)."""
     if meta is None:
         return data
     icc = meta.icc if profile_fits(meta.icc, channels) else None
@@ -155,6 +172,24 @@ def with_metadata(data: bytes, suffix: str, meta: PhotoMetadata | None, channels
     if suffix == ".webp":
         return _webp_with(data, icc, meta.exif)
     return data
+
+
+def encode_tiff(pixels: np.ndarray, meta: PhotoMetadata, channels: int) -> bytes:
+    """Integer ``(H, W, C)`` pixels, ``channels`` of gray or RGB and then alpha, as a TIFF (deflate)
+    carrying ``meta``'s colour profile where it fits and the source TIFF's tags, which OpenCV's
+    TIFF encoder drops. Alpha is unassociated, as OpenCV writes it."""
+    import io
+
+    import tifffile
+
+    options = {"software": False, **(meta.tiff or {})}
+    icc = meta.icc if profile_fits(meta.icc, channels) else None
+    buffer = io.BytesIO()
+    tifffile.imwrite(buffer, pixels if pixels.shape[2] > 1 else pixels[..., 0],
+                     photometric="rgb" if channels == 3 else "minisblack",
+                     extrasamples=("unassalpha",) if pixels.shape[2] > channels else None,
+                     compression="adobe_deflate", predictor=True, iccprofile=icc, metadata=None, **options)
+    return buffer.getvalue()
 
 
 def _webp_chunk(fourcc: bytes, payload: bytes) -> bytes:

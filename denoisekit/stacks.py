@@ -23,15 +23,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from math import prod
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 
-from .images import ImageReadError, atomic_target
+from .images import TIFF_SUFFIXES, ImageReadError, atomic_target
 from .normalization import Normalization, NormalizeSpec
 from .planes import Key, Layout, PlaneFn, normalizations, restore_pages
 
-TIFF_SUFFIXES = (".tif", ".tiff")
 #: Compressions tifffile (with imagecodecs) writes; others (JPEG, ...) are rewritten with deflate.
 WRITABLE_COMPRESSIONS = (1, 5, 8, 32773, 32946, 34925, 50000)  # none, LZW, deflate, PackBits, zlib, LZMA, zstd
 ADOBE_DEFLATE = 8
@@ -223,31 +222,37 @@ def _write_options(stack: TiffStack, target: Path) -> dict:
     if description and tif.is_ome and stack.path.name != target.name:
         # The OME-XML names its own file in TiffData/UUID elements; name the copy instead.
         description = description.replace(f'FileName="{stack.path.name}"', f'FileName="{target.name}"')
-    extratags = []
+    options = page_tags(page)
     if tif.is_imagej:
         binary = {k: v for k, v in (tif.imagej_metadata or {}).items() if k in IMAGEJ_BINARY_KEYS}
         if binary:
-            extratags += list(tifffile.imagej_metadata_tag(binary, tif.byteorder))
-    for code in COPIED_TAGS:
-        tag = page.tags.get(code)
-        if tag is not None and isinstance(tag.value, str):
-            extratags.append((code, 2, 0, tag.value, True))
-    datetime = page.tags.get(306)
-    options = {
+            options["extratags"] += list(tifffile.imagej_metadata_tag(binary, tif.byteorder))
+    options.update({
         "shape": (stack.count, *_stored_shape(page.axes, stack.layout.page_shape)),
         "dtype": stack.dtype,
         "photometric": page.photometric,
         "compression": compression if kept_compression else ADOBE_DEFLATE,
         "predictor": predictor,
         "description": description.encode("utf-8") if description else None,
-        "datetime": datetime.value if datetime is not None and len(str(datetime.value)) == 19 else None,
-        "software": page.software or False,
-        "iccprofile": page.iccprofile,
         "metadata": None,  # no description of tifffile's own: the file's is copied
-        "extratags": extratags,
-    }
+    })
     if samples > 1:
         options.update(planarconfig=page.planarconfig, extrasamples=page.extrasamples or None)
+    return options
+
+
+def page_tags(page: Any) -> dict[str, Any]:
+    """TiffWriter.write arguments for what a TIFF page says about its picture beside the pixels:
+    its ICC profile, resolution (a scan's DPI, a micrograph's pixel size), capture time, software
+    and the ASCII tags of ``COPIED_TAGS`` (camera, author, copyright)."""
+    datetime = page.tags.get(306)
+    options: dict[str, Any] = {
+        "iccprofile": page.iccprofile,
+        "datetime": datetime.value if datetime is not None and len(str(datetime.value)) == 19 else None,
+        "software": page.software or False,  # False: not tifffile's own name either
+        "extratags": [(code, 2, 0, page.tags[code].value, True) for code in COPIED_TAGS
+                      if code in page.tags and isinstance(page.tags[code].value, str)],
+    }
     if 282 in page.tags:  # XResolution
         options.update(resolution=page.resolution, resolutionunit=page.resolutionunit)
     return options

@@ -192,10 +192,10 @@ def test_a_photo_is_read_upright_as_its_exif_orientation_says(tmp_path, orientat
 
 
 @pytest.mark.parametrize("size", [588, 150_000])  # sRGB's; one a JPEG must split over three segments
-@pytest.mark.parametrize("suffix", [".jpg", ".png", ".webp"])
+@pytest.mark.parametrize("suffix", [".jpg", ".png", ".webp", ".tif"])
 def test_the_colour_profile_is_written_back(tmp_path, suffix, size):
     """A phone photo in Display P3 carries its ICC profile; without it a viewer shows the restored
-    pixels as sRGB, with duller colours. JPEG, PNG and WebP keep it through read and write."""
+    pixels as sRGB, with duller colours. JPEG, PNG, WebP and TIFF keep it through read and write."""
     from PIL import Image as PILImage
     from PIL import ImageCms
 
@@ -268,6 +268,63 @@ def test_a_webp_with_alpha_keeps_its_alpha_profile_and_exif(tmp_path):
         seen = rgba[..., 3] > 0  # (WebP's encoder drops the colour of fully transparent pixels)
         np.testing.assert_array_equal(np.asarray(written)[seen], rgba[seen])  # lossless, alpha included
     np.testing.assert_array_equal(read_image(tmp_path / "out" / "a.webp").alpha, image.alpha)
+
+
+@pytest.mark.parametrize("channels,alpha", [(1, False), (3, False), (3, True), (1, True)])
+def test_a_tiff_keeps_its_resolution_camera_time_and_profile(tmp_path, channels, alpha):
+    """A scan's DPI, a micrograph's pixel size, the camera, author and capture time are TIFF tags
+    that OpenCV's encoder drops; a single-page TIFF is written back with them, its 16-bit pixels
+    and alpha exact, its profile kept where it describes the pixels."""
+    import tifffile
+    from PIL import ImageCms
+
+    rng = np.random.default_rng(channels)
+    shape = (12, 20) if channels == 1 else (12, 20, 3)
+    pixels = rng.integers(0, 65536, shape, dtype=np.uint16)
+    if alpha:
+        pixels = np.dstack([pixels, rng.integers(0, 65536, (12, 20), dtype=np.uint16)])
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    source = tmp_path / "scan.tif"
+    tifffile.imwrite(source, pixels, photometric="rgb" if channels == 3 else "minisblack",
+                     extrasamples=("unassalpha",) if alpha else None, iccprofile=icc if channels == 3 else None,
+                     resolution=(1200, 600), resolutionunit="inch", datetime="2026:11:30 09:15:00",
+                     software="ScanApp 2", metadata=None,
+                     extratags=[(271, 2, 0, "ScanCo", True), (272, 2, 0, "S-100", True), (33432, 2, 0, "(c) A. Author", True)])
+    image = read_image(source)
+    write_image(image, tmp_path / "out" / "scan.tif")
+    with tifffile.TiffFile(tmp_path / "out" / "scan.tif") as tif:
+        page = tif.pages.first
+        assert page.resolution == (1200, 600) and page.resolutionunit == 2
+        assert (page.tags[271].value, page.tags[272].value, page.tags[33432].value) == ("ScanCo", "S-100", "(c) A. Author")
+        assert page.tags[306].value == "2026:11:30 09:15:00" and page.software == "ScanApp 2"
+        assert page.iccprofile == (icc if channels == 3 else None)
+        assert page.dtype == np.uint16
+    back = read_image(tmp_path / "out" / "scan.tif")
+    np.testing.assert_array_equal(back.pixels, image.pixels)
+    if alpha:
+        np.testing.assert_array_equal(back.alpha, image.alpha)
+    # A colour profile does not describe gray pixels made from it (nor a gray one a colorized photo)
+    gray = image.with_pixels(image.pixels.mean(axis=-1, keepdims=True))
+    write_image(gray, tmp_path / "gray.tif")
+    with tifffile.TiffFile(tmp_path / "gray.tif") as tif:
+        assert tif.pages.first.iccprofile is None and tif.pages.first.tags[271].value == "ScanCo"
+
+
+def test_a_gray_tiff_with_alpha_is_read_whole_and_written_as_it_was(tmp_path):
+    """OpenCV reads a gray-and-alpha TIFF as 8-bit gray: its alpha and the low byte of each 16-bit
+    sample would be lost without a word. It is read whole, upright, and written back gray + alpha."""
+    import tifffile
+
+    samples = np.random.default_rng(5).integers(0, 65536, (10, 14, 2), dtype=np.uint16)
+    tifffile.imwrite(tmp_path / "la.tif", samples, photometric="minisblack", extrasamples=("unassalpha",),
+                     metadata=None, extratags=[(274, 3, 1, 3, True)])  # shown turned by half a turn
+    image = read_image(tmp_path / "la.tif")
+    assert image.dtype == np.uint16 and image.channels == 1
+    np.testing.assert_array_equal(to_integers(image.pixels, np.uint16)[..., 0], samples[::-1, ::-1, 0])
+    np.testing.assert_array_equal(image.alpha, samples[::-1, ::-1, 1])
+    write_image(image, tmp_path / "out.tif")
+    written = tifffile.imread(tmp_path / "out.tif")
+    np.testing.assert_array_equal(written, samples[::-1, ::-1])
 
 
 def test_exif_dimensions_stay_for_turns_that_keep_width_and_height_and_odd_blocks_pass():

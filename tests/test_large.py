@@ -112,8 +112,12 @@ def test_a_tiff_restored_in_chunks_equals_it_restored_whole(tmp_path, clean_mode
     from denoisekit.images import to_integers
 
     rgba = np.dstack([as_uint(noisy(130, 150, 3, seed=3)), np.full((130, 150), 200, np.uint8)])
+    from PIL import ImageCms
+
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
     tifffile.imwrite(tmp_path / "in.tif", rgba, photometric="rgb", extrasamples=[2], rowsperstrip=16,
-                     compression="lzw", resolution=(300, 300), extratags=[(274, 3, 1, 6, True)])  # turned
+                     compression="lzw", resolution=(300, 300), iccprofile=icc,
+                     extratags=[(274, 3, 1, 6, True), (271, 2, 0, "TestCam", True)])  # turned
     restore = make_restorer("model", model=str(clean_models.gray))
     done = restore_large(tmp_path / "in.tif", tmp_path / "out.tif", restorer=restore, chunk=64)
     assert done.shape == (130, 150, 4) and done.halo % 4 == 0 and done.chunk == 64
@@ -124,6 +128,7 @@ def test_a_tiff_restored_in_chunks_equals_it_restored_whole(tmp_path, clean_mode
         out = page.asarray()
         assert page.is_tiled and page.compression == 5 and page.resolution == (300, 300)
         assert page.tags[274].value == 6  # restored as stored, still shown turned as the input is
+        assert page.iccprofile == icc and page.tags[271].value == "TestCam"  # profile and camera kept
     np.testing.assert_array_equal(out[..., :3], expected)
     np.testing.assert_array_equal(out[..., 3], rgba[..., 3])  # alpha kept
     assert not list(tmp_path.glob(".*"))  # no temporary left
