@@ -34,12 +34,12 @@ def calibrate_command(model: str, photos: tuple[Path, ...], out: Path, overwrite
 
     if out.suffix != ".keras":
         raise click.BadParameter(f"{out} must end in .keras", param_hint="--out")
+    if out.exists() and not overwrite:  # before the model loads and the photos are colorized
+        raise click.ClickException(f"{out} exists; pass --overwrite to replace it")
     try:
         chroma_map = calibrate_colorizer(model, photos, out, overwrite=overwrite)
     except ModelLoadError as err:
         raise click.BadParameter(str(err), param_hint="MODEL") from None
-    except FileExistsError as err:
-        raise click.ClickException(f"{err.args[0].split(';')[0]}; pass --overwrite to replace it") from None
     except (ValueError, ImageReadError) as err:
         raise click.ClickException(str(err)) from None
     if as_json:
