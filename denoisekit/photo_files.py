@@ -15,9 +15,6 @@ from pathlib import Path
 
 import numpy as np
 
-#: Formats whose EXIF orientation OpenCV's unchanged decoding leaves to us (its TIFF decoder
-#: applies the tag itself).
-EXIF_UNAPPLIED = (".jpg", ".jpeg", ".png", ".webp")
 #: EXIF orientation (1-8) -> what makes the stored pixels upright, as a viewer shows them.
 _ORIENTATIONS = {
     2: lambda a: a[:, ::-1],
@@ -37,12 +34,22 @@ class PhotoMetadata:
     icc: bytes | None = None  # the ICC colour profile
     exif: bytes | None = None  # the EXIF block (TIFF-structured, "II*"/"MM*"), its orientation set to upright
     tiff: dict | None = None  # a TIFF's own tags (resolution, camera, time...) as TiffWriter.write arguments
+    png: bytes | None = None  # a PNG's chunks of PNG_KEPT_CHUNKS (pixel size, colour space, text), verbatim
+    jfif_density: tuple[int, int, int] | None = None  # a JPEG's JFIF density: unit (1 inch, 2 cm), x, y
 
 
-def read_header(path: Path) -> tuple[int, PhotoMetadata | None]:
+#: The first bytes of a PNG file; its colour type is byte 25 (in the IHDR chunk).
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+#: PNG chunks copied as they are: physical pixel size (DPI), the colour space where there is no
+#: ICC profile (sRGB, gamma, chromaticities) and text (title, author, description, ...).
+PNG_KEPT_CHUNKS = (b"pHYs", b"sRGB", b"gAMA", b"cHRM", b"tEXt", b"zTXt", b"iTXt")
+
+
+def read_header(path: Path, tiff: bool = False) -> tuple[int, PhotoMetadata | None]:
     """An image file's EXIF orientation (1, upright, where there is none: phones store a portrait
-    photo's pixels sideways with the tag saying how to turn them) and the metadata to write back."""
-    if path.suffix.lower() in (".tif", ".tiff"):  # OpenCV turns TIFFs itself; their tags are the file
+    photo's pixels sideways with the tag saying how to turn them) and the metadata to write back;
+    for a ``tiff`` (by content), 1: OpenCV's TIFF decoder turns the pixels itself."""
+    if tiff:  # a TIFF's tags are the file itself, not a block to copy
         return 1, _tiff_metadata(path)
     from PIL import Image as PILImage  # reads the header only
 
@@ -56,10 +63,27 @@ def read_header(path: Path) -> tuple[int, PhotoMetadata | None]:
                 else:
                     exif = image.getexif()
                 orientation = int(exif.get(0x0112, 1))
-                meta = PhotoMetadata(icc=image.info.get("icc_profile") or None, exif=upright_exif(image.info.get("exif")))
+                density = image.info.get("jfif_density") if image.info.get("jfif_unit") in (1, 2) else None
+                meta = PhotoMetadata(icc=image.info.get("icc_profile") or None, exif=upright_exif(image.info.get("exif")),
+                                     png=_png_chunks(path) if image.format == "PNG" else None,
+                                     jfif_density=(image.info["jfif_unit"], *density) if density else None)
     except Exception:  # a format Pillow cannot parse (or a bomb it refuses) carries nothing it could read
         return 1, None
-    return orientation, meta if meta.icc or meta.exif else None
+    return orientation, meta if meta.icc or meta.exif or meta.png or meta.jfif_density else None
+
+
+def _png_chunks(path: Path) -> bytes | None:
+    """The ``PNG_KEPT_CHUNKS`` of a PNG file, verbatim and in order (the pixels are skipped)."""
+    kept = b""
+    with open(path, "rb") as file:
+        file.seek(len(PNG_SIGNATURE))
+        while len(head := file.read(8)) == 8 and head[4:] != b"IEND":
+            length = struct.unpack(">I", head[:4])[0]
+            if head[4:] in PNG_KEPT_CHUNKS:
+                kept += head + file.read(length + 4)  # payload and CRC
+            else:
+                file.seek(length + 4, 1)
+    return kept or None
 
 
 def _tiff_metadata(path: Path) -> PhotoMetadata | None:
@@ -70,7 +94,7 @@ def _tiff_metadata(path: Path) -> PhotoMetadata | None:
 
     try:
         with tifffile.TiffFile(path) as tif:
-            tags = page_tags(tif.pages.first)
+            tags = page_tags(tif.pages.first, orientation=False)  # OpenCV turned the pixels upright
     except Exception:  # noqa: BLE001  tifffile's errors have no common base; OpenCV read the pixels
         return None
     icc = tags.pop("iccprofile", None)  # PhotoMetadata.icc, checked against the output's channels
@@ -140,8 +164,9 @@ _JPEG_ICC_CHUNK = 65519
 def with_metadata(data: bytes, suffix: str, meta: PhotoMetadata | None, channels: int) -> bytes:
     """Encoded JPEG, PNG or WebP ``data`` (OpenCV writes neither EXIF nor a profile) with ``meta``'s
     EXIF block and colour profile embedded where the EXIF, ICC, PNG and WebP specifications place
-    them; the profile only if it describes the pixels (:func:`profile_fits`). Other formats
-    unchanged (TIFFs that carry metadata are written by :func:`encode_tiff` instead)."""
+    them, the profile only if it describes the pixels (:func:`profile_fits`); a PNG's kept chunks
+    and a JPEG's density as well. Other formats unchanged (TIFFs that carry metadata are written
+    by :func:`encode_tiff` instead)."""
     if meta is None:
         return data
     icc = meta.icc if profile_fits(meta.icc, channels) else None
@@ -158,6 +183,8 @@ def with_metadata(data: bytes, suffix: str, meta: PhotoMetadata | None, channels
         at = 2  # after the SOI, and after the JFIF APP0 that OpenCV writes first
         if data[2:4] == b"\xff\xe0":
             at = 4 + struct.unpack(">H", data[4:6])[0]
+            if meta.jfif_density and data[6:11] == b"JFIF\0":  # its unit and density at bytes 13-17
+                data = data[:13] + struct.pack(">BHH", *meta.jfif_density) + data[18:]
         return data[:at] + segments + data[at:]
     if suffix == ".png":
         # iCCP and eXIf chunks right after IHDR (signature 8 bytes, IHDR 25), before the pixels
@@ -166,8 +193,7 @@ def with_metadata(data: bytes, suffix: str, meta: PhotoMetadata | None, channels
             chunks.append(b"iCCP" + b"ICC profile\0\0" + zlib.compress(icc))
         if meta.exif:
             chunks.append(b"eXIf" + meta.exif)
-        packed = b"".join(struct.pack(">I", len(body) - 4) + body + struct.pack(">I", zlib.crc32(body))
-                          for body in chunks)
+        packed = b"".join(png_chunk(body[:4], body[4:]) for body in chunks) + (meta.png or b"")
         return data[:33] + packed + data[33:]
     if suffix == ".webp":
         return _webp_with(data, icc, meta.exif)
@@ -190,6 +216,11 @@ def encode_tiff(pixels: np.ndarray, meta: PhotoMetadata, channels: int) -> bytes
                      extrasamples=("unassalpha",) if pixels.shape[2] > channels else None,
                      compression="adobe_deflate", predictor=True, iccprofile=icc, metadata=None, **options)
     return buffer.getvalue()
+
+
+def png_chunk(kind: bytes, payload: bytes) -> bytes:
+    """One PNG chunk: length, type, payload and the CRC of type and payload."""
+    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
 
 
 def _webp_chunk(fourcc: bytes, payload: bytes) -> bytes:

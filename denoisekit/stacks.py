@@ -87,7 +87,8 @@ def _damage(path: Path, warnings: list[str]) -> ImageReadError:
 
 def is_stack(path: str | os.PathLike) -> bool:
     """Whether a file is read here rather than by ``images.py``: a TIFF with more than one page,
-    data other than 8/16-bit integers, more than 4 samples a pixel, ImageJ or OME metadata, or a
+    data other than 8/16-bit integers (1-bit pages, read as 8-bit, excepted), more than 4 samples a
+    pixel, ImageJ or OME metadata, or a
     broken page chain (a stack cut short may look like one page). Files tifffile cannot open at
     all, and single pages with merely odd tags, stay with ``images.py`` as before."""
     path = Path(path)
@@ -100,8 +101,8 @@ def is_stack(path: str | os.PathLike) -> bool:
             with tifffile.TiffFile(path) as tif:
                 page = tif.pages.first
                 count = len(tif.pages)
-                plain = (count == 1 and not (tif.is_imagej or tif.is_ome)
-                         and page.dtype in (np.uint8, np.uint16) and page.samplesperpixel <= 4)
+                plain = (count == 1 and not (tif.is_imagej or tif.is_ome) and page.samplesperpixel <= 4
+                         and (page.dtype in (np.uint8, np.uint16) or page.bitspersample == 1))  # bilevel: 0 / 255
         except Exception:  # noqa: BLE001  not a TIFF tifffile can open: images.py says so in one line
             return False
     broken_chain = any(w.startswith("<tifffile.TiffPages") for w in warnings)
@@ -241,10 +242,11 @@ def _write_options(stack: TiffStack, target: Path) -> dict:
     return options
 
 
-def page_tags(page: Any) -> dict[str, Any]:
+def page_tags(page: Any, orientation: bool = True) -> dict[str, Any]:
     """TiffWriter.write arguments for what a TIFF page says about its picture beside the pixels:
-    its ICC profile, resolution (a scan's DPI, a micrograph's pixel size), capture time, software
-    and the ASCII tags of ``COPIED_TAGS`` (camera, author, copyright)."""
+    its ICC profile, resolution (a scan's DPI, a micrograph's pixel size), capture time, software,
+    the ASCII tags of ``COPIED_TAGS`` (camera, author, copyright) and, with ``orientation``, how
+    a viewer turns the pixels (for pixels written as stored, not turned upright)."""
     datetime = page.tags.get(306)
     options: dict[str, Any] = {
         "iccprofile": page.iccprofile,
@@ -255,6 +257,9 @@ def page_tags(page: Any) -> dict[str, Any]:
     }
     if 282 in page.tags:  # XResolution
         options.update(resolution=page.resolution, resolutionunit=page.resolutionunit)
+    turn = page.tags.get(274)
+    if orientation and turn is not None and int(turn.value) != 1:
+        options["extratags"].append((274, 3, 1, int(turn.value), True))
     return options
 
 

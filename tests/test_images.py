@@ -327,6 +327,88 @@ def test_a_gray_tiff_with_alpha_is_read_whole_and_written_as_it_was(tmp_path):
     np.testing.assert_array_equal(written, samples[::-1, ::-1])
 
 
+@pytest.mark.parametrize("depth", [8, 16])
+def test_a_gray_png_with_alpha_stays_gray_with_alpha(tmp_path, depth):
+    """OpenCV decodes a gray-and-alpha PNG as BGRA: read as such, it would go to the colour model
+    and get colour noise, and come back RGBA without its gray profile."""
+    from PIL import Image as PILImage
+    from PIL import ImageCms
+
+    gray_icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    gray_icc = gray_icc[:16] + b"GRAY" + gray_icc[20:]
+    dtype = np.uint8 if depth == 8 else np.uint16
+    samples = np.random.default_rng(depth).integers(0, np.iinfo(dtype).max + 1, (18, 26, 2)).astype(dtype)
+    if depth == 8:
+        PILImage.fromarray(samples, "LA").save(tmp_path / "la.png", icc_profile=gray_icc)
+    else:  # Pillow writes no 16-bit gray-and-alpha: our own writer makes the file, as clean does
+        write_image(images_module.image_from_array(samples), tmp_path / "la.png")
+    image = read_image(tmp_path / "la.png")
+    assert image.channels == 1 and image.dtype == dtype
+    np.testing.assert_array_equal(to_integers(image.pixels, dtype)[..., 0], samples[..., 0])
+    np.testing.assert_array_equal(image.alpha, samples[..., 1])
+    write_image(image, tmp_path / "out" / "la.png")
+    if depth == 8:
+        with PILImage.open(tmp_path / "out" / "la.png") as written:
+            assert written.mode == "LA" and written.info["icc_profile"] == gray_icc
+            np.testing.assert_array_equal(np.asarray(written), samples)
+    assert (tmp_path / "out" / "la.png").read_bytes()[24:26] == bytes((depth, 4))  # bit depth, colour type 4
+    back = read_image(tmp_path / "out" / "la.png")
+    np.testing.assert_array_equal(back.pixels, image.pixels)
+    np.testing.assert_array_equal(back.alpha, image.alpha)
+
+
+def test_the_orientation_follows_what_a_file_is_not_its_name(tmp_path):
+    """OpenCV turns TIFFs by their tag and leaves JPEGs to us: a TIFF named .png must not be
+    turned twice, a JPEG named .tif not left sideways."""
+    import tifffile
+    from PIL import Image as PILImage
+
+    stored = np.random.default_rng(7).integers(0, 256, (24, 40, 3), dtype=np.uint8)
+    tifffile.imwrite(tmp_path / "tiff.png", stored, photometric="rgb", extratags=[(274, 3, 1, 6, True)])
+    exif = PILImage.Exif()
+    exif[0x0112] = 6
+    PILImage.fromarray(stored).save(tmp_path / "jpeg.tif", format="JPEG", exif=exif, quality=95)
+    for name in ("tiff.png", "jpeg.tif"):
+        assert read_image(tmp_path / name).pixels.shape == (40, 24, 3), name  # turned once, upright
+
+
+def test_bilevel_and_cmyk_tiffs_read_as_what_they_show(tmp_path):
+    """A 1-bit scan is read as 8-bit black and white, as a 1-bit PNG is; a CMYK TIFF as RGB without
+    the opaque alpha OpenCV's decoder adds."""
+    import tifffile
+    from PIL import Image as PILImage
+
+    ink = np.random.default_rng(8).random((20, 30)) > 0.5
+    PILImage.fromarray(ink).convert("1").save(tmp_path / "scan.tif")
+    scan = read_image(tmp_path / "scan.tif")
+    assert scan.channels == 1 and scan.dtype == np.uint8
+    np.testing.assert_array_equal(scan.pixels[..., 0], ink.astype(np.float32))
+    tifffile.imwrite(tmp_path / "cmyk.tif", np.zeros((20, 30, 4), np.uint8), photometric="separated")
+    cmyk = read_image(tmp_path / "cmyk.tif")
+    assert cmyk.channels == 3 and cmyk.alpha is None
+    np.testing.assert_array_equal(cmyk.pixels, 1.0)  # no ink: white
+
+
+def test_dpi_and_text_of_pngs_and_jpegs_are_written_back(tmp_path):
+    """Print size (PNG pHYs, a JPEG's JFIF density) and a PNG's text (author, description) survive."""
+    from PIL import Image as PILImage
+    from PIL import PngImagePlugin
+
+    pixels = np.random.default_rng(9).integers(0, 256, (20, 30, 3), dtype=np.uint8)
+    text = PngImagePlugin.PngInfo()
+    text.add_text("Author", "A. Author")
+    text.add_itxt("Description", "Blätter im Wind")
+    PILImage.fromarray(pixels).save(tmp_path / "p.png", dpi=(300, 300), pnginfo=text)
+    PILImage.fromarray(pixels).save(tmp_path / "p.jpg", dpi=(240, 120))
+    for name in ("p.png", "p.jpg"):
+        write_image(read_image(tmp_path / name), tmp_path / "out" / name)
+    with PILImage.open(tmp_path / "out" / "p.png") as png:
+        assert np.allclose(png.info["dpi"], 300, atol=0.01)
+        assert (png.info["Author"], png.info["Description"]) == ("A. Author", "Blätter im Wind")
+    with PILImage.open(tmp_path / "out" / "p.jpg") as jpeg:
+        assert jpeg.info["dpi"] == (240, 120)
+
+
 def test_exif_dimensions_stay_for_turns_that_keep_width_and_height_and_odd_blocks_pass():
     from PIL import Image as PILImage
 

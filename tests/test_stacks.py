@@ -259,6 +259,16 @@ def test_alpha_is_kept_and_the_colour_restored(tmp_path):
     np.testing.assert_array_equal(restored[..., :3], 255 - rgba[..., :3])
 
 
+def test_a_stack_written_as_stored_keeps_the_orientation_it_is_shown_with(tmp_path):
+    """A float TIFF restored page by page is written as stored: its orientation tag must come along,
+    or a viewer shows the output sideways where it showed the input upright."""
+    floats = np.random.default_rng(6).random((24, 40)).astype(np.float32)
+    source = _write(tmp_path / "turned.tif", floats, extratags=[(274, 3, 1, 6, True)])
+    transform_stack(source, tmp_path / "out.tif", lambda pixels, where: pixels)
+    with tifffile.TiffFile(tmp_path / "out.tif") as tif:
+        assert tif.pages.first.tags[274].value == 6 and tif.pages.first.shape == (24, 40)
+
+
 def test_plain_single_page_tiffs_stay_with_images_and_stacks_are_not_cut_to_one_page(tmp_path, make_image):
     gray16 = _write(tmp_path / "gray16.tif", as_uint16(camera_planes(1, side=40)[0]))
     rgb8 = make_image(tmp_path / "rgb8.tif", channels=3).path  # written by OpenCV
