@@ -60,6 +60,8 @@ UNREAD_IMAGE_SUFFIXES = (".heic", ".heif", ".avif", ".jxl", ".gif", ".dng", ".cr
 SIXTEEN_BIT_SUFFIXES = (".png", ".tif", ".tiff")
 TIFF_SUFFIXES = (".tif", ".tiff")
 JPEG_QUALITY = 95
+#: Formats without alpha: an image with alpha is written without it (a misnamed PNG, say).
+NO_ALPHA_SUFFIXES = (".jpg", ".jpeg")
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 

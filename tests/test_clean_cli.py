@@ -345,3 +345,16 @@ def test_a_folder_without_images_is_a_usage_error_before_anything_is_loaded_or_w
         assert result.exit_code == 2, result.output
         assert f"{empty}: no images in it or its subfolders" in result.stderr and "1 other file skipped" in result.stderr
         assert not (tmp_path / "out").exists()
+
+
+def test_an_image_whose_alpha_its_format_cannot_hold_is_written_with_a_note(runner, tmp_path, clean_models):
+    """An RGBA PNG named .jpg is written as the JPEG its name asks for: without alpha, and said so."""
+    from PIL import Image as PILImage
+
+    (tmp_path / "in").mkdir()
+    rgba = (np.random.default_rng(3).random((24, 32, 4)) * 255).astype(np.uint8)
+    PILImage.fromarray(rgba, "RGBA").save(tmp_path / "in" / "logo.jpg", format="PNG")
+    result = clean(runner, tmp_path / "in", tmp_path / "out", "--model", clean_models.color, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["notes"] == ["logo.jpg: a .jpg file holds no alpha: written without its transparency"]
+    assert read_image(tmp_path / "out" / "logo.jpg").alpha is None
