@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -79,6 +81,8 @@ class Param:
         for v in values:
             if isinstance(v, bool) or not isinstance(v, (int, float)):
                 continue
+            if not math.isfinite(v):  # NaN passes every comparison: it would run on unchecked
+                raise ParamError(f"{self.name}={format_value(value)} is not a finite number")
             if (self.min is not None and v < self.min) or (self.max is not None and v > self.max):
                 lo = "" if self.min is None else f"{self.min:g}"  # a bound may be declared on one side only
                 hi = "" if self.max is None else f"{self.max:g}"

@@ -57,6 +57,10 @@ def test_bool_spellings(text, expected):
         ("steps=2.5", "not a valid int"),
         ("clip=maybe", "not a valid bool"),
         ("mode=slow", "must be one of fast, best"),
+        ("sigma=nan", "not a finite number"),  # NaN passes every bound: it hung `corrupt`
+        ("sigma=5:nan", "not a finite number"),
+        ("strength=nan", "not a finite number"),
+        ("sigma=inf", "not a finite number"),
     ],
 )
 def test_invalid_values_raise_naming_the_owner_and_the_parameter(item, fragment):
