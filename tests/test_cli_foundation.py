@@ -364,3 +364,37 @@ def test_corrupt_json_says_what_happened_to_each_file(runner, tmp_path):
     report = json.loads(result.stdout)
     assert report["params"]["sigma"] == "5" and report["seed"] == 4 and report["skipped"] == ["notes.txt"]
     assert [(f["file"], f["status"]) for f in report["files"]] == [("a.png", "written")]
+
+
+def test_outputs_never_replace_a_file_that_is_not_theirs(runner, tmp_path, tree, scored):
+    """An existing file named as OUT, a metrics --json or a clean --report that another program
+    wrote is refused before any work (exit 2); an earlier run's own JSON is replaced."""
+    source, samples = tree
+    (tmp_path / "plain.txt").write_text("precious")
+    for target in (source, source / "gray8.png"):
+        result = corrupt(runner, target, tmp_path / "plain.txt", "--noise", "gaussian")
+        assert result.exit_code == 2 and "plain.txt is an existing file" in error_lines(result)[0]
+    ref, test = scored
+    (tmp_path / "keep.json").write_text("precious")
+    refused = runner.invoke(main, ["metrics", str(ref), str(test), "--json", str(tmp_path / "keep.json")])
+    assert refused.exit_code == 2 and "--overwrite" in error_lines(refused)[0]
+    report = runner.invoke(main, ["clean", str(source), str(tmp_path / "out"), "--report", str(tmp_path / "keep.json")])
+    assert report.exit_code == 2 and "not a denoisekit report" in error_lines(report)[0]
+    assert (tmp_path / "keep.json").read_text() == "precious" and (tmp_path / "plain.txt").read_text() == "precious"
+    assert not (tmp_path / "out").exists()
+    nested = tmp_path / "new" / "dir" / "m.json"  # a missing folder is made, not a traceback
+    for _ in range(2):  # the second run replaces its own earlier file
+        done = runner.invoke(main, ["metrics", str(ref), str(test), "--json", str(nested)])
+        assert done.exit_code == 0, done.output
+        assert json.loads(nested.read_text())["mean"]["count"] == 2
+    forced = runner.invoke(main, ["metrics", str(ref), str(test), "--json", str(tmp_path / "keep.json"), "--overwrite"])
+    assert forced.exit_code == 0 and json.loads((tmp_path / "keep.json").read_text())["mean"]["count"] == 2
+
+
+def test_corrupt_says_that_jpeg_outputs_change_the_noise(runner, tmp_path, tree):
+    source, samples = tree
+    result = corrupt(runner, source, tmp_path / "out", "--noise", "salt-and-pepper")
+    assert result.exit_code == 0, result.output
+    assert "note: 1 JPEG file(s) (sub/photo.jpg)" in result.stderr and "convert them to PNG" in result.stderr
+    png = corrupt(runner, source / "gray8.png", tmp_path / "g.png", "--noise", "salt-and-pepper")
+    assert png.exit_code == 0 and "JPEG" not in png.stderr

@@ -15,9 +15,9 @@ from ..files import collect_inputs, is_inside
 from ..normalization import parse_normalize
 from ..plugin_guard import GuardedRestore
 from ..plugins import PluginError, debugging, describe, get_registry
-from ..reports.formats import REPORT_SUFFIXES, echo_summary, to_json_text, write_report
+from ..reports.formats import REPORT_SUFFIXES, echo_summary, is_own_report, to_json_text, write_report
 from ..tiling import DEFAULT_BATCH, DEFAULT_OVERLAP, DEFAULT_TILE
-from .common import param_option, plugin_with_params, refuse_output_inside_input, require_images
+from .common import param_option, plugin_with_params, check_output_path, require_images
 
 
 def restorer_texts(name: str, texts: tuple[str, ...], shortcuts: dict[str, Any]) -> list[str]:
@@ -153,9 +153,12 @@ def clean_command(source: Path, out: Path, model: str | None, restorer: str, par
         raise click.BadParameter(str(err), param_hint="--normalize") from None
     if report_path is not None and report_path.suffix.lower() not in REPORT_SUFFIXES:
         raise click.BadParameter(f"{report_path}: use a .json, .csv or .html file", param_hint="--report")
-    refuse_output_inside_input(source, out)
+    check_output_path(source, out)
     if report_path is not None and source.is_dir() and is_inside(report_path, source):
         raise click.BadParameter(f"{report_path} lies inside the input folder {source}", param_hint="--report")
+    if report_path is not None and report_path.exists() and not overwrite and not is_own_report(report_path):
+        raise click.BadParameter(f"{report_path} exists and is not a denoisekit report: choose another file or "
+                                 f"pass --overwrite", param_hint="--report")
     if reference is not None and reference.is_dir() and is_inside(out, reference):
         raise click.BadParameter(f"{out} lies inside the reference folder {reference}", param_hint="OUT")
     check_dask_options(restorer, values, workers, scheduler, chunk)

@@ -54,10 +54,15 @@ def plugin_with_params(kind: str, name: str, texts: Iterable[str], option: str) 
         raise click.BadParameter(str(err), param_hint="-p") from None
 
 
-def refuse_output_inside_input(source: Path, out: Path) -> None:
-    """Never write into the input folder."""
+def check_output_path(source: Path, out: Path) -> None:
+    """Never write into the input folder, nor make a folder of an existing file or replace one
+    that is not an image."""
     from ..files import is_inside
+    from ..images import is_image_file
 
+    if out.exists() and not out.is_dir() and (source.is_dir() or not is_image_file(out)):
+        kind = "a folder input needs a folder" if source.is_dir() else "give a folder or an image file name"
+        raise click.BadParameter(f"{out} is an existing file: {kind}", param_hint="OUT")
     if source.is_dir() and is_inside(out, source):
         raise click.BadParameter(f"{out} lies inside the input folder {source}; choose another output", param_hint="OUT")
     if source.is_file() and out.exists() and out.resolve() == source.resolve():
@@ -70,6 +75,7 @@ def write_json(data: Any, path: str | Path | None) -> None:
     if path is None or str(path) == "-":  # click gives Path("-") for a dash
         click.echo(text)
     else:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
         Path(path).write_text(text + "\n")
 
 

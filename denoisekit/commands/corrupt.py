@@ -9,8 +9,9 @@ import click
 from ..batch import report_outcome
 from ..files import collect_inputs
 from ..folders import corrupt_inputs
+from ..images import is_image_file
 from ..params import params_to_text
-from .common import (param_option, plugin_with_params, refuse_output_inside_input, require_images, seed_option,
+from .common import (param_option, plugin_with_params, check_output_path, require_images, seed_option,
                      write_json)
 
 
@@ -35,9 +36,14 @@ def corrupt_command(source: Path, out: Path, noise: str, params: tuple[str, ...]
     Example: denoisekit corrupt clean/ noisy/ --noise gaussian -p sigma=25 --seed 1
     """
     corruption, values = plugin_with_params("corruption", noise, params, "--noise")
-    refuse_output_inside_input(source, out)
+    check_output_path(source, out)
     inputs = collect_inputs(source, recursive)
     require_images(inputs, recursive)
+    lossy = [rel for rel in inputs.files if rel.suffix.lower() in (".jpg", ".jpeg")]
+    if lossy and not (inputs.is_single_file and is_image_file(out) and out.suffix.lower() not in (".jpg", ".jpeg")):
+        click.echo(f"note: {len(lossy)} JPEG file(s) ({lossy[0]}{', ...' if len(lossy) > 1 else ''}) are written as "
+                   f"JPEG, whose compression changes the noise just added (salt-and-pepper's pure black and white "
+                   f"included): convert them to PNG first for exact noise", err=True)
     results = corrupt_inputs(inputs, out, corruption.obj, values, seed, overwrite=overwrite,
                              label=f"corrupt ({noise})")
     if as_json:

@@ -62,6 +62,23 @@ def to_csv_text(report: Report) -> str:
     return buffer.getvalue()
 
 
+#: What the first bytes of each report format this module writes hold (a rerun may replace it).
+_REPORT_HEADS = {".json": '{\n  "restorer":', ".csv": ",".join(CSV_COLUMNS) + "\n",
+                 ".html": "<title>denoisekit clean report</title>", ".htm": "<title>denoisekit clean report</title>"}
+
+
+def is_own_report(path: Path) -> bool:
+    """Whether ``path`` holds a report ``write_report`` wrote (which a later run may replace,
+    as a resumed run updates its report) rather than some other file of the same name."""
+    head = _REPORT_HEADS.get(path.suffix.lower())
+    try:
+        with open(path, encoding="utf-8", errors="replace") as file:
+            text = file.read(4096)
+    except OSError:
+        return False
+    return head is not None and head in text
+
+
 def write_report(report: Report, path: Path) -> None:
     """Write the report as JSON, CSV or a self-contained HTML page, by the suffix of ``path``."""
     suffix = path.suffix.lower()
