@@ -112,7 +112,11 @@ def test_resume_continues_from_the_checkpoint(tmp_path, photo_dirs):
     run_train([*common, "--epochs", "1"])
     refused = CliRunner().invoke(main, ["train", *common, "--epochs", "2"])
     assert refused.exit_code != 0 and "--resume" in refused.output  # nothing is overwritten unasked
-    summary = run_train([*common, "--epochs", "2", "--resume"])
+    other_noise = [("salt-and-pepper" if arg == "gaussian" else arg) for arg in common]
+    changed = CliRunner().invoke(main, ["train", *other_noise, "--seed", "9", "--epochs", "2", "--resume"])
+    assert changed.exit_code == 1  # a resumed run goes on as it started: a change is refused, not ignored
+    assert "noise=salt-and-pepper (the run: gaussian)" in changed.output and "seed=9 (the run: 0)" in changed.output
+    summary = run_train([*common, "--epochs", "2", "--resume"])  # the same command again, --resume added
     assert summary["epochs"] == 2
     assert [r["epoch"] for r in log_rows(out)] == ["0", "1"]  # one log, continued
 

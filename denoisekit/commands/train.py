@@ -15,6 +15,10 @@ from .common import param_option, write_json
 CHANNELS = ("gray", "rgb")
 
 
+#: Options whose TrainConfig field has another name (the others share theirs).
+CONFIG_FIELDS = {"params": "noise_params", "method": "self_supervised"}
+
+
 @click.command("train")
 @click.option("--noise", default=None,
               help="Corruption to learn to undo (see `denoisekit plugins`); optional with --pairs (added on top).")
@@ -74,7 +78,8 @@ CHANNELS = ("gray", "rgb")
 @click.option("--strategy", type=click.Choice(["default", "mirrored", "multi-worker"]), default="default",
               show_default=True, help="tf.distribute strategy: one device, all local GPUs, or TF_CONFIG's cluster.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("model.keras"), show_default=True)
-@click.option("--resume", is_flag=True, help="Continue from the last checkpoint beside --out.")
+@click.option("--resume", is_flag=True, help="Continue from the last checkpoint beside --out, as the run started: "
+              "only --epochs, --steps-per-epoch and --time-limit may change (other options may be repeated).")
 @click.option("--overwrite", is_flag=True, help="Start over even if --out or its checkpoints exist.")
 @click.option("--json", "as_json", is_flag=True, help="Print the model's metadata as JSON when done.")
 def train_command(noise, params, data, pairs, self_supervised, method, val_data, val_pairs, arch, arch_params, init,
@@ -124,7 +129,8 @@ def train_command(noise, params, data, pairs, self_supervised, method, val_data,
     except OptionError as err:
         raise click.BadParameter(str(err), param_hint=err.option) from None
     try:
-        summary = train(config, resume=resume, overwrite=overwrite)
+        summary = train(config, resume=resume, overwrite=overwrite,
+                        given={CONFIG_FIELDS.get(name, name) for name in ctx.params if given(name)})
     except (TrainingError, DataError, ModelLoadError, ValueError) as err:
         raise click.ClickException(str(err)) from None
     if as_json:

@@ -9,10 +9,10 @@ import shutil
 import sys
 import time
 from contextlib import contextmanager, nullcontext
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
@@ -294,6 +294,26 @@ def describe_run(config: TrainConfig, input_size: tuple[int, int]) -> str:
             f"lr {config.learning_rate:g} ({config.schedule})")
 
 
+def _refuse_changes(config: TrainConfig, stored: TrainConfig, given: Iterable[str] | None) -> None:
+    """TrainingError naming each of ``given`` (all fields when None; names that are not fields
+    are ignored) whose value ``config`` changes from the run being resumed, ``RESUMABLE_FIELDS``
+    aside."""
+    def plain(value: Any) -> Any:  # as state.json stores it: tuples as lists
+        return json.loads(json.dumps(value, default=str))
+
+    def differs(mine: Any, theirs: Any) -> bool:  # parameters: those given (the run's has its defaults filled in)
+        if isinstance(mine, dict) and isinstance(theirs, dict):
+            return any(key not in theirs or differs(value, theirs[key]) for key, value in mine.items())
+        return mine != theirs
+
+    names = [f.name for f in fields(TrainConfig) if given is None or f.name in set(given)]
+    changed = [f"{name}={plain(getattr(config, name))} (the run: {plain(getattr(stored, name))})" for name in names
+               if name not in RESUMABLE_FIELDS and differs(plain(getattr(config, name)), plain(getattr(stored, name)))]
+    if changed:
+        raise TrainingError(f"--resume continues a run as it started, but {'; '.join(changed)}: leave those out, "
+                            f"or start a new run with --overwrite")
+
+
 def read_state(config: TrainConfig) -> dict[str, Any]:
     path = config.checkpoint_dir / "state.json"
     if not path.exists():
@@ -301,8 +321,17 @@ def read_state(config: TrainConfig) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
-def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, verbose: int | None = None) -> dict[str, Any]:
-    """Run (or resume) training; write the best model with its metadata to ``config.out``."""
+#: What a resumed run may change: how long it goes on.
+RESUMABLE_FIELDS = ("out", "epochs", "steps_per_epoch", "time_limit")
+
+
+def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, verbose: int | None = None,
+          given: Iterable[str] | None = None) -> dict[str, Any]:
+    """Run (or resume) training; write the best model with its metadata to ``config.out``.
+
+    A resumed run continues as it started: only ``RESUMABLE_FIELDS`` may differ from its
+    checkpoint's config; any other of the ``given`` fields (the caller's explicit choices; None:
+    all of them) that differs is a TrainingError rather than silently ignored."""
     tf = tensorflow()
     import keras
 
@@ -314,6 +343,7 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
                                 "time_limit": config.time_limit or state["config"].get("time_limit")})
         if "augment" not in state["config"]:  # what every run did before --augment and --schedule
             stored.augment, stored.schedule = "dihedral", "cosine"
+        _refuse_changes(config, stored, given)
         config = stored
     elif not overwrite and (Path(config.out).exists() or (ckpt / "state.json").exists()):
         raise TrainingError(f"{config.out} or its checkpoints exist; use --resume to continue or --overwrite to start over")
