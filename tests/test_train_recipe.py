@@ -295,3 +295,13 @@ def test_schedules_shape_the_learning_rate_over_the_run():
     assert rates("cosine") == pytest.approx(cosine, rel=1e-4)  # to 1% of the rate
     assert rates("wsd") == pytest.approx([1e-3, 1e-3, 1e-3, 0.505e-3, 1e-5], rel=1e-2)  # decays over the last fifth
     assert rates("cosine", warmup=100)[0] == pytest.approx(1e-5)  # fine-tuning ramps up first
+
+
+def test_a_training_folder_that_is_missing_is_named_as_missing(tmp_path):
+    from denoisekit.training.datasets import DataError, load_training_set
+
+    with pytest.raises(DataError, match="no such folder"):
+        load_training_set(str(tmp_path / "nowhere"), 1)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match="no images found"):
+        load_training_set(str(tmp_path / "empty"), 1)

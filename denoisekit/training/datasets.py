@@ -91,6 +91,8 @@ def _mnist(channels: int, validation: bool) -> ImageSet:
 
 
 def _folder(folder: Path, channels: int) -> ImageSet:
+    if not folder.is_dir():
+        raise DataError(f"{folder}: no such folder" if not folder.exists() else f"{folder}: not a folder")
     inputs = collect_inputs(folder)
     images, names = [], []
     for rel in inputs.files:
