@@ -111,7 +111,7 @@ def test_resume_continues_from_the_checkpoint(tmp_path, photo_dirs):
               "--steps-per-epoch", "3", "--batch", "4", "--patch", "32", "--out", str(out)]
     run_train([*common, "--epochs", "1"])
     refused = CliRunner().invoke(main, ["train", *common, "--epochs", "2"])
-    assert refused.exit_code != 0 and "--resume" in refused.output  # nothing is overwritten unasked
+    assert refused.exit_code == 2 and "--resume" in refused.output  # nothing is overwritten unasked (a usage error)
     other_noise = [("salt-and-pepper" if arg == "gaussian" else arg) for arg in common]
     changed = CliRunner().invoke(main, ["train", *other_noise, "--seed", "9", "--epochs", "2", "--resume"])
     assert changed.exit_code == 1  # a resumed run goes on as it started: a change is refused, not ignored

@@ -128,6 +128,12 @@ def train_command(noise, params, data, pairs, self_supervised, method, val_data,
             patience=patience, time_limit=time_limit, seed=seed, strategy=strategy)
     except OptionError as err:
         raise click.BadParameter(str(err), param_hint=err.option) from None
+    state = config.checkpoint_dir / "state.json"  # usage errors before TensorFlow loads
+    if resume and not state.exists():
+        raise click.BadParameter(f"nothing to resume: {state} does not exist", param_hint="--resume")
+    if not (resume or overwrite) and (Path(config.out).exists() or state.exists()):
+        raise click.BadParameter(f"{config.out} or its checkpoints exist; use --resume to continue or --overwrite "
+                                 f"to start over", param_hint="--out")
     try:
         summary = train(config, resume=resume, overwrite=overwrite,
                         given={CONFIG_FIELDS.get(name, name) for name in ctx.params if given(name)})
