@@ -299,7 +299,7 @@ def test_bad_train_options_are_one_line_errors(tmp_path):
         (["--noise", "grayscale", "--channels", "gray"], "needs --channels rgb"),
         (["--noise", "gaussian", "-a", "levels=99"], "levels"),
         (["--noise", "gaussian", "--out", str(tmp_path / "m.h5")], ".keras"),
-        (["--noise", "gaussian", "--data", str(tmp_path / "missing"), "--out", str(tmp_path / "m.keras")], "no images"),
+        (["--noise", "gaussian", "--data", str(tmp_path / "missing"), "--out", str(tmp_path / "m.keras")], "no such folder"),
     ]
     for args, message in cases:
         result = runner.invoke(main, ["train", *args])
