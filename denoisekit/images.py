@@ -103,8 +103,8 @@ def is_image_file(path: Path) -> bool:
 
 
 def read_image(path: str | os.PathLike) -> Image:
-    """Read PNG/JPEG/TIFF/BMP/WebP, 8- or 16-bit, gray/RGB/RGBA, turned upright by its EXIF
-    orientation as viewers show it."""
+    """Read PNG/JPEG/TIFF/BMP/WebP, 8- or 16-bit, gray or RGB with or without alpha, turned
+    upright by its EXIF orientation as viewers show it."""
     path = Path(path)
     if not path.is_file():
         raise ImageReadError(f"{path}: no such file")
