@@ -59,9 +59,9 @@ def is_inside(path: Path, folder: Path) -> bool:
 
 def match_references(ref: InputSet, test: InputSet) -> dict[Path, Path | None]:
     """For each test file, the reference with the same relative folder and stem
-    (any image suffix, so ``a.png`` matches ``a.jpg``), or None."""
+    (any image suffix, so ``a.png`` matches ``a.jpg``), or None. A single reference file goes
+    with a single test file whatever their names; in a folder, only with the file of its name."""
     by_key = {(r.parent, r.stem): r for r in ref.files}
-    if ref.is_single_file:
-        only = ref.files[0]
-        return {t: only for t in test.files}
+    if ref.is_single_file and test.is_single_file:
+        return {t: ref.files[0] for t in test.files}
     return {t: by_key.get((t.parent, t.stem)) for t in test.files}

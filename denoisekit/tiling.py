@@ -52,7 +52,8 @@ def _round_up(value: int, multiple: int) -> int:
 def plan_axis(length: int, tile: int, overlap: int, multiple: int = 1, fixed: bool = False) -> tuple[int, list[Span]]:
     """Tile one axis of ``length`` pixels; returns the tile size used and the spans.
 
-    ``tile`` and ``overlap`` are rounded to ``multiple`` (tile down, overlap up). A
+    ``tile`` and ``overlap`` are rounded to ``multiple`` (tile down, overlap up, at most the
+    tile less one multiple). A
     ``fixed`` tile size is used exactly (models with one input size), with the
     overlap limited to half of it. The kept ranges partition ``[0, length)``.
     """
@@ -62,13 +63,16 @@ def plan_axis(length: int, tile: int, overlap: int, multiple: int = 1, fixed: bo
         overlap = min(overlap, tile // 2)
         step_multiple = 1
     else:
+        if overlap >= tile:
+            raise ValueError(f"the tile ({tile}) must be larger than the overlap ({overlap})")
         tile = max(multiple, tile // multiple * multiple)
         overlap = _round_up(overlap, multiple)
         step_multiple = multiple
         if tile >= length:  # one tile: the whole (padded) axis
             return _round_up(length, multiple), [Span(0, 0, length)]
-        if overlap >= tile:
-            raise ValueError(f"the tile ({tile}) must be larger than the overlap ({overlap})")
+        # An overlap just under the tile (checked before the model's multiple was known) rounds
+        # up to it: the largest the grid allows instead.
+        overlap = min(overlap, tile - multiple)
         # Shrink the tile to the smallest that needs no more tiles: 1024 px in 512 tiles with 64
         # overlap takes three either way, and three of 384 do 44% less work than three of 512.
         count = -(-(length - overlap) // (tile - overlap))

@@ -181,3 +181,13 @@ def test_24_megapixel_photo_is_cleaned_within_2_gb(clean_models, tmp_path):
     assert found["warm_up"] == [1, 32, 32, 1]  # the untimed corner before them
     assert found["peak_numpy"] < 8 * 24e6 * 4  # a handful of float32 planes, never a padded/stacked copy per tile
     assert found["peak_rss"] < 2 * 2**30
+
+
+@pytest.mark.parametrize("tile,overlap,multiple", [(64, 63, 8), (20, 15, 8), (8, 7, 8)])
+def test_an_overlap_just_under_the_tile_is_cut_to_what_the_model_grid_allows(tile, overlap, multiple):
+    """`clean --tile 64 --overlap 63` passes the check on the numbers given; rounded to the
+    model's multiple the overlap would reach the tile and every image fail. It is capped instead."""
+    size, spans = plan_axis(300, tile, overlap, multiple)
+    kept = np.concatenate([np.arange(s.keep_start, s.keep_end) for s in spans])
+    np.testing.assert_array_equal(kept, np.arange(300))
+    assert size % multiple == 0 and size <= tile

@@ -398,3 +398,15 @@ def test_corrupt_says_that_jpeg_outputs_change_the_noise(runner, tmp_path, tree)
     assert "note: 1 JPEG file(s) (sub/photo.jpg)" in result.stderr and "convert them to PNG" in result.stderr
     png = corrupt(runner, source / "gray8.png", tmp_path / "g.png", "--noise", "salt-and-pepper")
     assert png.exit_code == 0 and "JPEG" not in png.stderr
+
+
+def test_one_reference_file_scores_only_its_namesake_in_a_folder(runner, tmp_path, scored):
+    """A single reference goes with a single test file whatever its name, but in a folder only
+    with the file of its name: every other image scored against it would give wrong figures."""
+    ref, test = scored
+    one = runner.invoke(main, ["metrics", str(ref / "a.png"), str(test / "sub" / "b.png")])
+    assert one.exit_code == 1 and "differ from reference" in one.output  # paired, then refused: 48x48x1 vs x3
+    folder = runner.invoke(main, ["metrics", str(ref / "a.png"), str(test), "--json", "-"])
+    report = json.loads(folder.stdout)
+    assert [f["file"] for f in report["files"]] == ["a.jpg"]
+    assert any("sub/b.png" in line for line in report["errors"])
