@@ -167,3 +167,11 @@ def test_benchmark_repeat_times_every_image_in_each_pass(runner, clean_dir, tmp_
                                                          / report["megapixels"])
     assert [r["psnr"] for r in reports[0]["results"]] == [r["psnr"] for r in reports[1]["results"]]
     assert runner.invoke(main, ["benchmark", str(clean_dir), "--noise", "gaussian", "--repeat", "0"]).exit_code == 2
+
+
+@pytest.mark.parametrize("spec, message", [("median:size=4", "median size must be odd, not 4"),
+                                           ("nlmeans:search=20", "nlmeans search must be odd, not 20")])
+def test_a_restorer_value_it_refuses_is_one_line_and_exit_2(runner, clean_dir, spec, message):
+    result = runner.invoke(main, ["benchmark", str(clean_dir), "--noise", "gaussian", "-p", "sigma=20",
+                                  "--restorers", spec])
+    assert result.exit_code == 2 and result.stderr.strip() == f"error: {message}"

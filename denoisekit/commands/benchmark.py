@@ -13,6 +13,7 @@ from ..files import collect_inputs
 from ..images import ImageReadError, read_image, to_gray, to_rgb
 from ..params import ParamError, resolve_params
 from ..plugins import PluginError, get_registry
+from .clean import make_restorer
 from .common import echo_table, param_option, plugin_with_params, seed_option, write_json
 
 
@@ -80,7 +81,7 @@ def benchmark_command(clean_dir, noise, params, restorers, channels, store, seed
         click.echo(f"note: {name} left out: the corruption does not change it", err=True)
     if not cases:
         raise click.ClickException(f"{clean_dir}: the corruption changes none of the images")
-    timed = [TimedRestorer(label, found.obj.make(**values)) for label, found, values in plans]
+    timed = [TimedRestorer(label, make_restorer(found, values)) for label, found, values in plans]  # bad values: exit 2
     for done in range(repeat):
         for restorer in timed:
             label = restorer.label + (f" (pass {done + 1}/{repeat})" if repeat > 1 else "")
