@@ -98,6 +98,10 @@ def load_keras_model(path: str | Path, compile: bool = False) -> Any:
 
     get_registry()  # architecture plugins register their custom layers on import
 
+    import zipfile
+
+    if Path(path).is_file() and not zipfile.is_zipfile(path):  # Keras would say "File not found"
+        raise ModelLoadError(f"{path}: not a .keras model file (a .keras file is a zip archive)")
     try:
         return keras.saving.load_model(path, compile=compile, safe_mode=True)
     except Exception as err:  # keras raises many types for a bad file

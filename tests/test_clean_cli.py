@@ -358,3 +358,13 @@ def test_an_image_whose_alpha_its_format_cannot_hold_is_written_with_a_note(runn
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["notes"] == ["logo.jpg: a .jpg file holds no alpha: written without its transparency"]
     assert read_image(tmp_path / "out" / "logo.jpg").alpha is None
+
+
+def test_a_file_that_is_not_a_keras_model_is_named_as_such(runner, tmp_path, noisy_set):
+    """Keras says "File not found" for a file that exists but is no zip (a PNG renamed .keras)."""
+    bad = tmp_path / "bad.keras"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n not a model")
+    result = clean(runner, noisy_set.noisy, tmp_path / "out", "--model", bad)
+    assert result.exit_code == 2 and result.stderr.strip() == f"error: {bad}: not a .keras model file (a .keras file is a zip archive)"
+    listed = runner.invoke(main, ["models", str(bad)])
+    assert listed.exit_code != 0 and "not a .keras model file" in listed.output

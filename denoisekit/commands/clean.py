@@ -42,16 +42,16 @@ def restorer_texts(name: str, texts: tuple[str, ...], shortcuts: dict[str, Any])
 
 def make_restorer(registered: Any, values: dict[str, Any]) -> RestoreFn:
     """Call the restorer's ``make``; a failure (missing model, bad value) is one line and exit 2."""
-    modelio = sys.modules.get("denoisekit.modelio")  # imported (with TensorFlow) only by model restorers
-    expected = (ValueError,) + ((modelio.ModelLoadError,) if modelio is not None else ())
     try:
         return GuardedRestore(registered.obj, registered.obj.make(**values))
-    except expected as err:
-        message = str(err)
-    except Exception as err:  # a plugin's own failure: still one line, naming it
-        if debugging():
+    except Exception as err:  # noqa: BLE001  one line either way
+        modelio = sys.modules.get("denoisekit.modelio")  # imported (with TensorFlow) only by model restorers
+        if isinstance(err, ValueError) or (modelio is not None and isinstance(err, modelio.ModelLoadError)):
+            message = str(err)
+        elif debugging():  # a plugin's own failure: still one line, naming it
             raise
-        message = f"{describe('restorer', registered.obj)} failed to start: {type(err).__name__}: {err}"
+        else:
+            message = f"{describe('restorer', registered.obj)} failed to start: {type(err).__name__}: {err}"
     click.echo(f"error: {message}", err=True)
     raise SystemExit(2)
 
