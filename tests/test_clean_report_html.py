@@ -53,6 +53,7 @@ def test_html_report_is_self_contained_and_its_images_render(runner, noisy_set, 
     for rel in noisy_set.files:
         assert f"<h2>{rel}</h2>" in page
     assert "PSNR" in page and "SSIM" in page
+    assert f"model: {clean_models.gray.name}" in page  # the model used (a classical filter names none)
 
     dom = rendered_dom(report, tmp_path / "profile")
     assert f'data-images-loaded="{len(sources)}"' in dom

@@ -86,7 +86,8 @@ def check_dask_options(restorer: str, values: dict[str, Any], workers: int | Non
               help="Learned model: a task (gaussian [default], salt-and-pepper, colorize: the bundled gray or "
                    "color model per image), a bundled model name, or a .keras file.")
 @click.option("--restorer", default="model", show_default=True,
-              help="Restorer plugin: model, median, nlmeans, bm3d (if installed) or a plugin's.")
+              help="Restorer plugin: model, median, switching-median, impulse-fill, nlmeans, bm3d (if "
+                   "installed) or a plugin's (`denoisekit plugins` lists them).")
 @param_option
 @click.option("--reference", type=click.Path(exists=True, path_type=Path),
               help="Clean images (folder or file), matched by relative path and name: report PSNR/SSIM.")

@@ -106,7 +106,7 @@ def _summary_table(report: Report) -> str:
 
 def to_html(report: Report) -> str:
     """The whole page as text."""
-    used = ", ".join(report.models) or report.restorer
+    used = f"; model: {escape(', '.join(report.models))}" if report.models else ""  # none for classical filters
     params = ", ".join(f"{k}={v}" for k, v in report.params.items())
     sections = []
     for row in report.rows:
@@ -124,7 +124,7 @@ def to_html(report: Report) -> str:
 <title>denoisekit clean report</title><style>{STYLE}</style></head>
 <body><h1>denoisekit clean</h1>
 <p>{escape(str(report.source))} → {escape(str(report.out))}{against}<br>
-restorer <b>{escape(report.restorer)}</b> ({escape(params)}); model: {escape(used)}</p>
+restorer <b>{escape(report.restorer)}</b> ({escape(params)}){used}</p>
 {notes}{failed}
 {_summary_table(report)}
 {''.join(sections)}
