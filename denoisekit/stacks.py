@@ -88,9 +88,9 @@ def _damage(path: Path, warnings: list[str]) -> ImageReadError:
 def is_stack(path: str | os.PathLike) -> bool:
     """Whether a file is read here rather than by ``images.py``: a TIFF with more than one page,
     data other than 8/16-bit integers (1-bit pages, read as 8-bit, excepted), more than 4 samples a
-    pixel, ImageJ or OME metadata, or a
-    broken page chain (a stack cut short may look like one page). Files tifffile cannot open at
-    all, and single pages with merely odd tags, stay with ``images.py`` as before."""
+    pixel, ImageJ or OME metadata, or a broken page chain (a stack cut short may look like one
+    page). Files tifffile cannot open at all, and single pages with merely odd tags, stay with
+    ``images.py`` as before."""
     path = Path(path)
     if path.suffix.lower() not in TIFF_SUFFIXES or not path.is_file():
         return False
