@@ -107,12 +107,13 @@ def test_metadata_travels_with_the_model(tmp_path, photo_dirs):
 def test_resume_continues_from_the_checkpoint(tmp_path, photo_dirs):
     train_dir, val_dir = photo_dirs
     out = tmp_path / "r.keras"
-    common = ["--noise", "gaussian", "--data", str(train_dir), "--val-data", str(val_dir), *TINY_UNET,
+    source = ["--data", str(train_dir), "--val-data", str(val_dir), *TINY_UNET,
               "--steps-per-epoch", "3", "--batch", "4", "--patch", "32", "--out", str(out)]
+    common = ["--noise", "gaussian", "-p", "sigma=5:40", *source]  # a range: state.json stores it as a list
     run_train([*common, "--epochs", "1"])
     refused = CliRunner().invoke(main, ["train", *common, "--epochs", "2"])
     assert refused.exit_code == 2 and "--resume" in refused.output  # nothing is overwritten unasked (a usage error)
-    other_noise = [("salt-and-pepper" if arg == "gaussian" else arg) for arg in common]
+    other_noise = ["--noise", "salt-and-pepper", *source]
     changed = CliRunner().invoke(main, ["train", *other_noise, "--seed", "9", "--epochs", "2", "--resume"])
     assert changed.exit_code == 1  # a resumed run goes on as it started: a change is refused, not ignored
     assert "noise=salt-and-pepper (the run: gaussian)" in changed.output and "seed=9 (the run: 0)" in changed.output

@@ -308,7 +308,8 @@ def _refuse_changes(config: TrainConfig, stored: TrainConfig, given: Iterable[st
 
     names = [f.name for f in fields(TrainConfig) if given is None or f.name in set(given)]
     changed = [f"{name}={plain(getattr(config, name))} (the run: {plain(getattr(stored, name))})" for name in names
-               if name not in RESUMABLE_FIELDS and differs(plain(getattr(config, name)), plain(getattr(stored, name)))]
+               if name not in RESUMABLE_FIELDS and getattr(config, name) is not None  # None: the recipe's choice
+               and differs(plain(getattr(config, name)), plain(getattr(stored, name)))]
     if changed:
         raise TrainingError(f"--resume continues a run as it started, but {'; '.join(changed)}: leave those out, "
                             f"or start a new run with --overwrite")
@@ -339,8 +340,11 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
     state: dict[str, Any] = {}
     if resume:
         state = read_state(config)
-        stored = TrainConfig(**{**state["config"], "epochs": config.epochs, "steps_per_epoch": config.steps_per_epoch,
-                                "time_limit": config.time_limit or state["config"].get("time_limit")})
+        saved = dict(state["config"])
+        for name in ("noise_params", "arch_params"):  # JSON gave ranges back as lists; the plugins take tuples
+            saved[name] = {k: tuple(v) if isinstance(v, list) else v for k, v in (saved.get(name) or {}).items()}
+        stored = TrainConfig(**{**saved, "epochs": config.epochs, "steps_per_epoch": config.steps_per_epoch,
+                                "time_limit": config.time_limit or saved.get("time_limit")})
         if "augment" not in state["config"]:  # what every run did before --augment and --schedule
             stored.augment, stored.schedule = "dihedral", "cosine"
         _refuse_changes(config, stored, given)
