@@ -43,6 +43,15 @@ class ExportError(ValueError):
     says why in one line."""
 
 
+class ExportTargetError(ExportError):
+    """An output name an export cannot take: the wrong suffix, or an existing export (``existing``:
+    its path) not to be replaced."""
+
+    def __init__(self, message: str, existing: Path | None = None) -> None:
+        super().__init__(message)
+        self.existing = existing
+
+
 @dataclass(frozen=True)
 class Format:
     """One export format: its name here and in Keras, its file, what converts and what runs it."""
@@ -208,13 +217,13 @@ def check_target(fmt: Format, out: Path, overwrite: bool) -> None:
     """Refuse, before any work, an export that could not be written: a name without the format's
     suffix, an existing export without ``overwrite``, a converter that is not installed."""
     if fmt.suffix and out.suffix.lower() != fmt.suffix:
-        raise ExportError(f"{out}: {fmt.name} exports are {fmt.suffix} files; name it so "
-                          f"(e.g. {out.with_suffix(fmt.suffix)})")
+        raise ExportTargetError(f"{out}: {fmt.name} exports are {fmt.suffix} files; name it so "
+                                f"(e.g. {out.with_suffix(fmt.suffix)})")
     if not fmt.suffix and out.is_file():
-        raise ExportError(f"{out}: a SavedModel is a folder, and this is a file")
+        raise ExportTargetError(f"{out}: a SavedModel is a folder, and this is a file")
     existing = [p for p in _written_paths(fmt, out) + [metadata_path_for(out)] if p.exists()]
     if existing and not overwrite:
-        raise ExportError(f"{existing[0]} exists; pass --overwrite (overwrite=True) to replace it")
+        raise ExportTargetError(f"{existing[0]} exists; pass overwrite=True to replace it", existing[0])
     missing = _missing(fmt.converter)
     if missing:
         raise ExportError(_install_hint(fmt, missing, "exporting to"))

@@ -179,8 +179,7 @@ def test_export_command_writes_the_export_and_its_json_and_checks_it(tiny_models
     assert info["input"]["name"] == "noisy" and info["input"]["size_multiple"] == 4
 
     again = CliRunner().invoke(main, args)  # an export is not replaced without --overwrite
-    assert again.exit_code == 1 and again.stderr.strip().endswith("exists; pass --overwrite (overwrite=True) to "
-                                                                   "replace it")
+    assert again.exit_code == 2 and again.stderr.strip().endswith("exists; pass --overwrite to replace it")
     assert CliRunner().invoke(main, args + ["--overwrite"]).exit_code == 0
 
 
@@ -213,3 +212,9 @@ def test_export_usage_errors_are_one_line(args, words, tmp_path, monkeypatch):
     result = CliRunner().invoke(main, ["export", *args])
     assert result.exit_code in (1, 2) and words in result.stderr
     assert "Traceback" not in result.output and not any(tmp_path.iterdir())
+
+
+def test_a_wrong_name_is_a_usage_error_before_anything_loads(tmp_path):
+    result = CliRunner().invoke(main, ["export", "gaussian-gray", "--format", "onnx", "--out", str(tmp_path / "m.tflite")])
+    assert result.exit_code == 2 and "onnx exports are .onnx files; name it so" in result.stderr
+    assert not any(tmp_path.iterdir())

@@ -38,11 +38,15 @@ def export_command(model: str, format_name: str, out: Path, overwrite: bool, che
       denoisekit export gaussian-color --format savedmodel --out gaussian-color
       denoisekit export salt-and-pepper-gray --format litert --out sp.tflite
     """
-    from ..export import CHECK_TOLERANCE, FORMATS, ExportError, check_export, check_target, export_model
+    from ..export import (CHECK_TOLERANCE, FORMATS, ExportError, ExportTargetError, check_export, check_target,
+                          export_model)
 
     try:
         check_target(FORMATS[format_name], out, overwrite)  # before TensorFlow starts: a wrong name costs nothing
-    except ExportError as err:
+    except ExportTargetError as err:  # a usage error
+        message = f"{err.existing} exists; pass --overwrite to replace it" if err.existing else str(err)
+        raise click.BadParameter(message, param_hint="--out") from None
+    except ExportError as err:  # a converter not installed
         raise click.ClickException(str(err)) from None
     from ..modelio import TASKS, ModelLoadError, bundled_for, load_denoiser
 
