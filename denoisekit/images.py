@@ -24,7 +24,8 @@ from typing import Iterator
 import cv2
 import numpy as np
 
-from .photo_files import PNG_SIGNATURE, PhotoMetadata, encode_tiff, png_chunk, read_header, upright, with_metadata
+from .photo_files import (PNG_SIGNATURE, PhotoMetadata, encode_tiff, png_chunk, read_header, tiff_metadata, upright,
+                          with_metadata)
 
 _QUIET = {"lock": threading.Lock(), "readers": 0, "level": None}
 
@@ -60,8 +61,9 @@ UNREAD_IMAGE_SUFFIXES = (".heic", ".heif", ".avif", ".jxl", ".gif", ".dng", ".cr
 SIXTEEN_BIT_SUFFIXES = (".png", ".tif", ".tiff")
 TIFF_SUFFIXES = (".tif", ".tiff")
 JPEG_QUALITY = 95
-#: Formats without alpha: an image with alpha is written without it (a misnamed PNG, say).
-NO_ALPHA_SUFFIXES = (".jpg", ".jpeg")
+#: JPEG files: lossy (noise written into one changes), and without alpha (an image with alpha,
+#: a misnamed PNG say, is written without it).
+JPEG_SUFFIXES = (".jpg", ".jpeg")
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
@@ -116,14 +118,14 @@ def read_image(path: str | os.PathLike) -> Image:
     # imdecode from bytes: imread cannot open some non-ASCII paths on every platform.
     data = np.fromfile(str(path), dtype=np.uint8)
     tiff = is_tiff_data(data[:4].tobytes())  # by content: a file may be misnamed
-    raw, alpha_stored = _tiff_as_opencv_misses(path) if tiff else (None, True)
+    raw, alpha_stored, photo = _read_tiff_page(path) if tiff else (None, True, None)
     if raw is None:
         with _opencv_silent():
             raw = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
     if raw is None:
         raise ImageReadError(f"{path}: not a readable image")
-    orientation, photo = read_header(path, tiff)
     if not tiff:  # OpenCV's TIFF decoder turns the pixels itself; the others leave it to us
+        orientation, photo = read_header(path)
         raw = upright(raw, orientation)
     if raw.ndim == 3 and raw.shape[2] == 4 and not alpha_stored:  # a CMYK TIFF decoded with a made-up alpha
         raw = raw[..., :3]
@@ -154,27 +156,28 @@ def is_tiff_data(head: bytes) -> bool:
     return head in (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")
 
 
-def _tiff_as_opencv_misses(path: Path) -> tuple[np.ndarray | None, bool]:
-    """What OpenCV would read wrong in a TIFF: a gray-and-alpha file's ``(H, W, 2)`` samples read
-    whole and upright (OpenCV reads 8-bit gray, dropping alpha and half of a 16-bit sample), else
-    None; and whether a 4th channel OpenCV decodes is stored alpha (a CMYK file's is made up)."""
+def _read_tiff_page(path: Path) -> tuple[np.ndarray | None, bool, PhotoMetadata | None]:
+    """A single-page TIFF, opened once: what OpenCV would read wrong, a gray-and-alpha file's
+    ``(H, W, 2)`` samples read whole and upright (OpenCV reads 8-bit gray, dropping alpha and half
+    of a 16-bit sample), else None; whether a 4th channel OpenCV decodes is stored alpha (a CMYK
+    file's is made up); and its profile and tags to write back (``tiff_metadata``)."""
     import tifffile
 
     try:
         with tifffile.TiffFile(path) as tif:
             page = tif.pages.first
-            alpha_stored = bool(page.extrasamples)
+            alpha_stored, photo = bool(page.extrasamples), tiff_metadata(page)
             if page.samplesperpixel != 2 or int(page.photometric) not in (0, 1) or page.dtype not in (np.uint8, np.uint16):
-                return None, alpha_stored
+                return None, alpha_stored, photo
             raw = page.asarray()
             orientation = int(page.tags[274].value) if 274 in page.tags else 1
     except Exception:  # noqa: BLE001  tifffile's errors have no common base: OpenCV has its say
-        return None, True
+        return None, True, None
     if int(page.planarconfig) == 2:  # separate planes
         raw = np.moveaxis(raw, 0, -1)
     if int(page.photometric) == 0:  # min-is-white
         raw = np.dstack([np.iinfo(raw.dtype).max - raw[..., 0], raw[..., 1]])
-    return upright(raw, orientation), alpha_stored
+    return upright(raw, orientation), alpha_stored, photo
 
 
 #: Array dtypes ``image_from_array`` takes: what ``read_image`` reads from files, and floats in [0, 1].
@@ -282,7 +285,7 @@ def encode_image(image: Image, suffix: str) -> bytes:
     if pixels.ndim == 3:  # OpenCV's channel order
         pixels = cv2.cvtColor(pixels, cv2.COLOR_RGBA2BGRA if pixels.shape[2] == 4 else cv2.COLOR_RGB2BGR)
     params: list[int] = []
-    if suffix in (".jpg", ".jpeg"):
+    if suffix in JPEG_SUFFIXES:
         params = [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]
     elif suffix == ".webp":
         params = [cv2.IMWRITE_WEBP_QUALITY, 101]  # above 100 = lossless

@@ -12,6 +12,7 @@ import warnings
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -45,12 +46,10 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PNG_KEPT_CHUNKS = (b"pHYs", b"sRGB", b"gAMA", b"cHRM", b"tEXt", b"zTXt", b"iTXt")
 
 
-def read_header(path: Path, tiff: bool = False) -> tuple[int, PhotoMetadata | None]:
+def read_header(path: Path) -> tuple[int, PhotoMetadata | None]:
     """An image file's EXIF orientation (1, upright, where there is none: phones store a portrait
-    photo's pixels sideways with the tag saying how to turn them) and the metadata to write back;
-    for a ``tiff`` (by content), 1: OpenCV's TIFF decoder turns the pixels itself."""
-    if tiff:  # a TIFF's tags are the file itself, not a block to copy
-        return 1, _tiff_metadata(path)
+    photo's pixels sideways with the tag saying how to turn them) and the metadata to write back.
+    Not for TIFFs, whose tags are the file itself (:func:`tiff_metadata`)."""
     from PIL import Image as PILImage  # reads the header only
 
     try:
@@ -86,17 +85,12 @@ def _png_chunks(path: Path) -> bytes | None:
     return kept or None
 
 
-def _tiff_metadata(path: Path) -> PhotoMetadata | None:
-    """A single-page TIFF's profile and the tags worth keeping (``stacks.page_tags``); None if none."""
-    import tifffile
-
+def tiff_metadata(page: Any) -> PhotoMetadata | None:
+    """A single-page TIFF's profile and the tags worth keeping (``stacks.page_tags``; not its
+    orientation: OpenCV turns the pixels upright), from tifffile's ``page``; None if none."""
     from .stacks import page_tags
 
-    try:
-        with tifffile.TiffFile(path) as tif:
-            tags = page_tags(tif.pages.first, orientation=False)  # OpenCV turned the pixels upright
-    except Exception:  # noqa: BLE001  tifffile's errors have no common base; OpenCV read the pixels
-        return None
+    tags = page_tags(page, orientation=False)
     icc = tags.pop("iccprofile", None)  # PhotoMetadata.icc, checked against the output's channels
     kept = {name: value for name, value in tags.items() if value not in (None, False, [])}
     return PhotoMetadata(icc=icc or None, tiff=kept or None) if icc or kept else None
