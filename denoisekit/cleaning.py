@@ -19,7 +19,7 @@ import numpy as np
 
 from .batch import FileResult
 from .files import InputSet, match_references
-from .images import NO_ALPHA_SUFFIXES, Image, ImageReadError, as_stored, read_image
+from .images import JPEG_SUFFIXES, Image, ImageReadError, as_stored, read_image
 from .normalization import Normalization, NormalizeSpec
 from .planes import Key
 from .plugins import PluginCallError
@@ -120,7 +120,7 @@ class Cleaner:
         row, crops = self.measure(rel, image.pixels, stored, "written")
         row.update(model=getattr(self.restore, "last_model", None), seconds=seconds,
                    seconds_per_megapixel=seconds / (height * width / 1e6))
-        if image.alpha is not None and rel.suffix.lower() in NO_ALPHA_SUFFIXES:
+        if image.alpha is not None and rel.suffix.lower() in JPEG_SUFFIXES:
             self.notes.append(f"{rel}: a {rel.suffix} file holds no alpha: written without its transparency")
         return image.with_pixels(stored), {"row": row, "crops": crops}
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import click
 
 from ..batch import report_outcome
-from ..files import collect_inputs
+from ..files import collect_inputs, output_path
 from ..folders import corrupt_inputs
-from ..images import is_image_file
+from ..images import JPEG_SUFFIXES
 from ..params import params_to_text
 from .common import (param_option, plugin_with_params, check_output_path, require_images, seed_option,
                      write_json)
@@ -39,8 +39,8 @@ def corrupt_command(source: Path, out: Path, noise: str, params: tuple[str, ...]
     check_output_path(source, out)
     inputs = collect_inputs(source, recursive)
     require_images(inputs, recursive)
-    lossy = [rel for rel in inputs.files if rel.suffix.lower() in (".jpg", ".jpeg")]
-    if lossy and not (inputs.is_single_file and is_image_file(out) and out.suffix.lower() not in (".jpg", ".jpeg")):
+    lossy = [rel for rel in inputs.files if output_path(inputs, rel, out).suffix.lower() in JPEG_SUFFIXES]
+    if lossy:
         click.echo(f"note: {len(lossy)} JPEG file(s) ({lossy[0]}{', ...' if len(lossy) > 1 else ''}) are written as "
                    f"JPEG, whose compression changes the noise just added (salt-and-pepper's pure black and white "
                    f"included): convert them to PNG first for exact noise", err=True)
