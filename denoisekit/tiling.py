@@ -53,9 +53,8 @@ def plan_axis(length: int, tile: int, overlap: int, multiple: int = 1, fixed: bo
     """Tile one axis of ``length`` pixels; returns the tile size used and the spans.
 
     ``tile`` and ``overlap`` are rounded to ``multiple`` (tile down, overlap up, at most the
-    tile less one multiple). A
-    ``fixed`` tile size is used exactly (models with one input size), with the
-    overlap limited to half of it. The kept ranges partition ``[0, length)``.
+    tile less one multiple). A ``fixed`` tile size is used exactly (models with one input size),
+    with the overlap limited to half of it. The kept ranges partition ``[0, length)``.
     """
     if length < 1:
         raise ValueError("cannot tile an empty image")

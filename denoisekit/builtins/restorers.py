@@ -165,11 +165,10 @@ class NLMeansRestorer(Restorer):
     GRAY_FACTOR, COLOR_FACTOR = 1.0, 0.7
 
     def make(self, h: float = 0.0, sigma: float = 0.0, template: int = 7, search: int = 21) -> RestoreFn:
-        import cv2
-
         for name, side in (("template", template), ("search", search)):
             if side % 2 == 0:
                 raise ValueError(f"nlmeans {name} must be odd, not {side}")
+        import cv2
 
         from ..images import to_integers
         from ..noise_level import estimate_sigma

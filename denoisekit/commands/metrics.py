@@ -14,6 +14,11 @@ from .common import echo_table, write_json
 METRICS_HEAD = '{\n  "files":'
 
 
+def _begins_with(path: Path, text: str) -> bool:
+    with open(path, encoding="utf-8", errors="replace") as file:
+        return file.read(len(text)) == text
+
+
 @click.command("metrics")
 @click.argument("reference", metavar="REF", type=click.Path(exists=True, path_type=Path))
 @click.argument("test", metavar="TEST", type=click.Path(exists=True, path_type=Path))
@@ -28,7 +33,7 @@ def metrics_command(reference: Path, test: Path, json_file: Path | None, overwri
     if json_file is not None and str(json_file) != "-":
         if json_file.is_dir():
             raise click.BadParameter(f"{json_file} is a folder", param_hint="--json")
-        if json_file.exists() and not overwrite and not json_file.read_text(errors="replace").startswith(METRICS_HEAD):
+        if json_file.exists() and not overwrite and not _begins_with(json_file, METRICS_HEAD):
             raise click.BadParameter(f"{json_file} exists: choose another file or pass --overwrite", param_hint="--json")
     rows, summary, errors = score_folders(reference, test)
     if json_file is not None:

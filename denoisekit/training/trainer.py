@@ -306,7 +306,8 @@ def _refuse_changes(config: TrainConfig, stored: TrainConfig, given: Iterable[st
             return any(key not in theirs or differs(value, theirs[key]) for key, value in mine.items())
         return mine != theirs
 
-    names = [f.name for f in fields(TrainConfig) if given is None or f.name in set(given)]
+    chosen = None if given is None else set(given)
+    names = [f.name for f in fields(TrainConfig) if chosen is None or f.name in chosen]
     changed = [f"{name}={plain(getattr(config, name))} (the run: {plain(getattr(stored, name))})" for name in names
                if name not in RESUMABLE_FIELDS and getattr(config, name) is not None  # None: the recipe's choice
                and differs(plain(getattr(config, name)), plain(getattr(stored, name)))]
