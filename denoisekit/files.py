@@ -51,6 +51,21 @@ def output_path(inputs: InputSet, rel: Path, out: Path) -> Path:
     return out / rel
 
 
+def refuse_outputs_in_input(inputs: InputSet, out: Path) -> None:
+    """A ValueError when an output would land in the input: replace an input file (a file whose
+    folder is OUT, an input folder inside OUT mirrored onto itself) or be written into the input
+    folder (read as an input next time)."""
+    root = Path(inputs.root)
+    if not inputs.is_single_file and is_inside(out, root):
+        raise ValueError(f"{out} lies inside the input folder {root}; choose another output")
+    if inputs.is_single_file or is_inside(root, out):  # otherwise no output can reach the input
+        for rel in inputs.files:
+            target = output_path(inputs, rel, out)
+            if is_inside(target, root):
+                what = "replace an input file" if target.exists() else f"be written inside the input folder {root}"
+                raise ValueError(f"the output for {rel} ({target}) would {what}; choose another output")
+
+
 def is_inside(path: Path, folder: Path) -> bool:
     """True when ``path`` is ``folder`` or lies under it (after resolving links)."""
     path, folder = path.resolve(), folder.resolve()

@@ -19,7 +19,7 @@ import numpy as np
 
 from .batch import FileResult, process_files
 from .cleaning import Cleaner
-from .files import InputSet, collect_inputs, match_references
+from .files import InputSet, collect_inputs, match_references, refuse_outputs_in_input
 from .images import ImageReadError
 from .metrics import mean
 from .noise_ops import apply_corruption
@@ -60,6 +60,7 @@ def clean_inputs(inputs: InputSet, out: Path, restore: RestoreFn, *, restorer: s
     """Restore ``inputs`` into ``out`` with ``restore`` (the restorer plugin ``restorer`` made with
     ``params``, which Dask's workers make again for themselves when ``workers`` or ``scheduler``
     is given) and measure each image against ``refs``, as ``denoisekit clean`` does."""
+    refuse_outputs_in_input(inputs, out)
     params = dict(params or {})
     cleaner = Cleaner(restore, inputs, refs, crops=crops, normalize=normalize, chunk=chunk, group=group)
     if workers or scheduler:
@@ -129,6 +130,7 @@ def corrupt_inputs(inputs: InputSet, out: Path, corruption: Any, params: dict[st
     """Write each of ``inputs`` into ``out`` (mirrored) with the noise of ``corruption`` (a
     corruption plugin) and its ``params``; an image's noise depends only on ``seed`` and its
     relative path, and each page of a TIFF stack has its own. Returns every file's result."""
+    refuse_outputs_in_input(inputs, out)
     def transform(rel: Path, image: Any) -> tuple[Any, dict[str, Any]]:
         noisy = apply_corruption(corruption, image.pixels, params, seed, key=rel.as_posix())
         return image.with_pixels(noisy), {}

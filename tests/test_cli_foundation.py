@@ -195,6 +195,32 @@ def test_corrupt_refuses_an_output_inside_the_input(runner, tmp_path, tree, wher
     assert files_under(source) == before
 
 
+def test_corrupt_and_clean_refuse_outputs_that_would_replace_their_inputs(runner, tmp_path, tree, monkeypatch):
+    source, samples = tree
+    before = {rel: (source / rel).read_bytes() for rel in samples}
+    # The folder that holds the input file, as OUT: the output would be the input itself.
+    monkeypatch.chdir(source)
+    for command in (["corrupt", "gray8.png", ".", "--noise", "gaussian"], ["clean", "gray8.png", ".", "--restorer", "median"]):
+        result = runner.invoke(main, [*command, "--overwrite"])
+        assert result.exit_code == 2, result.output
+        assert len(error_lines(result)) == 1 and "would replace an input file" in error_lines(result)[0]
+    # An input folder inside OUT, mirrored onto itself: in/sub/sub/rgb8.png's output would be in/sub/rgb8.png.
+    (source / "sub" / "sub").mkdir()
+    (source / "sub" / "sub" / "rgb8.png").write_bytes(before["sub/rgb8.png"])
+    result = corrupt(runner, source / "sub", source, "--noise", "gaussian", "--overwrite")
+    assert result.exit_code == 2 and "would replace an input file" in error_lines(result)[0]
+    (source / "sub" / "sub" / "rgb8.png").rename(source / "sub" / "sub" / "new.png")
+    result = corrupt(runner, source / "sub", source, "--noise", "gaussian")
+    assert result.exit_code == 2 and "inside the input folder" in error_lines(result)[0]  # read as an input next time
+    assert {rel: (source / rel).read_bytes() for rel in samples} == before
+    # The library refuses as the command does.
+    from denoisekit import clean
+
+    with pytest.raises(ValueError, match="would replace an input file"):
+        clean(source / "gray8.png", source, restorer="median", overwrite=True)
+    assert {rel: (source / rel).read_bytes() for rel in samples} == before
+
+
 def test_existing_outputs_are_kept_unless_overwrite(runner, tmp_path, tree):
     source, samples = tree
     out = tmp_path / "out"

@@ -17,7 +17,7 @@ from ..plugin_guard import GuardedRestore
 from ..plugins import PluginError, debugging, describe, get_registry
 from ..reports.formats import REPORT_SUFFIXES, echo_summary, is_own_report, to_json_text, write_report
 from ..tiling import DEFAULT_BATCH, DEFAULT_OVERLAP, DEFAULT_TILE
-from .common import param_option, plugin_with_params, check_output_path, require_images
+from .common import check_output_path, collected_inputs, param_option, plugin_with_params
 
 
 def restorer_texts(name: str, texts: tuple[str, ...], shortcuts: dict[str, Any]) -> list[str]:
@@ -164,8 +164,7 @@ def clean_command(source: Path, out: Path, model: str | None, restorer: str, par
         raise click.BadParameter(f"{out} lies inside the reference folder {reference}", param_hint="OUT")
     check_dask_options(restorer, values, workers, scheduler, chunk)
 
-    inputs = collect_inputs(source, recursive)
-    require_images(inputs, recursive)  # before loading any model: a wrong folder costs nothing
+    inputs = collected_inputs(source, out, recursive)  # before loading any model: a wrong folder costs nothing
     restore = make_restorer(registered, values)
     refs = collect_inputs(reference, recursive) if reference is not None else None
     html = report_path is not None and report_path.suffix.lower() in (".html", ".htm")

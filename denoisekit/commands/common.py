@@ -55,8 +55,8 @@ def plugin_with_params(kind: str, name: str, texts: Iterable[str], option: str) 
 
 
 def check_output_path(source: Path, out: Path) -> None:
-    """Never write into the input folder, nor make a folder of an existing file or replace one
-    that is not an image."""
+    """Never make a folder of an existing file, replace one that is not an image, or write into
+    the input folder (``collected_inputs`` then checks each output against the inputs)."""
     from ..files import is_inside
     from ..images import is_image_file
 
@@ -65,8 +65,20 @@ def check_output_path(source: Path, out: Path) -> None:
         raise click.BadParameter(f"{out} is an existing file: {kind}", param_hint="OUT")
     if source.is_dir() and is_inside(out, source):
         raise click.BadParameter(f"{out} lies inside the input folder {source}; choose another output", param_hint="OUT")
-    if source.is_file() and out.exists() and out.resolve() == source.resolve():
-        raise click.BadParameter("the output would replace the input file", param_hint="OUT")
+
+
+def collected_inputs(source: Path, out: Path, recursive: bool) -> InputSet:
+    """The images under ``source`` (usage errors: none there, or an output that would replace an
+    input or land among them)."""
+    from ..files import collect_inputs, refuse_outputs_in_input
+
+    inputs = collect_inputs(source, recursive)
+    require_images(inputs, recursive)
+    try:
+        refuse_outputs_in_input(inputs, out)
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="OUT") from None
+    return inputs
 
 
 def write_json(data: Any, path: str | Path | None) -> None:

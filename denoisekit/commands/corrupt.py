@@ -7,11 +7,11 @@ from pathlib import Path
 import click
 
 from ..batch import report_outcome
-from ..files import collect_inputs, output_path
+from ..files import output_path
 from ..folders import corrupt_inputs
 from ..images import JPEG_SUFFIXES
 from ..params import params_to_text
-from .common import (param_option, plugin_with_params, check_output_path, require_images, seed_option,
+from .common import (check_output_path, collected_inputs, param_option, plugin_with_params, seed_option,
                      write_json)
 
 
@@ -37,8 +37,7 @@ def corrupt_command(source: Path, out: Path, noise: str, params: tuple[str, ...]
     """
     corruption, values = plugin_with_params("corruption", noise, params, "--noise")
     check_output_path(source, out)
-    inputs = collect_inputs(source, recursive)
-    require_images(inputs, recursive)
+    inputs = collected_inputs(source, out, recursive)
     lossy = [rel for rel in inputs.files if output_path(inputs, rel, out).suffix.lower() in JPEG_SUFFIXES]
     if lossy:
         click.echo(f"note: {len(lossy)} JPEG file(s) ({lossy[0]}{', ...' if len(lossy) > 1 else ''}) are written as "
