@@ -157,17 +157,22 @@ def is_tiff_data(head: bytes) -> bool:
 
 
 def _read_tiff_page(path: Path) -> tuple[np.ndarray | None, bool, PhotoMetadata | None]:
-    """A single-page TIFF, opened once: what OpenCV would read wrong, a gray-and-alpha file's
-    ``(H, W, 2)`` samples read whole and upright (OpenCV reads 8-bit gray, dropping alpha and half
-    of a 16-bit sample), else None; whether a 4th channel OpenCV decodes is stored alpha (a CMYK
-    file's is made up); and its profile and tags to write back (``tiff_metadata``)."""
+    """A single-page TIFF, opened once: what OpenCV would read wrong, read whole and upright,
+    else None; whether a 4th channel OpenCV decodes is stored alpha (a CMYK file's is made up);
+    and its profile and tags to write back (``tiff_metadata``). Read here: a gray-and-alpha
+    file's ``(H, W, 2)`` samples (OpenCV reads 8-bit gray, dropping alpha and half of a 16-bit
+    sample) and an RGB file with unassociated alpha, as BGRA like OpenCV's (OpenCV multiplies
+    8-bit colour by alpha: half-transparent pixels came back half as bright)."""
     import tifffile
 
     try:
         with tifffile.TiffFile(path) as tif:
             page = tif.pages.first
             alpha_stored, photo = bool(page.extrasamples), tiff_metadata(page)
-            if page.samplesperpixel != 2 or int(page.photometric) not in (0, 1) or page.dtype not in (np.uint8, np.uint16):
+            photometric = int(page.photometric)
+            gray_alpha = page.samplesperpixel == 2 and photometric in (0, 1)
+            rgb_alpha = page.samplesperpixel == 4 and photometric == 2 and tuple(page.extrasamples)[:1] == (2,)
+            if not (gray_alpha or rgb_alpha) or page.dtype not in (np.uint8, np.uint16):
                 return None, alpha_stored, photo
             raw = page.asarray()
             orientation = int(page.tags[274].value) if 274 in page.tags else 1
@@ -175,7 +180,9 @@ def _read_tiff_page(path: Path) -> tuple[np.ndarray | None, bool, PhotoMetadata 
         return None, True, None
     if int(page.planarconfig) == 2:  # separate planes
         raw = np.moveaxis(raw, 0, -1)
-    if int(page.photometric) == 0:  # min-is-white
+    if rgb_alpha:
+        raw = raw[..., [2, 1, 0, 3]]
+    elif photometric == 0:  # min-is-white
         raw = np.dstack([np.iinfo(raw.dtype).max - raw[..., 0], raw[..., 1]])
     return upright(raw, orientation), alpha_stored, photo
 

@@ -327,6 +327,25 @@ def test_a_gray_tiff_with_alpha_is_read_whole_and_written_as_it_was(tmp_path):
     np.testing.assert_array_equal(written, samples[::-1, ::-1])
 
 
+@pytest.mark.parametrize("planar", ["contig", "separate"])
+def test_an_rgba_tiff_keeps_its_colour_where_it_is_transparent(tmp_path, planar):
+    """OpenCV multiplies an 8-bit RGB TIFF's colour by its (unassociated) alpha: half-transparent
+    pixels came back half as bright, transparent ones black. The colour is read as stored."""
+    import tifffile
+
+    rgba = np.random.default_rng(6).integers(0, 256, (12, 16, 4), dtype=np.uint8)
+    rgba[..., 3] = np.linspace(0, 255, 16).astype(np.uint8)  # transparent to opaque
+    stored = rgba if planar == "contig" else np.moveaxis(rgba, -1, 0)
+    tifffile.imwrite(tmp_path / "rgba.tif", stored, photometric="rgb", extrasamples=("unassalpha",),
+                     planarconfig=planar)
+    image = read_image(tmp_path / "rgba.tif")
+    assert image.dtype == np.uint8 and image.channels == 3
+    np.testing.assert_array_equal(to_integers(image.pixels, np.uint8), rgba[..., :3])
+    np.testing.assert_array_equal(image.alpha, rgba[..., 3])
+    write_image(image, tmp_path / "out.tif")
+    np.testing.assert_array_equal(tifffile.imread(tmp_path / "out.tif"), rgba)
+
+
 @pytest.mark.parametrize("depth", [8, 16])
 def test_a_gray_png_with_alpha_stays_gray_with_alpha(tmp_path, depth):
     """OpenCV decodes a gray-and-alpha PNG as BGRA: read as such, it would go to the colour model
