@@ -79,6 +79,7 @@ class Cleaner:
         self.pairs = match_references(refs, inputs) if refs is not None else {}
         self.warmed: set[int] = set()  # channel counts the restorer has seen
         self.notes: list[str] = []  # what was done to stacks, for the user
+        self._chunkable: dict[Path, bool] = {}  # TIFFs ``chunked`` has looked at
 
     def __call__(self, rel: Path, image: Image) -> tuple[Image, dict[str, Any]]:
         self.warm_up(image.pixels)
@@ -150,12 +151,24 @@ class Cleaner:
         return is_stack(source) or self.chunked(source)
 
     def chunked(self, source: Path) -> bool:
-        """A single-page TIFF or zarr array, with chunks asked for: restored by ``large.py``."""
+        """A single-page TIFF that chunks can take, or a zarr array, with chunks asked for:
+        restored by ``large.py``. Other TIFFs are restored whole, with a note saying why."""
         if self.chunk is None:
             return False
-        from .large import is_zarr
+        from .large import TiffRegion, is_zarr
 
-        return is_zarr(source) or (source.suffix.lower() in TIFF_SUFFIXES and not is_stack(source))
+        if is_zarr(source):
+            return True
+        if source.suffix.lower() not in TIFF_SUFFIXES or is_stack(source):
+            return False
+        if source not in self._chunkable:
+            try:
+                TiffRegion(source)
+                self._chunkable[source] = True
+            except ImageReadError as err:
+                self._chunkable[source] = False
+                self.notes.append(f"{err}; restored whole")
+        return self._chunkable[source]
 
     def stack(self, rel: Path, source: Path, target: Path) -> dict[str, Any]:
         """A TIFF stack restored plane by plane into ``target``, and its report row (figures per page);

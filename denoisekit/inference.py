@@ -25,9 +25,8 @@ import copy
 from functools import partial
 from math import lcm
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
-import cv2
 import numpy as np
 
 from .chroma import (CHROMA_MAP_KEY, DEFAULT_CHROMA_CAP, DEFAULT_CHROMA_GAIN, DEFAULT_CHROMA_RADIUS, calibrate_chroma,
@@ -36,9 +35,9 @@ from .images import to_gray, to_rgb
 from .modelio import (CHROMA_MODEL_SUFFIX, TASKS, Denoiser, ModelLoadError, bundled_for, bundled_models,
                       load_denoiser, peek_metadata, task_of)
 from .declip import declip, residual_sigma
-from .noise_level import estimate_sigma
-from .opponent import (COLOR_SPACES, DEFAULT_CHROMA_SCALE, FULL_CHROMA_BELOW, NOISY_CHROMA_SCALE, block_means,
-                       chroma_scale_for, from_opponent, to_opponent)
+from .noise_level import MAX_SIDE as NOISE_SIDE, estimate_sigma
+from .opponent import (COLOR_SPACES, DEFAULT_CHROMA_SCALE, DETAIL_RADIUS, FULL_CHROMA_BELOW, NOISY_CHROMA_SCALE,
+                       block_means, chroma_scale_for, from_opponent, to_opponent, upsample_chroma)
 from .plugin_guard import classical_fill, impulse_mask
 from .plugin_types import Corruption
 from .plugins import PluginError, corruption
@@ -194,6 +193,7 @@ class ModelRestore:
         if not 0.0 <= rgb_share <= 1.0:
             raise ValueError(f"rgb_share must be between 0 and 1, not {rgb_share}")
         self.color, self.chroma_scale, self.declip, self.rgb_share = color, chroma_scale, declip, rgb_share
+        self.declip_sigma: float | None = None  # set by ``settled``: else measured on each image
         self.notes: list[str] = []
         self.last_model: str | None = None
         self._loaded: dict[str, Denoiser] = {}
@@ -277,11 +277,14 @@ class ModelRestore:
             restored[k] = self._keep_untouched(denoiser, pixels[k], restored[k])
         return restored
 
-    def chunked(self, channels: int) -> tuple["ModelRestore", int, int]:
+    def chunked(self, channels: int, image: Any = None) -> tuple["ModelRestore", int, int]:
         """What restoring an image of ``channels`` in chunks needs to equal restoring it whole:
         a copy whose tiles overlap by at least twice its models' receptive-field radius, the
         context every output pixel depends on (``halo``, pixels a side), and the grid (``multiple``)
-        chunks must start on. A ``ValueError`` says why an image cannot be done in chunks."""
+        chunks must start on. With ``image`` (H, W, C; any array that slices, a Dask or zarr array
+        too: integers or floats in [0, 1]), the copy also makes once the choices the whole image
+        would get from its centre (``settled``). A ``ValueError`` says why an image cannot be done
+        in chunks."""
         from .receptive_field import UnknownLayer, receptive_radius
 
         if self.ensemble:
@@ -299,7 +302,8 @@ class ModelRestore:
             multiple = lcm(multiple, denoiser.size_multiple)
         if self._in_opponent_route(way):  # chroma restored smaller: its radius and grid scale up
             scale = self.chroma_scale or NOISY_CHROMA_SCALE  # auto: the larger it may pick
-            radius, multiple = (radius + 1) * scale, multiple * scale
+            # + 1: the bilinear step; + 2 DETAIL_RADIUS: the slope's two box filters (upsample_chroma)
+            radius, multiple = (radius + 1 + 2 * DETAIL_RADIUS) * scale, multiple * scale
         exact = copy.copy(self)  # shares the loaded models
         exact.overlap = max(self.overlap, -(-2 * radius // multiple) * multiple)
         exact.tile = max(self.tile, 2 * exact.overlap)
@@ -308,7 +312,43 @@ class ModelRestore:
             halo += 2 * self.chroma_radius  # the guided filter's two box passes, on the model's output
         elif way not in ("opponent", "colorize") and self.keep_untouched and self.fill:
             halo = max(halo, self._fill_radius(self._load(names[0])))  # on the input, beside the model
-        return exact, -(-halo // multiple) * multiple, multiple
+        halo = -(-halo // multiple) * multiple
+        if image is not None and channels == 3 and self._in_opponent_route(way):
+            exact = exact.settled(image, halo, multiple)
+        return exact, halo, multiple
+
+    def settled(self, image: Any, halo: int, multiple: int) -> "ModelRestore":
+        """A copy with the colour route's image-wide choices made as restoring ``image`` whole
+        makes them: the chroma's scale from the noise measured on its centre, and the declipping's
+        noise level from what the model removes there (its centre restored with ``halo`` pixels of
+        context, from a start on the ``multiple`` grid, equals the whole image's). Chunks restored
+        apart then share them; measured on each chunk, they differed from chunk to chunk (seams)."""
+        height, width = image.shape[:2]
+
+        def read(rows: slice, cols: slice) -> np.ndarray:
+            raw = np.asarray(image[rows, cols, :3])
+            pixels = raw.astype(np.float32)
+            if raw.dtype.kind in "ui":
+                pixels /= np.float32(np.iinfo(raw.dtype).max)  # as images.read_image scales
+            return pixels
+
+        def centre(length: int, side: int) -> slice:  # images.center_crop's rows or columns
+            size = min(side, length)
+            return slice((length - size) // 2, (length - size) // 2 + size)
+
+        settled = copy.copy(self)
+        if not self.chroma_scale:
+            sample = read(centre(height, CHROMA_ESTIMATE_SIDE), centre(width, CHROMA_ESTIMATE_SIDE))
+            settled.chroma_scale = chroma_scale_for(estimate_sigma(sample, max_side=CHROMA_ESTIMATE_SIDE))
+        if self.declip:
+            rows, cols = centre(height, NOISE_SIDE), centre(width, NOISE_SIDE)
+            top, left = max(0, rows.start - halo) // multiple * multiple, max(0, cols.start - halo) // multiple * multiple
+            noisy = read(slice(top, min(height, rows.stop + halo)), slice(left, min(width, cols.stop + halo)))
+            plain = copy.copy(settled)
+            plain.declip, plain.rgb_share = False, 0.0
+            inner = (slice(rows.start - top, rows.stop - top), slice(cols.start - left, cols.stop - left))
+            settled.declip_sigma = residual_sigma(noisy[inner], plain(noisy)[inner])
+        return settled
 
     def _in_opponent_route(self, way: str) -> bool:
         return way == "opponent" or (way == "per_channel" and self.color == "opponent")
@@ -363,13 +403,12 @@ class ModelRestore:
                   chroma_denoiser: Denoiser | None = None) -> np.ndarray:
         """A gray model on the opponent-colour channels of RGB ``pixels`` (H, W, 3): the mean at
         full size, the chroma (by ``chroma_denoiser`` if given) ``chroma_scale`` times smaller
-        (block means, restored, bilinear back up; auto: by the noise level's wavelet estimate on
-        the input), then, with ``declip``, each RGB channel mapped from its clipped mean back to
+        (block means, restored, brought back up with the mean's detail: ``upsample_chroma``; auto:
+        by the noise level's wavelet estimate on the input), then, with ``declip``, each RGB channel mapped from its clipped mean back to
         its value, at the noise level measured on what the model removed; ``rgb_share`` of the
         gray model per RGB channel blended in."""
         if pixels.ndim == 4:  # a stack (``restore_many``): the noise is measured per image
             return np.stack([self._opponent(denoiser, image, chroma_denoiser) for image in pixels])
-        height, width, _ = pixels.shape
         opponent = to_opponent(pixels)
         scale = self.chroma_scale or chroma_scale_for(estimate_sigma(pixels, max_side=CHROMA_ESTIMATE_SIDE))
         chroma_denoiser = chroma_denoiser or denoiser
@@ -379,11 +418,11 @@ class ModelRestore:
             mean = self._tiled(denoiser, opponent[..., :1])
             small = block_means(opponent[..., 1:], scale) if scale > 1 else np.ascontiguousarray(opponent[..., 1:])
             restored = self._tiled(chroma_denoiser, small, channels_as_batch=True)
-            rows, cols = restored.shape[0] * scale, restored.shape[1] * scale
-            chroma = cv2.resize(restored, (cols, rows), interpolation=cv2.INTER_LINEAR)[:height, :width]
+            chroma = upsample_chroma(restored, mean, scale) if scale > 1 else restored
             rgb = from_opponent(np.concatenate([mean, chroma], axis=-1))
         if self.declip:
-            rgb = declip(rgb, residual_sigma(pixels, rgb))
+            sigma = residual_sigma(pixels, rgb) if self.declip_sigma is None else self.declip_sigma
+            rgb = declip(rgb, sigma)
         if self.rgb_share:
             per_rgb = self._tiled(denoiser, pixels, channels_as_batch=True)
             rgb += np.float32(self.rgb_share) * (per_rgb - rgb)

@@ -205,7 +205,9 @@ def restore_dask(array: Any, restore: RestoreFn, halo: int, multiple: int = 1) -
         out = np.clip(restored, 0.0, 1.0) if floats else to_integers(restored, raw.dtype)
         return np.concatenate([out, raw[..., 3:]], axis=2) if raw.shape[2] == 4 else out
 
-    return da.map_overlap(block, array, depth={0: halo, 1: halo, 2: 0}, boundary="none", trim=True,
+    # An axis of one chunk needs no context from neighbours (a banner thinner than the halo).
+    depth = {axis: halo if len(array.chunks[axis]) > 1 else 0 for axis in (0, 1)}
+    return da.map_overlap(block, array, depth={**depth, 2: 0}, boundary="none", trim=True,
                           dtype=array.dtype, meta=np.empty((0, 0, 0), array.dtype))
 
 
@@ -251,7 +253,7 @@ def restore_file(source: Path, target: Path, restore: Any, chunk: int = DEFAULT_
         raise ValueError("only the model restorer restores images in chunks")
     array, options = open_lazy(source, chunk)
     height, width, channels = array.shape
-    exact, halo, multiple = restore.chunked(min(channels, 3))
+    exact, halo, multiple = restore.chunked(min(channels, 3), image=array)
     side = max(-(-chunk // multiple) * multiple, halo, multiple)
     result = restore_dask(array.rechunk((side, side, -1)), exact, halo, multiple)
     start = time.perf_counter()

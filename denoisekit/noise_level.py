@@ -15,7 +15,8 @@ MAX_SIDE = 1024
 
 def estimate_sigma(pixels: np.ndarray, max_side: int = MAX_SIDE) -> float:
     """Noise standard deviation of a float image (H, W, C) in [0, 1], in 0-255 units
-    (wavelet-based, scikit-image's ``estimate_sigma``, averaged over channels)."""
+    (wavelet-based, scikit-image's ``estimate_sigma``, averaged over the channels that vary; 0
+    for a flat image)."""
     from skimage.restoration import estimate_sigma as _estimate
 
     crop = center_crop(pixels, max_side).astype(np.float64)
@@ -24,4 +25,8 @@ def estimate_sigma(pixels: np.ndarray, max_side: int = MAX_SIDE) -> float:
     with warnings.catch_warnings():
         # It passes each channel on as 2-D and then takes a width of 3 for colour channels.
         warnings.filterwarnings("ignore", message=".*channel_axis is None", category=UserWarning)
-        return float(_estimate(crop, channel_axis=-1, average_sigmas=True)) * 255.0
+        # A flat channel has no nonzero detail coefficient: numpy warns of the empty median's NaN.
+        warnings.filterwarnings("ignore", category=RuntimeWarning)
+        sigmas = np.atleast_1d(_estimate(crop, channel_axis=-1, average_sigmas=False))
+    measured = sigmas[np.isfinite(sigmas)]  # the channels that vary (a saturated colour's 0 does not)
+    return float(measured.mean()) * 255.0 if measured.size else 0.0  # flat: no noise to measure

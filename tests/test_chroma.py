@@ -177,7 +177,7 @@ def test_gaussian_task_restores_rgb_with_the_gray_model_per_opponent_channel_chr
     from denoisekit import modelio
     from denoisekit.declip import declip, residual_sigma
     from denoisekit.inference import ModelRestore
-    from denoisekit.opponent import from_opponent, to_opponent
+    from denoisekit.opponent import from_opponent, to_opponent, upsample_chroma
 
     bundled = tmp_path / "bundled"
     bundled.mkdir()
@@ -192,8 +192,8 @@ def test_gaussian_task_restores_rgb_with_the_gray_model_per_opponent_channel_chr
     padded = np.pad(opponent[..., 1:], ((0, 1), (0, 1), (0, 0)), mode="edge")
     small = padded.reshape(21, 2, 24, 2, 2).mean(axis=(1, 3))  # block means: the chroma at half size
     chroma = np.stack([gray(small[..., c:c + 1])[..., 0] for c in range(2)], axis=-1)
-    chroma = cv2.resize(chroma, (48, 42), interpolation=cv2.INTER_LINEAR)[:41, :47]
-    restored = from_opponent(np.concatenate([gray(opponent[..., :1]), chroma], axis=-1))
+    mean = gray(opponent[..., :1])
+    restored = from_opponent(np.concatenate([mean, upsample_chroma(chroma, mean, 2)], axis=-1))
 
     task = ModelRestore("gaussian", chroma_scale=2)
     np.testing.assert_allclose(ModelRestore("gaussian", chroma_scale=2, declip=False)(rgb), restored, atol=1e-5)
@@ -209,8 +209,8 @@ def test_gaussian_task_restores_rgb_with_the_gray_model_per_opponent_channel_chr
     for scale in (2, 1):
         plane = small if scale == 2 else opponent[..., 1:]
         chroma = np.stack([other(plane[..., c:c + 1])[..., 0] for c in range(2)], axis=-1)
-        chroma = cv2.resize(chroma, (chroma.shape[1] * scale, chroma.shape[0] * scale))[:41, :47]
-        expected = from_opponent(np.concatenate([gray(opponent[..., :1]), chroma], axis=-1))
+        chroma = upsample_chroma(chroma, mean, scale) if scale > 1 else chroma
+        expected = from_opponent(np.concatenate([mean, chroma], axis=-1))
         with_chroma = ModelRestore("gaussian", chroma_scale=scale, declip=False)
         np.testing.assert_allclose(with_chroma(rgb), expected, atol=1e-5)
         assert not np.allclose(with_chroma(rgb), ModelRestore(str(clean_models.gray), color="opponent",
@@ -220,6 +220,25 @@ def test_gaussian_task_restores_rgb_with_the_gray_model_per_opponent_channel_chr
     impulses = ModelRestore("salt-and-pepper", keep_untouched=False)
     np.testing.assert_array_equal(impulses(rgb), ModelRestore(str(clean_models.color))(rgb))
     assert impulses.last_model == "salt-and-pepper-color"
+
+
+def test_half_size_chroma_comes_back_with_the_edges_it_shares_with_brightness():
+    from denoisekit.opponent import block_means, upsample_chroma
+
+    # A step of brightness and colour together (a yellow stripe on blue sky), at an odd column
+    # so that the half-size images blur it, and an odd size so the result is cropped.
+    height, width = 33, 41
+    mean = np.full((height, width, 1), 0.3, np.float32)
+    mean[:, 19:] = 0.7
+    chroma = np.where(mean > 0.5, 0.65, 0.40).astype(np.float32) * np.ones((1, 1, 2), np.float32)
+    small = block_means(chroma, 2)
+    bilinear = cv2.resize(small, (42, 34), interpolation=cv2.INTER_LINEAR)[:height, :width]
+    up = upsample_chroma(small, mean, 2)
+    assert up.shape == (height, width, 2)
+    assert np.abs(up - chroma).mean() < 0.25 * np.abs(bilinear - chroma).mean()  # the edge comes back sharp
+    # A colour edge where brightness is flat: nothing to transfer, the bilinear result as it is.
+    flat = np.full((height, width, 1), 0.5, np.float32)
+    np.testing.assert_allclose(upsample_chroma(small, flat, 2), bilinear, atol=1e-6)
 
 
 def test_the_chroma_is_restored_at_half_size_only_where_the_noise_makes_that_cost_nothing():

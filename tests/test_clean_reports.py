@@ -53,6 +53,12 @@ def test_noise_level_is_estimated_on_the_0_255_scale_from_a_centre_crop():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert 0 < estimate_sigma(noisy[:, :3]) < 255
+        # A flat image has no noise (numpy had warned, and a NaN reached the report); a colour whose
+        # blue is 0 throughout is measured on its other channels.
+        assert estimate_sigma(np.zeros((16, 16, 3), np.float32)) == 0.0
+        rgb = np.repeat(noisy[:400], 3, axis=2)
+        rgb[..., 2] = 0
+        assert estimate_sigma(rgb) == pytest.approx(20, rel=0.1)
 
 
 def sample_report(tmp_path: Path) -> Report:

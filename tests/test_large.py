@@ -91,6 +91,33 @@ def test_chunked_restoration_equals_whole_image_inference(clean_models):
     assert np.abs(chunked - image).mean() > 0.02  # it did restore
 
 
+@pytest.mark.slow
+def test_the_opponent_route_restored_in_chunks_equals_it_restored_whole(clean_models):
+    import dask.array as da
+
+    from denoisekit.inference import ModelRestore
+
+    # The chroma restored at half size and brought back up with the mean's detail: the halo
+    # covers the model at half size, the bilinear step and the slope's box filters.
+    restore = ModelRestore(str(clean_models.gray), color="opponent", chroma_scale=2, declip=False)
+    exact, halo, multiple = restore.chunked(3)
+    assert multiple % 2 == 0 and halo % multiple == 0
+    image = noisy(150, 133, 3, seed=4)
+    chunked = restore_dask(da.from_array(image, chunks=(40, 48, 3)), exact, halo, multiple).compute()
+    assert np.abs(chunked - exact(image)).max() < 1e-5
+    assert np.abs(chunked - restore(image)).max() < 1e-4  # the default tiles: the same image
+    # The default route measures the noise on the image (the chroma's scale, the declipping's level):
+    # given the image, the chunks share what the whole image measures, not each its own.
+    restore = ModelRestore(str(clean_models.gray), color="opponent")
+    whole = restore.chunked(3)[0](image)
+    exact, halo, multiple = restore.chunked(3, image=da.from_array(image))
+    assert exact.chroma_scale == 2 and exact.declip_sigma > 0
+    chunked = restore_dask(da.from_array(image, chunks=(40, 48, 3)), exact, halo, multiple).compute()
+    assert np.abs(chunked - whole).max() < 1e-5
+    unsettled = restore_dask(da.from_array(image, chunks=(40, 48, 3)), *restore.chunked(3)).compute()
+    assert np.abs(unsettled - whole).max() > 1e-4  # what the chunks measured on their own
+
+
 # --------------------------------------------------------------------------- files
 
 
@@ -175,6 +202,22 @@ def test_clean_chunk_restores_tiffs_in_chunks_and_other_images_as_usual(runner, 
                                  str(clean_models.gray), "--chunk", "64"])
     assert again.exit_code == 0 and "0 written, 2 kept" in again.stderr  # resume, without reading the TIFF whole
     assert "big.tif (kept)" in again.stdout
+    # A banner thinner than the halo is chunked along its length only; a gray-and-alpha TIFF,
+    # which chunks do not take, is restored whole with a note, not failed.
+    (tmp_path / "more").mkdir()
+    tifffile.imwrite(tmp_path / "more" / "banner.tif", as_uint(noisy(12, 200, seed=6))[..., 0])
+    tifffile.imwrite(tmp_path / "more" / "la.tif", np.dstack([big, np.full_like(big, 200)]),
+                     photometric="minisblack", extrasamples=("unassalpha",))
+    more = runner.invoke(main, ["clean", str(tmp_path / "more"), str(tmp_path / "more-out"), "--model",
+                                str(clean_models.gray), "--chunk", "64"])
+    assert more.exit_code == 0, more.stderr
+    assert "la.tif: 2 samples" in more.stderr and "restored whole" in more.stderr
+    banner = runner.invoke(main, ["clean", str(tmp_path / "more" / "banner.tif"), str(tmp_path / "banner.tif"),
+                                  "--model", str(clean_models.gray), "--overlap", str(overlap)])
+    assert banner.exit_code == 0, banner.stderr
+    np.testing.assert_array_equal(tifffile.imread(tmp_path / "more-out" / "banner.tif"),
+                                  tifffile.imread(tmp_path / "banner.tif"))
+    np.testing.assert_array_equal(tifffile.imread(tmp_path / "more-out" / "la.tif")[..., 1], 200)
 
 
 def test_chunk_is_for_the_model_restorer_only(runner, tmp_path):
