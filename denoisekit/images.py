@@ -200,6 +200,9 @@ def image_from_array(array: np.ndarray) -> Image:
     Raises TypeError for another pixel type and ValueError for another shape, an empty image
     or float values outside [0, 1] (a uint8 image cast to float would otherwise be read as
     almost white)."""
+    if isinstance(array, np.ma.MaskedArray):  # numpy's arithmetic would skip the masked pixels
+        raise TypeError("a masked array: fill its masked pixels first (array.filled(value)), or pass array.data "
+                        "to restore them too")
     if not isinstance(array, np.ndarray):
         array = np.asarray(array)
     if array.dtype.name not in ARRAY_DTYPES:

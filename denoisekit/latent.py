@@ -103,6 +103,8 @@ def latent_map(model: Any, pixels: np.ndarray, steps: int = 15, batch: int = 256
     width = codes.shape[1]
     if width < 2:
         raise LatentError("the latent has 1 number: a plane needs at least 2")
+    if width > 2 and len(codes) < 2:
+        raise LatentError(f"one image: its principal components need at least 2 (a latent of {width} numbers)")
     centre = np.zeros(width) if width == 2 else codes.mean(axis=0)
     if width == 2:
         basis, axes = np.eye(2), ("latent 1", "latent 2")

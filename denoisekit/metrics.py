@@ -44,15 +44,18 @@ def psnr(reference: np.ndarray, test: np.ndarray, rows: int = STRIP_ROWS, data_r
 
 def ssim(reference: np.ndarray, test: np.ndarray, rows: int = STRIP_ROWS, data_range: float | None = None) -> float:
     """Mean SSIM as scikit-image's default (7x7 uniform window, border of 3 ignored, mean over
-    channels), computed one strip of rows at a time; ``data_range`` as for ``psnr``."""
+    channels), computed one strip of rows at a time; ``data_range`` as for ``psnr``. An image
+    under 3 pixels a side is one window."""
     reference, test = _prepare(reference, test)
     if reference.ndim == 2:
         reference, test = reference[..., None], test[..., None]
     height, width, channels = reference.shape
     small = min(height, width)
+    span = _dtype_range(reference) if data_range is None else data_range
+    if small < 3:  # no 3x3 window fits (scikit-image divides by zero): the image is the one window
+        return _ssim_one_window(reference, test, span)
     win = min(7, small if small % 2 else small - 1)  # scikit-image needs an odd window that fits
     pad = (win - 1) // 2
-    span = _dtype_range(reference) if data_range is None else data_range
     total, count = 0.0, 0
     for top in range(pad, height - pad, rows):
         bottom = min(top + rows, height - pad)
@@ -66,6 +69,17 @@ def ssim(reference: np.ndarray, test: np.ndarray, rows: int = STRIP_ROWS, data_r
             total += float(kept.sum(dtype=np.float64))
             count += kept.size
     return total / count
+
+
+def _ssim_one_window(reference: np.ndarray, test: np.ndarray, span: float) -> float:
+    """SSIM with the whole (H, W, C) image as its window, per channel, averaged: scikit-image's
+    constants, the image's own means and (population) variances."""
+    c1, c2 = (0.01 * span) ** 2, (0.03 * span) ** 2
+    x = reference.reshape(-1, reference.shape[2]).astype(np.float64)
+    y = test.reshape(-1, test.shape[2]).astype(np.float64)
+    mx, my = x.mean(axis=0), y.mean(axis=0)
+    vx, vy, cov = x.var(axis=0), y.var(axis=0), ((x - mx) * (y - my)).mean(axis=0)
+    return float(np.mean((2 * mx * my + c1) * (2 * cov + c2) / ((mx * mx + my * my + c1) * (vx + vy + c2))))
 
 
 def mean(values: Iterable[float]) -> float | None:

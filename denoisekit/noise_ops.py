@@ -60,14 +60,29 @@ def apply_corruption(
 
     batch = pixels if pixels.ndim == 4 else pixels[None]
     try:
-        out = corruption.apply(tf.convert_to_tensor(batch, tf.float32), tf.constant(seed_pair(seed, key)), **params)
-        out = np.asarray(out, dtype=np.float32)
+        raw = np.asarray(corruption.apply(tf.convert_to_tensor(batch, tf.float32), tf.constant(seed_pair(seed, key)),
+                                          **params))
     except Exception as err:
         if debugging():
             raise
         raise PluginCallError(f"{describe('corruption', corruption)} failed: {type(err).__name__}: {err}") from None
+    if raw.dtype.kind != "f":
+        raise PluginCallError(f"{describe('corruption', corruption)} returned {raw.dtype} values: a corruption "
+                              f"returns floats on its input's 0-1 scale")
+    out = raw.astype(np.float32, copy=False)
     if out.shape != batch.shape:
         raise shape_changed(corruption, out.shape[1:], batch.shape[1:], "an image")
     if not np.isfinite(out).all():
         raise PluginCallError(f"{describe('corruption', corruption)} returned NaN or infinite values")
+    # Values past 1 are fine (unclipped noise; a Poisson count at a low peak is many times 1), but a
+    # typical value past OTHER_SCALE_MEDIAN means the 0-255 scale: written, every pixel is white.
+    typical = float(np.median(out.ravel()[::MEDIAN_STRIDE]))
+    if typical > OTHER_SCALE_MEDIAN:
+        raise PluginCallError(f"{describe('corruption', corruption)} returned values of median {typical:g}: a "
+                              f"corruption returns its input's 0-1 scale, not 0-255")
     return out if pixels.ndim == 4 else out[0]
+
+
+#: ``apply_corruption``'s test of the output's scale: the median of every MEDIAN_STRIDE-th value.
+OTHER_SCALE_MEDIAN = 3.0
+MEDIAN_STRIDE = 17

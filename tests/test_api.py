@@ -138,6 +138,8 @@ def test_denoise_takes_the_other_restorers_and_their_parameters():
     (lambda: np.zeros((4, 20, 24, 1), np.uint8), ValueError, "restore_array"),
     (lambda: np.zeros((20, 24, 5), np.uint8), ValueError, "(H, W, C)"),
     (lambda: np.zeros((0, 24), np.uint8), ValueError, "empty"),
+    # numpy's in-place arithmetic skips masked pixels: they stayed 0-255 among 0-1 values
+    (lambda: np.ma.masked_array(image(np.uint8, ()), mask=image(np.uint8, ()) > 200), TypeError, "filled"),
 ])
 def test_a_wrong_array_is_one_clear_error_before_any_model_loads(bad, error, words):
     with pytest.raises(error, match=None) as raised:

@@ -73,6 +73,12 @@ def test_small_images_still_get_an_ssim(synthetic):
     small_clean, small_noisy = clean[:6, :5], noisy[:6, :5]  # smaller than the 7x7 window
     value = ssim(small_clean, small_noisy)
     assert -1.0 <= value <= 1.0 and not math.isnan(value)
+    # Under 3 pixels a side no window fits (scikit-image divided by zero): the image is the window.
+    for rows, cols in ((1, 1), (2, 5), (9, 2)):
+        tiny_clean, tiny_noisy = clean[:rows, :cols], noisy[:rows, :cols]
+        assert ssim(tiny_clean, tiny_clean.copy()) == pytest.approx(1.0)
+        assert -1.0 <= ssim(tiny_clean, tiny_noisy) < 1.0
+    assert ssim(clean[:2, :5], 255 - clean[:2, :5]) < 0  # inverted: anti-correlated
 
 
 def test_mean_ignores_infinite_and_missing_values():

@@ -14,7 +14,7 @@ from denoisekit.plugins import get_registry
 class Broken(denoisekit.Corruption):
     name = "broken-test"
     description = "Misbehaves on purpose (test plugin)."
-    params = (denoisekit.Param("how", "str", "raise", choices=("raise", "shape", "nan")),)
+    params = (denoisekit.Param("how", "str", "raise", choices=("raise", "shape", "nan", "scale", "ints")),)
 
     def apply(self, images, seed, how="raise"):
         import tensorflow as tf
@@ -23,6 +23,10 @@ class Broken(denoisekit.Corruption):
             raise RuntimeError("the noise generator is out of noise")
         if how == "shape":
             return images[:, :, : tf.shape(images)[2] // 2]  # half the width
+        if how == "scale":
+            return images * 255.0  # written, every pixel would be white
+        if how == "ints":
+            return tf.cast(tf.round(images * 255.0), tf.uint8)
         return images * np.float32("nan")
 
 
@@ -38,7 +42,8 @@ def broken():
 
 
 @pytest.mark.parametrize("how, words", [("raise", "failed: RuntimeError: the noise generator is out of noise"),
-                                        ("shape", "returned shape"), ("nan", "NaN or infinite")])
+                                        ("shape", "returned shape"), ("nan", "NaN or infinite"),
+                                        ("scale", "not 0-255"), ("ints", "returned uint8 values")])
 def test_corrupt_names_the_misbehaving_plugin_in_one_line_per_file_and_writes_nothing(
         runner, broken, noisy_set, tmp_path, how, words):
     result = runner.invoke(main, ["corrupt", str(noisy_set.clean), str(tmp_path / "out"), "--noise", "broken-test",

@@ -83,6 +83,18 @@ def test_tiny_model_learns_to_denoise(tmp_path, photo_dirs):
     assert np.mean((restored - clean) ** 2) < np.mean((noisy - clean) ** 2) / 1.25  # > 1 dB better
 
 
+def test_noise_that_leaves_the_images_as_they_are_trains_without_a_crash(tmp_path, photo_dirs):
+    """sigma=0 (or a plugin returning its input): the validation inputs are exact, their PSNR
+    infinite; the collapse check and the summary line had crashed on it."""
+    train_dir, val_dir = photo_dirs
+    args = ["train", "--noise", "gaussian", "-p", "sigma=0", "--data", str(train_dir), "--val-data", str(val_dir),
+            *TINY_UNET, "--epochs", "3", "--steps-per-epoch", "2", "--batch", "2", "--patch", "32",
+            "--out", str(tmp_path / "s0.keras")]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "(input inf)" in result.stdout and (tmp_path / "s0.keras").is_file()
+
+
 @pytest.mark.slow
 def test_metadata_travels_with_the_model(tmp_path, photo_dirs):
     train_dir, val_dir = photo_dirs

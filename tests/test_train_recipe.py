@@ -257,6 +257,10 @@ def test_latent_split_is_the_model_and_the_plane_is_decoded():
     np.testing.assert_allclose(found.points, np.asarray(encoder(digits)), atol=1e-5)  # 2 numbers: drawn as they are
     wide = latent_map(_autoencoder_model(8), digits, steps=4)
     assert wide.points.shape == (12, 2) and "principal component 1" in wide.axes[0]
+    from denoisekit.latent import LatentError
+
+    with pytest.raises(LatentError, match="one image"):  # one principal component only (an IndexError before)
+        latent_map(_autoencoder_model(8), digits[:1], steps=4)
 
 
 @pytest.mark.slow
@@ -275,6 +279,16 @@ def test_latent_command_draws_the_labelled_scatter_and_refuses_other_models(digi
                                         "--out", str(tmp_path / "u.png")])
     assert refused.exit_code == 1 and "has no 'latent' layer" in refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1 and not (tmp_path / "u.png").exists()
+    # The picture is not replaced unless asked, and its name says what matplotlib writes.
+    before = (tmp_path / "l.png").read_bytes()
+    for out, message in ((tmp_path / "l.png", "pass --overwrite"), (tmp_path / "l.bogus", "a .png, .pdf or .svg"),
+                         (tmp_path / "noext", "a .png, .pdf or .svg")):
+        result = CliRunner().invoke(main, ["latent", str(model), str(digits / "test"), "--out", str(out)])
+        assert result.exit_code == 2 and message in result.stderr
+    assert (tmp_path / "l.png").read_bytes() == before and not (tmp_path / "noext.png").exists()
+    again = CliRunner().invoke(main, ["latent", str(model), str(digits / "test"), "--out", str(tmp_path / "l.png"),
+                                      "--overwrite"])
+    assert again.exit_code == 0, again.stderr
 
 
 # --------------------------------------------------------------------------- schedules

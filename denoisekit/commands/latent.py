@@ -7,6 +7,10 @@ from pathlib import Path
 import click
 
 
+#: What ``--out`` may be (matplotlib writes each by its suffix).
+PICTURE_SUFFIXES = (".png", ".pdf", ".svg")
+
+
 @click.command("latent")
 @click.argument("model")
 @click.argument("data", type=click.Path(exists=True, file_okay=False, path_type=Path))
@@ -14,7 +18,8 @@ import click
               help="The picture to write (.png, .pdf, .svg).")
 @click.option("--grid", "steps", type=click.IntRange(2, 40), default=15, show_default=True,
               help="Images per side of the decoded grid.")
-def latent_command(model: str, data: Path, out: Path, steps: int) -> None:
+@click.option("--overwrite", is_flag=True, help="Replace an existing --out file.")
+def latent_command(model: str, data: Path, out: Path, steps: int, overwrite: bool) -> None:
     """Picture MODEL's latent space on the images in DATA.
 
     MODEL is an autoencoder made by `denoisekit train --arch autoencoder`. Left: each image of
@@ -27,6 +32,10 @@ def latent_command(model: str, data: Path, out: Path, steps: int) -> None:
       denoisekit train --noise gaussian -p sigma=100 --data digits/train --arch autoencoder -a latent=2 --out ae2.keras
       denoisekit latent ae2.keras digits/test --out latent.png
     """
+    if out.suffix.lower() not in PICTURE_SUFFIXES:
+        raise click.BadParameter(f"{out}: name a .png, .pdf or .svg file", param_hint="--out")
+    if out.exists() and not overwrite:
+        raise click.BadParameter(f"{out} exists: choose another file or pass --overwrite", param_hint="--out")
     from ..latent import LatentError, latent_map, load_labelled, plot_latent
     from ..modelio import ModelLoadError, load_denoiser
 

@@ -3,6 +3,7 @@ noisy/clean pairs (``--pairs``), or from noisy images alone (``--self-supervised
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import click
@@ -147,8 +148,10 @@ def train_command(noise, params, data, pairs, self_supervised, method, val_data,
         click.echo(f"saved {summary['model']}: held-out self-supervised loss {val['loss']:.5f}; estimated noise "
                    f"{val['input_noise']:.2f} in, {val['noise']:.2f} left (0-255)")
     else:
-        click.echo(f"saved {summary['model']}: validation PSNR {val.get('psnr', float('nan')):.2f} dB "
-                   f"(input {val.get('input_psnr', float('nan')):.2f}), SSIM {val.get('ssim', float('nan')):.4f}")
+        # None: every image exact (the noise left the validation images as they were), as PSNR's inf.
+        psnr, input_psnr, ssim = (math.inf if val.get(k, math.nan) is None else val.get(k, math.nan)
+                                  for k in ("psnr", "input_psnr", "ssim"))
+        click.echo(f"saved {summary['model']}: validation PSNR {psnr:.2f} dB (input {input_psnr:.2f}), SSIM {ssim:.4f}")
 
 
 def _assignments(texts: tuple[str, ...], option: str) -> dict[str, str]:

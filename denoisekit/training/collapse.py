@@ -74,10 +74,13 @@ def advice(kind: str, loss: str, learning_rate: float, bias: bool | None, steps:
 
 
 def diagnose(pairs: list[tuple[np.ndarray, np.ndarray]], outputs: list[np.ndarray], *, epoch: int,
-             val_psnr: float | None, input_psnr: float, flat_psnr: float, loss: str, learning_rate: float,
+             val_psnr: float | None, input_psnr: float | None, flat_psnr: float, loss: str, learning_rate: float,
              bias: bool | None, steps: int | None = None) -> Collapse | None:
     """A Collapse when the outputs score no better than the noisy inputs or a constant image
-    (``val_psnr`` None: every output is exact)."""
+    (``val_psnr`` None: every output is exact; ``input_psnr`` None: the noise left every
+    validation input exact, so returning it is no collapse)."""
+    if input_psnr is None:
+        return None
     identity = all(np.array_equal(out, np.clip(noisy, 0, 1)) for (noisy, _), out in zip(pairs, outputs))
     if not identity and (val_psnr is None or val_psnr > max(input_psnr, flat_psnr)):
         return None
