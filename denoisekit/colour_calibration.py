@@ -58,14 +58,23 @@ def colorization_samples(model: str | Path, photographs: Iterable[np.ndarray], p
 def calibrate_colorizer(model: str | Path, photographs: Iterable[str | Path], out: str | Path,
                         *, overwrite: bool = False) -> list[list[float]]:
     """Fit ``model``'s colour calibration on the colour images in ``photographs`` (files or
-    folders) and write the model with it to ``out``; returns the map (``chroma.map_chroma``).
+    folders, or one of them) and write the model with it to ``out``; returns the map (``chroma.map_chroma``).
 
-    Raises ValueError for a model that is not a colorizer or photographs without colour,
+    Raises ValueError for a model that is not a colorizer, photographs that are missing or
+    without colour, or an ``out`` not named .keras,
     FileExistsError for an existing ``out`` unless ``overwrite``, and ``images.ImageReadError``
     for a photograph that cannot be read.
     """
     from .modelio import load_denoiser, update_metadata
 
+    if isinstance(photographs, (str, os.PathLike)):  # one folder or file, not its letters
+        photographs = [photographs]
+    photographs = [Path(p) for p in photographs]
+    missing = [str(p) for p in photographs if not p.exists()]
+    if missing:
+        raise ValueError(f"no such file or folder: {', '.join(missing)}")
+    if Path(out).suffix.lower() != ".keras":
+        raise ValueError(f"{out}: a model is written as a .keras file")
     denoiser = load_denoiser(model)
     if denoiser.task != "colorize":
         raise ValueError(f"{model} is not a colorization model (its noise: {denoiser.metadata.get('corruption')})")

@@ -113,8 +113,9 @@ def clean(source: str | os.PathLike, out: str | os.PathLike, model: Any = None, 
     from .api import _restorer
 
     source, out = Path(source), Path(out)
-    if not source.exists():
-        raise ValueError(f"{source}: no such file or folder")
+    for given in (source, reference):
+        if given is not None and not Path(given).exists():
+            raise ValueError(f"{given}: no such file or folder")
     spec = parse_normalize(normalize) if isinstance(normalize, str) else normalize
     restore = _restorer(restorer, model, options)
     inputs = collect_inputs(source, recursive)

@@ -94,6 +94,8 @@ def test_clean_on_a_folder_writes_and_reports_what_the_command_does(clean_models
         denoisekit.clean(tmp_path / "in", tmp_path / "bad", tiles=3)
     with pytest.raises(ValueError, match="no such file or folder"):
         denoisekit.clean(tmp_path / "missing", tmp_path / "bad")
+    with pytest.raises(ValueError, match="missing-refs: no such file or folder"):  # not "no reference" per image
+        denoisekit.clean(tmp_path / "in", tmp_path / "bad", reference=tmp_path / "missing-refs")
     assert not (tmp_path / "bad").exists()
 
 

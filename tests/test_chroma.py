@@ -317,6 +317,13 @@ def test_calibrate_colorizer_writes_a_copy_with_the_fitted_map(clean_models, tmp
         denoisekit.calibrate_colorizer(clean_models.colorize, [photos / "gray.png"], out, overwrite=True)
     with pytest.raises(ValueError, match="not a colorization model"):
         denoisekit.calibrate_colorizer(clean_models.gray, [photos], tmp_path / "x.keras")
+    # One folder as itself (a string was read letter by letter); a misspelt one is named as missing.
+    again = denoisekit.calibrate_colorizer(clean_models.colorize, str(photos), out, overwrite=True)
+    assert again == fitted
+    with pytest.raises(ValueError, match="no such file or folder: .*nope"):
+        denoisekit.calibrate_colorizer(clean_models.colorize, [tmp_path / "nope"], out, overwrite=True)
+    with pytest.raises(ValueError, match="a .keras file"):
+        denoisekit.calibrate_colorizer(clean_models.colorize, photos, tmp_path / "c.h5")
 
 
 @pytest.mark.slow
