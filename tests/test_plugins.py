@@ -107,29 +107,181 @@ def _plugin_registering(*names):
     return Plugin()
 
 
-def test_two_plugins_registering_one_name_is_an_error_naming_both():
+def _plugin_warnings(record) -> list[str]:
+    return [str(w.message) for w in record if issubclass(w.category, PluginLoadWarning)]
+
+
+def _build_warning_tables(registry) -> list[str]:
+    """Build every kind's table; return the PluginLoadWarning messages that came with it."""
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        registry.all()
+    return _plugin_warnings(record)
+
+
+def test_two_plugins_registering_one_name_both_skipped_with_a_warning_naming_both():
     registry = PluginRegistry(load_entry_points=False)
-    registry.register(_plugin_registering("speckle"), "alpha-noise")
+    registry.register(_plugin_registering("speckle", "alpha-only"), "alpha-noise")
     registry.register(_plugin_registering("speckle"), "beta-noise")
+    messages = _build_warning_tables(registry)
+    assert len(messages) == 1 and "\n" not in messages[0]
+    assert "'speckle'" in messages[0] and "alpha-noise" in messages[0] and "beta-noise" in messages[0]
+    assert "uninstall one" in messages[0]
+    # neither is used (nobody silently gets the wrong one); everything else works
+    assert set(registry.table("corruption")) == BUILTIN_CORRUPTIONS | {"alpha-only"}
     with pytest.raises(PluginError) as info:
-        registry.table("corruption")
-    message = str(info.value)
-    assert "'speckle'" in message and "alpha-noise" in message and "beta-noise" in message
+        registry.get("corruption", "speckle")
+    assert "alpha-noise" in str(info.value) and "beta-noise" in str(info.value)
+    assert registry.get("corruption", "gaussian").provider == BUILTIN_PROVIDER
 
 
-def test_a_plugin_taking_a_builtin_name_is_an_error_naming_both():
+def test_three_plugins_and_one_plugin_twice_on_one_name():
     registry = PluginRegistry(load_entry_points=False)
-    registry.register(_plugin_registering("gaussian"), "my-gaussian")
-    with pytest.raises(PluginError) as info:
-        registry.get("corruption", "gaussian")
-    assert BUILTIN_PROVIDER in str(info.value) and "my-gaussian" in str(info.value)
+    for dist in ("a-noise", "b-noise", "c-noise"):
+        registry.register(_plugin_registering("speckle"), dist)
+    registry.register(_plugin_registering("twice", "twice"), "d-noise")
+    messages = _build_warning_tables(registry)
+    assert len(messages) == 2
+    assert any("3 plugins" in m and all(d in m for d in ("a-noise", "b-noise", "c-noise")) for m in messages)
+    assert any("'twice'" in m and "d-noise" in m and "2 times" in m for m in messages)
+    assert set(registry.table("corruption")) == BUILTIN_CORRUPTIONS
 
 
-def test_a_registration_without_a_name_is_an_error_naming_the_provider():
+def test_a_plugin_taking_a_builtin_name_is_skipped_and_the_builtin_kept():
+    from denoisekit.builtins.corruptions import Gaussian
+
     registry = PluginRegistry(load_entry_points=False)
-    registry.register(_plugin_registering(""), "nameless-dist")
-    with pytest.raises(PluginError, match="nameless-dist"):
-        registry.table("corruption")
+    registry.register(_plugin_registering("gaussian", "my-extra"), "my-gaussian")
+    messages = _build_warning_tables(registry)
+    assert len(messages) == 1
+    assert "'gaussian'" in messages[0] and "my-gaussian" in messages[0] and BUILTIN_PROVIDER in messages[0]
+    found = registry.get("corruption", "gaussian")
+    assert found.provider == BUILTIN_PROVIDER and isinstance(found.obj, Gaussian)
+    assert registry.get("corruption", "my-extra").provider == "my-gaussian"  # its other registrations stay
+
+
+@pytest.mark.parametrize("bad_name", ["", "   ", None, 7])
+def test_a_registration_without_a_usable_name_is_skipped_with_a_warning(bad_name):
+    registry = PluginRegistry(load_entry_points=False)
+    registry.register(_plugin_registering(bad_name, "named-fine"), "nameless-dist")
+    messages = _build_warning_tables(registry)
+    assert len(messages) == 1 and "nameless-dist" in messages[0] and "name" in messages[0]
+    assert set(registry.table("corruption")) == BUILTIN_CORRUPTIONS | {"named-fine"}
+
+
+class Thing:
+    """A restorer that registers fine."""
+
+    name = "good-thing"
+    description = "Returns its input (test plugin)."
+    params = ()
+
+    def make(self):
+        return lambda image: image
+
+
+class RaisingPlugin:
+    @denoisekit.hookimpl
+    def register_restorers(self, register):
+        register(Thing())  # registered before the raise: dropped with the rest of the hook
+        raise RuntimeError("boom")
+
+    @denoisekit.hookimpl
+    def register_corruptions(self, register):
+        register(_named_speckle("from-raising"))
+
+
+def _named_speckle(name):
+    obj = Speckle()
+    obj.name = name
+    return obj
+
+
+def test_a_hook_that_raises_is_skipped_with_a_warning_naming_the_plugin():
+    registry = PluginRegistry(load_entry_points=False)
+    registry.register(RaisingPlugin(), "dk-raising", "raising")
+    registry.register(InlinePlugin(), "speckle-dist")
+    messages = _build_warning_tables(registry)
+    assert len(messages) == 1 and "\n" not in messages[0]
+    assert "'raising'" in messages[0] and "dk-raising" in messages[0]
+    assert "register_restorers" in messages[0] and "RuntimeError: boom" in messages[0]
+    restorers = registry.table("restorer")
+    assert "good-thing" not in restorers and "median" in restorers and restorers["median"].provider == BUILTIN_PROVIDER
+    # its other hooks, the builtins and the other plugins keep working
+    assert set(registry.table("corruption")) == BUILTIN_CORRUPTIONS | {"speckle-inline", "from-raising"}
+    assert registry.get("architecture", "unet").provider == BUILTIN_PROVIDER
+
+
+def test_denoisekit_debug_lets_a_raising_hook_through(monkeypatch):
+    monkeypatch.setenv("DENOISEKIT_DEBUG", "1")
+    registry = PluginRegistry(load_entry_points=False)
+    registry.register(RaisingPlugin(), "dk-raising")
+    with pytest.raises(RuntimeError, match="boom"):
+        registry.table("restorer")
+
+
+BAD_PARAMS = {
+    "not-a-float": ((denoisekit.Param("level", "float", "loud", 0, 1),), "'level'"),
+    "not-an-int": ((denoisekit.Param("count", "int", 2.5),), "'count'"),
+    "bool-for-int": ((denoisekit.Param("count", "int", True),), "'count'"),
+    "out-of-bounds": ((denoisekit.Param("far", "float", 99.0, 0, 1),), "'far'"),
+    "nan": ((denoisekit.Param("nan", "float", float("nan")),), "'nan'"),
+    "not-a-choice": ((denoisekit.Param("mode", "str", "zzz", choices=("a", "b")),), "'mode'"),
+    "not-a-bool": ((denoisekit.Param("clip", "bool", "yes"),), "'clip'"),
+    "reversed-range": ((denoisekit.Param("sigma", "range", (9.0, 1.0), 0, 10),), "'sigma'"),
+    "min-above-max": ((denoisekit.Param("lim", "float", None, 5, 1),), "'lim'"),
+    "int-choices": ((denoisekit.Param("k", "int", 1, choices=(1, 2)),), "'k'"),
+    "help-not-text": ((denoisekit.Param("h", "float", 1.0, help=None),), "'h'"),
+    "duplicate": ((denoisekit.Param("d", "float", 1.0), denoisekit.Param("d", "int", 1)), "'d'"),
+    "bad-param-name": ((denoisekit.Param("a=b", "float", 1.0),), "'a=b'"),
+    "strings-not-params": (["sigma"], "'sigma'"),
+    "not-a-sequence": ("sigma", "'sigma'"),
+}
+
+
+def _plugin_with_params(params):
+    class Plugin:
+        @denoisekit.hookimpl
+        def register_corruptions(self, register):
+            bad = _named_speckle("badly-declared")
+            bad.params = params
+            register(bad)
+            register(_named_speckle("well-declared"))
+
+    return Plugin()
+
+
+@pytest.mark.parametrize("case", sorted(BAD_PARAMS))
+def test_badly_declared_params_skip_the_object_with_a_warning_naming_plugin_and_param(case, runner, monkeypatch):
+    params, words = BAD_PARAMS[case]
+    registry = PluginRegistry(load_entry_points=False)
+    registry.register(_plugin_with_params(params), "dk-params")
+    messages = _build_warning_tables(registry)
+    assert len(messages) == 1 and "\n" not in messages[0]
+    assert "dk-params" in messages[0] and "'badly-declared'" in messages[0] and words in messages[0]
+    assert set(registry.table("corruption")) == BUILTIN_CORRUPTIONS | {"well-declared"}
+
+    monkeypatch.setattr(plugins_module, "_registry", registry)
+    registry._tables = None  # build again, so the CLI shows the warning
+    for args in (["plugins"], ["plugins", "--json"]):
+        listed = runner.invoke(main, args)
+        assert listed.exit_code == 0, listed.output
+        assert "well-declared" in listed.stdout and "badly-declared" not in listed.stdout
+        assert "gaussian" in listed.stdout
+
+
+@pytest.mark.parametrize("params", [
+    (),
+    [denoisekit.Param("sigma", "range", 25, 0, 255)],  # a list, an int default for a float type
+    (denoisekit.Param("sigma", "range", (5, 50.0), 0, 255), denoisekit.Param("auto")),  # None: no default
+    (denoisekit.Param("mode", "str", "a", choices=("a", "b")), denoisekit.Param("clip", "bool", False),
+     denoisekit.Param("n", "int", 3, 1), denoisekit.Param("x", "float", -1e9, max=0)),
+])
+def test_well_declared_params_register(params):
+    registry = PluginRegistry(load_entry_points=False)
+    registry.register(_plugin_with_params(params), "dk-params")
+    assert _build_warning_tables(registry) == []
+    assert registry.get("corruption", "badly-declared").params == tuple(params)
 
 
 # --------------------------------------------------------------------------- really installed distributions
@@ -280,19 +432,48 @@ def test_installed_plugins_in_the_real_cli(plugin_site, tmp_path, write_pixels):
     np.testing.assert_array_equal(written, 255 - pixels)
 
 
-def test_plugin_conflicts_reach_the_user_as_an_error_naming_both(runner, monkeypatch):
+def test_plugin_conflicts_reach_the_user_as_one_warning_line_and_the_rest_works(
+        runner, monkeypatch, tmp_path, write_pixels):
     registry = PluginRegistry(load_entry_points=False)
     registry.register(_plugin_registering("grayscale"), "dk-colorless")
+    registry.register(_plugin_registering("speckle"), "alpha-noise")
+    registry.register(_plugin_registering("speckle"), "beta-noise")
     monkeypatch.setattr(plugins_module, "_registry", registry)
     listed = runner.invoke(main, ["plugins"])
-    assert listed.exit_code == 1 and isinstance(listed.exception, SystemExit)  # an error message, not a traceback
-    errors = [line for line in listed.stderr.splitlines() if line.startswith("Error:")]
-    assert len(errors) == 1
-    assert "'grayscale'" in errors[0] and "dk-colorless" in errors[0] and BUILTIN_PROVIDER in errors[0]
+    assert listed.exit_code == 0, listed.output
+    warned = [line for line in listed.stderr.splitlines() if line.strip()]
+    assert len(warned) == 2 and all(line.startswith("warning: ") for line in warned), warned
+    assert any("'grayscale'" in w and "dk-colorless" in w and BUILTIN_PROVIDER in w for w in warned)
+    assert any("'speckle'" in w and "alpha-noise" in w and "beta-noise" in w for w in warned)
+    assert "Traceback" not in listed.output
+    assert f"corruption grayscale  [{BUILTIN_PROVIDER}]" in listed.stdout and "dk-colorless" not in listed.stdout
+    assert "speckle" not in listed.stdout
 
-    corrupted = runner.invoke(main, ["corrupt", ".", "out", "--noise", "gaussian"])
-    assert corrupted.exit_code == 2
-    assert "dk-colorless" in corrupted.stderr and BUILTIN_PROVIDER in corrupted.stderr
+    write_pixels(tmp_path / "in" / "a.png", np.full((4, 4, 3), 200, np.uint8))
+    done = runner.invoke(main, ["corrupt", str(tmp_path / "in"), str(tmp_path / "out"), "--noise", "grayscale"])
+    assert done.exit_code == 0, done.output  # the builtin, not the plugin's
+    assert (tmp_path / "out" / "a.png").exists()
+
+    clashed = runner.invoke(main, ["corrupt", str(tmp_path / "in"), str(tmp_path / "out2"), "--noise", "speckle"])
+    assert clashed.exit_code == 2 and "Traceback" not in clashed.output
+    assert "alpha-noise" in clashed.stderr and "beta-noise" in clashed.stderr
+
+
+def test_a_raising_hook_is_one_warning_line_in_the_cli(runner, monkeypatch, tmp_path, write_pixels):
+    registry = PluginRegistry(load_entry_points=False)
+    registry.register(RaisingPlugin(), "dk-raising", "raising")
+    monkeypatch.setattr(plugins_module, "_registry", registry)
+    listed = runner.invoke(main, ["plugins", "--json"])
+    assert listed.exit_code == 0, listed.output
+    warned = [line for line in listed.stderr.splitlines() if line.strip()]
+    assert len(warned) == 1 and warned[0].startswith("warning: plugin 'raising'") and "dk-raising" in warned[0]
+    names = {(e["kind"], e["name"]) for e in json.loads(listed.stdout)}
+    assert ("restorer", "median") in names and ("corruption", "from-raising") in names
+    assert ("restorer", "good-thing") not in names
+
+    write_pixels(tmp_path / "in" / "a.png", np.full((4, 4, 3), 200, np.uint8))
+    done = runner.invoke(main, ["corrupt", str(tmp_path / "in"), str(tmp_path / "out"), "--noise", "gaussian"])
+    assert done.exit_code == 0, done.output
 
 
 def test_the_cli_shows_a_plugin_that_fails_to_import_as_one_warning_line(plugin_site, monkeypatch, runner):

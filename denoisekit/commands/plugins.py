@@ -17,7 +17,7 @@ def plugins_command(as_json: bool) -> None:
     """List installed corruptions, restorers and architectures with their parameters."""
     try:
         found = get_registry().all()
-    except PluginError as err:  # e.g. two plugins registering one name: say so, no traceback
+    except PluginError as err:  # no traceback; a bad or clashing plugin is a warning and skipped, not this
         raise click.ClickException(str(err)) from None
     if as_json:
         write_json(
