@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -109,9 +110,42 @@ def format_named(name: str) -> Format:
     return FORMATS[name]
 
 
-def metadata_path_for(out: Path) -> Path:
-    """The JSON beside an export: ``m.onnx`` -> ``m.json``, ``m.xml`` -> ``m.json``, folder ``m`` -> ``m.json``."""
-    return out.with_suffix(".json")
+def metadata_path_for(out: str | Path) -> Path:
+    """The JSON beside an export, named after the whole export so that two exports in one folder
+    never share one: ``m.onnx`` -> ``m.onnx.json``, ``m.xml`` -> ``m.xml.json``, folder
+    ``model-v1.2`` -> ``model-v1.2.json``."""
+    out = Path(out)
+    return out.with_name(out.name + ".json")
+
+
+#: What a SavedModel folder holds (Keras writes the first four); a folder holding anything else
+#: is not replaced by an export.
+SAVEDMODEL_ENTRIES = frozenset({"saved_model.pb", "fingerprint.pb", "variables", "assets", "saved_model.pbtxt",
+                                "assets.extra", "keras_metadata.pb"})
+SAVEDMODEL_MARKERS = ("saved_model.pb", "saved_model.pbtxt")
+
+
+def _not_replaceable(path: Path, folder_export: bool) -> str | None:
+    """Why the existing ``path`` (one of an export's files, a SavedModel's folder when
+    ``folder_export``, or the JSON) is not a previous export that ``overwrite`` may replace, or
+    None when it may be."""
+    if path.is_symlink():
+        return None  # the link alone is replaced, not what it points to
+    if path.is_file():
+        return f"{path}: a SavedModel is a folder, and this is a file" if folder_export else None
+    if not path.is_dir():
+        return f"{path} is not a regular file; it will not be replaced"
+    if not folder_export:
+        return f"{path} is a folder, not an export; it will not be replaced"
+    entries = sorted(entry.name for entry in path.iterdir())
+    if not entries:
+        return None  # an empty folder loses nothing
+    others = [name for name in entries if name not in SAVEDMODEL_ENTRIES]
+    if others or not any(name in entries for name in SAVEDMODEL_MARKERS):
+        held = f"it holds {', '.join(others[:3])}{', ...' if len(others) > 3 else ''}" if others else \
+            "no saved_model.pb in it"
+        return f"{path} is a folder that is not a SavedModel export ({held}); it will not be replaced"
+    return None
 
 
 def _written_paths(fmt: Format, out: Path) -> list[Path]:
@@ -170,10 +204,13 @@ def _network(denoiser: Denoiser) -> Any:
 
 def export_model(model: Denoiser | str | Path, out: str | Path, format: str, *, overwrite: bool = False) -> ExportResult:
     """Export ``model`` (a loaded ``Denoiser``, a bundled model's name or a ``.keras`` path) to
-    ``out`` in ``format`` (``FORMATS``), with its metadata in ``out``'s ``.json`` beside it.
+    ``out`` in ``format`` (``FORMATS``), with its metadata beside it in ``metadata_path_for(out)``
+    (``out``'s name + ``.json``).
 
     ``out`` ends in the format's suffix (``.onnx``, ``.xml``, ``.tflite``; a SavedModel is a
-    folder). Nothing existing is replaced without ``overwrite``; the files appear whole or not at all.
+    folder). Nothing existing is replaced without ``overwrite``, and with it only a previous
+    export (a SavedModel folder holding nothing else, a file of the export's name); the files appear
+    whole or not at all.
     """
     from .plugins import debugging
 
@@ -204,10 +241,20 @@ def export_model(model: Denoiser | str | Path, out: str | Path, format: str, *, 
         written = _written_paths(fmt, out)
         info = describe_export(denoiser, fmt, written)
         (staging / json_path.name).write_text(json.dumps(info, indent=2) + "\n")
+        _check_existing(fmt, out, overwrite)  # again: the export took a while, and something may have appeared
+        aside = Path(tempfile.mkdtemp(dir=staging))  # what is replaced goes here, removed with the staging
         for target in written + [json_path]:  # the JSON last: it says the export is complete
-            if target.is_dir() and not target.is_symlink():
-                shutil.rmtree(target)
-            shutil.move(str(staging / target.name), target)
+            staged_path = staging / target.name
+            if target.is_symlink():
+                target.unlink()  # the link, not what it points to
+            elif target.is_dir():  # a previous SavedModel (_check_existing said so)
+                os.replace(target, aside / target.name)
+            try:
+                os.replace(staged_path, target)
+            except OSError:
+                if (aside / target.name).exists():
+                    os.replace(aside / target.name, target)  # the previous export back, not lost
+                raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return ExportResult(fmt.name, out, written, json_path, info)
@@ -215,18 +262,30 @@ def export_model(model: Denoiser | str | Path, out: str | Path, format: str, *, 
 
 def check_target(fmt: Format, out: Path, overwrite: bool) -> None:
     """Refuse, before any work, an export that could not be written: a name without the format's
-    suffix, an existing export without ``overwrite``, a converter that is not installed."""
+    suffix, an existing export without ``overwrite``, anything existing that is not an export
+    (never replaced), a converter that is not installed."""
+    if out.name in ("", ".", ".."):
+        raise ExportTargetError(f"{out}: name the export itself, not the folder to put it in "
+                                f"(e.g. {out / ('model' + fmt.suffix)})")
     if fmt.suffix and out.suffix.lower() != fmt.suffix:
         raise ExportTargetError(f"{out}: {fmt.name} exports are {fmt.suffix} files; name it so "
                                 f"(e.g. {out.with_suffix(fmt.suffix)})")
-    if not fmt.suffix and out.is_file():
-        raise ExportTargetError(f"{out}: a SavedModel is a folder, and this is a file")
-    existing = [p for p in _written_paths(fmt, out) + [metadata_path_for(out)] if p.exists()]
-    if existing and not overwrite:
-        raise ExportTargetError(f"{existing[0]} exists; pass overwrite=True to replace it", existing[0])
+    _check_existing(fmt, out, overwrite)
     missing = _missing(fmt.converter)
     if missing:
         raise ExportError(_install_hint(fmt, missing, "exporting to"))
+
+
+def _check_existing(fmt: Format, out: Path, overwrite: bool) -> None:
+    """Refuse to replace what is not a previous export (with or without ``overwrite``), and an
+    existing export without ``overwrite``."""
+    existing = [p for p in _written_paths(fmt, out) + [metadata_path_for(out)] if p.exists() or p.is_symlink()]
+    for path in existing:
+        why = _not_replaceable(path, folder_export=not fmt.suffix and path == out)
+        if why:
+            raise ExportTargetError(why)
+    if existing and not overwrite:
+        raise ExportTargetError(f"{existing[0]} exists; pass overwrite=True to replace it", existing[0])
 
 
 class _quiet_converters:

@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from denoisekit.cli import main
-from denoisekit.export import FORMATS, ExportError, run_exported
+from denoisekit.export import FORMATS, ExportError, ExportTargetError, metadata_path_for, run_exported
 
 TOLERANCE = 1e-4
 SUFFIX = {name: fmt.suffix for name, fmt in FORMATS.items()}
@@ -172,10 +172,10 @@ def test_export_command_writes_the_export_and_its_json_and_checks_it(tiny_models
     args = ["export", str(tiny_models["unet"]), "--format", "onnx", "--out", str(out), "--check"]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
-    assert f"wrote {out}\n" in result.stdout and f"wrote {out.with_suffix('.json')}\n" in result.stdout
+    assert f"wrote {out}\n" in result.stdout and f"wrote {out}.json\n" in result.stdout
     assert "largest difference from the Keras model" in result.stdout
-    assert sorted(p.name for p in out.parent.iterdir()) == ["unet.json", "unet.onnx"]  # no staging left
-    info = json.loads(out.with_suffix(".json").read_text())
+    assert sorted(p.name for p in out.parent.iterdir()) == ["unet.onnx", "unet.onnx.json"]  # no staging left
+    info = json.loads(Path(f"{out}.json").read_text())
     assert info["input"]["name"] == "noisy" and info["input"]["size_multiple"] == 4
 
     again = CliRunner().invoke(main, args)  # an export is not replaced without --overwrite
@@ -218,3 +218,82 @@ def test_a_wrong_name_is_a_usage_error_before_anything_loads(tmp_path):
     result = CliRunner().invoke(main, ["export", "gaussian-gray", "--format", "onnx", "--out", str(tmp_path / "m.tflite")])
     assert result.exit_code == 2 and "onnx exports are .onnx files; name it so" in result.stderr
     assert not any(tmp_path.iterdir())
+
+
+def error_lines(result) -> list[str]:
+    return [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+
+
+def test_the_json_is_named_after_the_whole_export():
+    assert metadata_path_for(Path("v/ae.onnx")) == Path("v/ae.onnx.json")
+    assert metadata_path_for(Path("v/ae.xml")) == Path("v/ae.xml.json")
+    assert metadata_path_for(Path("v/model-v1.2")) == Path("v/model-v1.2.json")  # a SavedModel folder
+    assert metadata_path_for(Path("v/model-v1.3")) != metadata_path_for(Path("v/model-v1.2"))
+
+
+@pytest.mark.parametrize("fmt,name,make", [
+    ("savedmodel", "precious", lambda p: (p / "sub").mkdir()),
+    ("savedmodel", "precious", lambda p: (p / "saved_model.pb").write_bytes(b"")),  # a SavedModel and more
+    ("onnx", "precious.onnx", lambda p: None),  # a folder where the export's file would go
+])
+def test_overwrite_never_replaces_a_folder_that_is_not_an_export(tmp_path, fmt, name, make):
+    from denoisekit.export import export_model
+
+    folder = tmp_path / name
+    folder.mkdir()
+    (folder / "thesis.txt").write_text("thesis")
+    make(folder)
+    before = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+    for overwrite in ([], ["--overwrite"]):
+        result = CliRunner().invoke(main, ["export", "gaussian-gray", "--format", fmt, "--out", str(folder),
+                                           *overwrite])
+        assert result.exit_code == 2, result.output
+        (line,) = error_lines(result)
+        assert "not" in line and "export" in line and line.endswith("it will not be replaced")
+        assert "Traceback" not in result.output
+    with pytest.raises(ExportTargetError, match="it will not be replaced"):
+        export_model("gaussian-gray", folder, fmt, overwrite=True)
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == before
+    assert (folder / "thesis.txt").read_text() == "thesis"
+
+
+@pytest.mark.parametrize("out", [".", ".."])
+@pytest.mark.parametrize("fmt", ["onnx", "savedmodel"])
+def test_an_out_without_a_name_is_a_one_line_usage_error(tmp_path, monkeypatch, fmt, out):
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    result = CliRunner().invoke(main, ["export", "gaussian-gray", "--format", fmt, "--out", out, "--overwrite"])
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    (line,) = error_lines(result)
+    assert "name the export itself, not the folder to put it in" in line
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["work"]
+
+
+@pytest.mark.slow
+def test_overwrite_replaces_a_previous_savedmodel_export(tiny_models, tmp_path):
+    out = tmp_path / "model-v1.2"
+    first = CliRunner().invoke(main, ["export", str(tiny_models["unet"]), "--format", "savedmodel", "--out", str(out)])
+    assert first.exit_code == 0, first.output
+    args = ["export", str(tiny_models["dncnn"]), "--format", "savedmodel", "--out", str(out)]
+    refused = CliRunner().invoke(main, args)
+    assert refused.exit_code == 2 and error_lines(refused)[0].endswith("exists; pass --overwrite to replace it")
+    again = CliRunner().invoke(main, args + ["--overwrite"])
+    assert again.exit_code == 0, again.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model-v1.2", "model-v1.2.json"]  # no staging left
+    assert (out / "saved_model.pb").is_file()
+    assert json.loads((tmp_path / "model-v1.2.json").read_text())["model"]["arch"] == "dncnn"
+    batch = np.zeros((1, 8, 8, 3), np.float32)
+    assert run_savedmodel(out, [batch])[0].shape == batch.shape  # the dncnn's 3 channels, not the unet's 1
+
+
+@pytest.mark.slow
+def test_exports_of_one_stem_in_one_folder_each_keep_their_json(tiny_models, tmp_path):
+    for fmt in ("onnx", "litert"):
+        args = ["export", str(tiny_models["dncnn"]), "--format", fmt, "--out", str(tmp_path / f"ae{SUFFIX[fmt]}")]
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ae.onnx", "ae.onnx.json", "ae.tflite", "ae.tflite.json"]
+    for fmt in ("onnx", "litert"):
+        info = json.loads((tmp_path / f"ae{SUFFIX[fmt]}.json").read_text())
+        assert info["format"] == fmt and info["files"] == [f"ae{SUFFIX[fmt]}"]

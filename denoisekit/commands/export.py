@@ -16,8 +16,10 @@ FORMAT_NAMES = ("savedmodel", "onnx", "openvino", "litert")
               help="savedmodel (a folder), onnx (.onnx), openvino (.xml + .bin) or litert (.tflite).")
 @click.option("--out", type=click.Path(path_type=Path), required=True,
               help="The export: a file with the format's suffix, or the SavedModel's folder. "
-                   "The model's metadata goes beside it, in the same name with .json.")
-@click.option("--overwrite", is_flag=True, help="Replace an existing export.")
+                   "The model's metadata goes beside it, in its name + .json (m.onnx.json; folder m: m.json).")
+@click.option("--overwrite", is_flag=True,
+              help="Replace an existing export. A folder that is not a SavedModel export (one holding "
+                   "anything else) is never replaced.")
 @click.option("--check", is_flag=True,
               help="Run the export in its own runtime on two random images and compare it with the Keras model "
                    "(fails above a difference of 1e-4).")
