@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from math import ceil
@@ -90,10 +91,18 @@ class TiffRegion:
                                  f"gray, RGB or RGBA")
         self.shape = (height, width, samples)
         self.ndim = 3
+        # The segments the last read decoded: chunks side by side share strips (a file stored as
+        # one strip, tifffile's default, has one), which were decoded again for each chunk.
+        self._decoded: dict[int, tuple[np.ndarray, int, int, int] | None] = {}
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict[str, Any]:  # a lock does not pickle; a copy starts with no segments
+        return {**self.__dict__, "_decoded": {}, "_lock": None}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state, _lock=threading.Lock())
 
     def __getitem__(self, key: Any) -> np.ndarray:
-        import tifffile
-
         key = key if isinstance(key, tuple) else (key,)
         rows, cols, samples = (list(key) + [slice(None)] * 3)[:3]
         height, width, count = self.shape
@@ -102,24 +111,35 @@ class TiffRegion:
         out = np.zeros((max(0, y1 - y0), max(0, x1 - x0), count), self.dtype)
         if out.size == 0:
             return out[:, :, samples]
-        with tifffile.TiffFile(self.path) as tif:
-            page = tif.pages.first
-            indices = _segments(page, y0, y1, x0, x1, count if self.separate else 1)
-            offsets = [page.dataoffsets[i] for i in indices]
-            counts = [page.databytecounts[i] for i in indices]
-            for data, index in tif.filehandle.read_segments(offsets, counts, indices):
-                segment, (sample, _, top, left, first), _ = page.decode(data, index, jpegtables=page.jpegtables)
-                if segment is None:  # an empty segment: zeros, as tifffile reads it
-                    continue
-                segment = segment[0]
-                ya, yb = max(y0, top), min(y1, top + segment.shape[0])
-                xa, xb = max(x0, left), min(x1, left + segment.shape[1])
-                if ya >= yb or xa >= xb:
-                    continue
-                channel = sample + first
+        for found in self._segments_for(y0, y1, x0, x1):
+            if found is None:  # an empty segment: zeros, as tifffile reads it
+                continue
+            segment, channel, top, left = found
+            ya, yb = max(y0, top), min(y1, top + segment.shape[0])
+            xa, xb = max(x0, left), min(x1, left + segment.shape[1])
+            if ya < yb and xa < xb:
                 out[ya - y0:yb - y0, xa - x0:xb - x0, channel:channel + segment.shape[2]] = \
                     segment[ya - top:yb - top, xa - left:xb - left]
         return out[:, :, samples]
+
+    def _segments_for(self, y0: int, y1: int, x0: int, x1: int) -> list[tuple[np.ndarray, int, int, int] | None]:
+        """The decoded strips or tiles over a region (segment, first channel, top, left), those the
+        last read decoded reused; only these are kept for the next read."""
+        import tifffile
+
+        with self._lock:
+            with tifffile.TiffFile(self.path) as tif:
+                page = tif.pages.first
+                indices = _segments(page, y0, y1, x0, x1, self.shape[2] if self.separate else 1)
+                kept = {i: self._decoded[i] for i in indices if i in self._decoded}
+                todo = [i for i in indices if i not in kept]
+                offsets = [page.dataoffsets[i] for i in todo]
+                counts = [page.databytecounts[i] for i in todo]
+                for data, index in tif.filehandle.read_segments(offsets, counts, todo):
+                    segment, (sample, _, top, left, first), _ = page.decode(data, index, jpegtables=page.jpegtables)
+                    kept[index] = None if segment is None else (segment[0], sample + first, top, left)
+            self._decoded = kept
+            return [kept[i] for i in indices]
 
 
 def _segments(page: Any, y0: int, y1: int, x0: int, x1: int, planes: int) -> list[int]:

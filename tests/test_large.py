@@ -122,8 +122,10 @@ def test_the_opponent_route_restored_in_chunks_equals_it_restored_whole(clean_mo
 
 
 @pytest.mark.parametrize("layout", [dict(rowsperstrip=7, compression="lzw"), dict(tile=(32, 48), compression="zlib"),
-                                    dict(planarconfig="separate", rowsperstrip=10)])
+                                    dict(planarconfig="separate", rowsperstrip=10), dict(rowsperstrip=90)])
 def test_tiff_regions_read_what_tifffile_reads(tmp_path, layout):
+    import pickle
+
     data = as_uint(noisy(90, 100, 3), np.uint16)
     tifffile.imwrite(tmp_path / "a.tif", data if layout.get("planarconfig") != "separate" else np.moveaxis(data, -1, 0),
                      photometric="rgb", **layout)
@@ -131,6 +133,22 @@ def test_tiff_regions_read_what_tifffile_reads(tmp_path, layout):
     assert region.shape == (90, 100, 3) and region.dtype == np.uint16
     np.testing.assert_array_equal(region[13:77, 40:99], data[13:77, 40:99])
     np.testing.assert_array_equal(region[:, :, 1:2], data[..., 1:2])
+    np.testing.assert_array_equal(region[50:60, :30], data[50:60, :30])  # strips the last read decoded, reused
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(region))[5:9, 7:8], data[5:9, 7:8])  # as Dask ships it
+
+
+def test_chunks_side_by_side_decode_a_strip_they_share_once(tmp_path):
+    """A TIFF stored as one strip (tifffile's default when uncompressed) was decoded whole again
+    for every chunk: time grew with the image times the chunks, not with the image."""
+    data = as_uint(noisy(60, 90, 1))[..., 0]
+    tifffile.imwrite(tmp_path / "one-strip.tif", data)
+    region = TiffRegion(tmp_path / "one-strip.tif")
+    decoded = []
+    for left in range(0, 90, 30):
+        np.testing.assert_array_equal(region[:, left:left + 30, 0], data[:, left:left + 30])
+        assert list(region._decoded) == [0]  # the one strip, kept
+        decoded.append(id(region._decoded[0][0]))
+    assert len(set(decoded)) == 1  # decoded by the first read, reused by the next two
 
 
 @pytest.mark.slow
