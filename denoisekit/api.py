@@ -198,7 +198,7 @@ def corrupt(image: np.ndarray, noise: str = "gaussian", *, seed: int = 0, **para
     and shape (integers rounded, values clipped to the type's range), as ``denoisekit corrupt``
     writes it. The same ``seed`` gives the same noise."""
     from .images import image_from_array, image_to_array
-    from .noise_ops import apply_corruption
+    from .noise_ops import apply_corruption, check_seed
     from .params import format_value, resolve_params
     from .plugins import get_registry
 
@@ -208,6 +208,7 @@ def corrupt(image: np.ndarray, noise: str = "gaussian", *, seed: int = 0, **para
     values = resolve_params(found.params, {k: format_value(v) for k, v in params.items()}, f"corruption {noise!r}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise TypeError(f"seed must be an integer, not {seed!r}")
+    check_seed(seed)
     with _as_value_errors():
         noisy = apply_corruption(found.obj, picture.pixels, values, int(seed))
     return image_to_array(picture.with_pixels(noisy))

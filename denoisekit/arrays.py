@@ -23,10 +23,14 @@ RestoreFn = Callable[[np.ndarray], np.ndarray]
 
 def make_restorer(restorer: str = "model", **params: Any) -> RestoreFn:
     """A restorer plugin's function (``model``, ``median``, ``nlmeans``, ...) with its parameters,
-    validated as ``-p`` values are: ``make_restorer(model="gaussian", ensemble=True)``."""
-    from .plugins import get_registry
+    validated as ``-p`` values are: ``make_restorer(model="gaussian", ensemble=True)``. An unknown
+    name is a ValueError listing the installed ones."""
+    from .plugins import PluginError, get_registry
 
-    found = get_registry().get("restorer", restorer)
+    try:
+        found = get_registry().get("restorer", restorer)
+    except PluginError as err:
+        raise ValueError(str(err)) from None
     values = resolve_params(found.params, {k: format_value(v) for k, v in params.items()}, f"restorer {restorer!r}")
     return guarded_restorer(found.obj, **values)
 
@@ -47,6 +51,8 @@ def restore_array(data: np.ndarray, axes: str, *, restorer: str | RestoreFn = "m
     spec = parse_normalize(normalize) if isinstance(normalize, str) else normalize
     if data.dtype.kind not in "uif" or data.dtype == np.bool_:
         raise ValueError(f"unsupported pixel type {data.dtype}")
+    if data.size == 0:
+        raise ValueError(f"the array is empty (shape {data.shape})")
     layout, order = layout_of(data.shape, axes)
     if params and not isinstance(restorer, str):
         raise ValueError("params go with a restorer's name, not with a restorer function")

@@ -22,7 +22,7 @@ from .cleaning import Cleaner
 from .files import InputSet, collect_inputs, match_references, refuse_outputs_in_input
 from .images import ImageReadError
 from .metrics import mean
-from .noise_ops import apply_corruption
+from .noise_ops import apply_corruption, check_seed
 from .normalization import NormalizeSpec, parse_normalize
 from .reports import Report
 from .reports.scores import score_files
@@ -132,6 +132,7 @@ def corrupt_inputs(inputs: InputSet, out: Path, corruption: Any, params: dict[st
     corruption plugin) and its ``params``; an image's noise depends only on ``seed`` and its
     relative path, and each page of a TIFF stack has its own. Returns every file's result."""
     refuse_outputs_in_input(inputs, out)
+    check_seed(seed)
     def transform(rel: Path, image: Any) -> tuple[Any, dict[str, Any]]:
         noisy = apply_corruption(corruption, image.pixels, params, seed, key=rel.as_posix())
         return image.with_pixels(noisy), {}

@@ -178,7 +178,8 @@ class ModelRestore:
         if color not in COLOR_SPACES:
             raise ValueError(f"color must be one of {', '.join(COLOR_SPACES)}, not {color!r}")
         if overlap >= tile:
-            raise ValueError(f"the overlap ({overlap}) must be smaller than the tile ({tile})")
+            raise ValueError(f"the overlap ({overlap}) must be smaller than the tile ({tile}): give a smaller overlap "
+                             f"with it (overlap={tile // 4}, say)")
         check_model_spec(spec)
         self.spec, self.tile, self.overlap, self.batch = spec, tile, overlap, batch
         if not 0.0 <= fill <= 1.0:

@@ -29,6 +29,18 @@ def split_seed(seed: Any, n: int = 2) -> list[Any]:
     return tf.unstack(tf.random.experimental.stateless_split(seed, num=n))
 
 
+#: Seeds a corruption takes: stateless random ops read 31 bits of it, so a larger or negative
+#: seed would give another seed's noise (2**31 the noise of 0).
+MAX_SEED = 2**31 - 1
+
+
+def check_seed(seed: int) -> int:
+    """``seed`` as an int, or a ValueError when it is outside 0..MAX_SEED."""
+    if not 0 <= int(seed) <= MAX_SEED:
+        raise ValueError(f"seed {seed} is outside 0..{MAX_SEED} (a larger seed would repeat a smaller one's noise)")
+    return int(seed)
+
+
 def seed_pair(seed: int, key: str | int = 0) -> np.ndarray:
     """A stateless seed (2,) from a run seed and a per-item key (e.g. a relative path),
     so an image's noise does not depend on the order in which files are processed."""

@@ -155,8 +155,11 @@ def test_a_wrong_array_is_one_clear_error_before_any_model_loads(bad, error, wor
     (lambda img: denoisekit.denoise(img, tile="big"), "tile='big' is not a valid int"),
     (lambda img: denoisekit.denoise(img, restorer="median", model="gaussian"), "takes no model"),
     (lambda img: denoisekit.denoise(img, restorer="no-such"), "no restorer named 'no-such'"),
+    (lambda img: denoisekit.make_restorer("no-such"), "no restorer named 'no-such'"),
+    (lambda img: denoisekit.restore_array(np.zeros((0, 16, 16), np.uint8), "ZYX"), "the array is empty"),
     (lambda img: denoisekit.corrupt(img, "no-such"), "no corruption named 'no-such'"),
     (lambda img: denoisekit.corrupt(img, "gaussian", sigma=-1), "sigma=-1 is outside"),
+    (lambda img: denoisekit.corrupt(img, "gaussian", seed=2**31), "outside 0..2147483647"),  # was the noise of 0
     (lambda img: denoisekit.load("gaussian"), "gaussian-gray"),
     (lambda img: denoisekit.load("no-such.keras"), "no model file"),
     (lambda img: denoisekit.psnr(img, img[:, :-1]), "differ in shape"),

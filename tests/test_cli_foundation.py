@@ -135,6 +135,10 @@ def test_corrupt_is_reproducible_with_a_seed(runner, tmp_path, tree):
     assert runs["a"] == runs["b"]  # byte-identical
     for rel in samples:
         assert runs["a"][rel] != runs["c"][rel], rel
+    # The noise reads 31 bits of the seed: 2**31 would be seed 0's noise again, -1 seed 2**31 - 1's.
+    for seed in (2**31, -1):
+        result = corrupt(runner, source, tmp_path / "wrapped", "--noise", "gaussian", "--seed", seed)
+        assert result.exit_code == 2 and "--seed" in error_lines(result)[0]
 
 
 def test_corrupt_salt_and_pepper_and_grayscale_through_the_cli(runner, tmp_path, tree):

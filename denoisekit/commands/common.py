@@ -39,7 +39,9 @@ def param_option(func):
 
 
 def seed_option(func):
-    return click.option("--seed", type=int, default=0, show_default=True, help="Random seed (reproducible output).")(func)
+    # 31 bits, as the noise's stateless random ops read them: 2**31 would give the noise of 0.
+    return click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=0, show_default=True,
+                        help="Random seed (reproducible output).")(func)
 
 
 def plugin_with_params(kind: str, name: str, texts: Iterable[str], option: str) -> tuple[Registered, dict[str, Any]]:
