@@ -34,7 +34,7 @@ from .chroma import (CHROMA_MAP_KEY, DEFAULT_CHROMA_CAP, DEFAULT_CHROMA_GAIN, DE
 from .images import to_gray, to_rgb
 from .modelio import (CHROMA_MODEL_SUFFIX, TASKS, Denoiser, ModelLoadError, bundled_for, bundled_models,
                       load_denoiser, peek_metadata, task_of)
-from .declip import declip, residual_sigma
+from .declip import CORRECTION_SMOOTHING, declip, residual_sigma, smoothing_radius
 from .noise_level import MAX_SIDE as NOISE_SIDE, estimate_sigma
 from .opponent import (COLOR_SPACES, DEFAULT_CHROMA_SCALE, DETAIL_RADIUS, FULL_CHROMA_BELOW, NOISY_CHROMA_SCALE,
                        block_means, chroma_scale_for, from_opponent, to_opponent, upsample_chroma)
@@ -313,6 +313,8 @@ class ModelRestore:
             halo += 2 * self.chroma_radius  # the guided filter's two box passes, on the model's output
         elif way not in ("opponent", "colorize") and self.keep_untouched and self.fill:
             halo = max(halo, self._fill_radius(self._load(names[0])))  # on the input, beside the model
+        if self._in_opponent_route(way) and self.declip:
+            halo += smoothing_radius(CORRECTION_SMOOTHING)  # the declipping's smoothed correction
         halo = -(-halo // multiple) * multiple
         if image is not None and channels == 3 and self._in_opponent_route(way):
             exact = exact.settled(image, halo, multiple)
@@ -423,7 +425,7 @@ class ModelRestore:
             rgb = from_opponent(np.concatenate([mean, chroma], axis=-1))
         if self.declip:
             sigma = residual_sigma(pixels, rgb) if self.declip_sigma is None else self.declip_sigma
-            rgb = declip(rgb, sigma)
+            rgb = declip(rgb, sigma, CORRECTION_SMOOTHING)
         if self.rgb_share:
             per_rgb = self._tiled(denoiser, pixels, channels_as_batch=True)
             rgb += np.float32(self.rgb_share) * (per_rgb - rgb)

@@ -44,6 +44,26 @@ def test_an_ideal_restoration_of_a_saturated_colour_comes_back_unbiased():
     np.testing.assert_allclose(declip(mean, SIGMA), red, atol=4e-3)
 
 
+def test_smoothing_the_correction_keeps_a_restorations_small_errors_small_near_black():
+    # A dark blue channel (a yellow flower's): the inverse of the clipped mean is steep near 0, so
+    # a restoration a little off there is declipped much further off; the correction itself is
+    # smooth (a function of the true value), so smoothing it averages those errors away.
+    from denoisekit.declip import CORRECTION_SMOOTHING
+
+    x = np.full((64, 64, 1), 0.02, np.float32)
+    x[:, 32:] = 0.5  # and a mid tone beside it, left alone
+    error = np.random.default_rng(3).normal(0, 0.004, x.shape).astype(np.float32)  # off by a little
+    estimate = clipped_mean(x, SIGMA).astype(np.float32) + error
+    plain, smoothed = declip(estimate, SIGMA), declip(estimate, SIGMA, CORRECTION_SMOOTHING)
+    dark = (slice(None), slice(0, 24))
+    own = np.abs(error[dark]).mean()
+    assert np.abs(plain - x)[dark].mean() > 1.5 * own  # the steep inverse amplified it
+    assert np.abs(smoothed - x)[dark].mean() < 1.15 * own  # smoothed: about the restoration's own error
+    np.testing.assert_allclose(smoothed[:, 40:], estimate[:, 40:], atol=1e-4)  # mid tones: no correction
+    exact = clipped_mean(x, SIGMA).astype(np.float32)  # an exact estimate still comes back exact, away from the edge
+    np.testing.assert_allclose(declip(exact, SIGMA, CORRECTION_SMOOTHING)[:, :24], x[:, :24], atol=2e-4)
+
+
 @pytest.mark.slow
 def test_residual_sigma_measures_noise_where_it_was_not_clipped():
     # A saturated image: half its pixels at 0.02 or 0.98, where the wavelet estimate sees
