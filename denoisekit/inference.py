@@ -345,7 +345,8 @@ class ModelRestore:
             settled.chroma_scale = chroma_scale_for(estimate_sigma(sample, max_side=CHROMA_ESTIMATE_SIDE))
         if self.declip:
             rows, cols = centre(height, NOISE_SIDE), centre(width, NOISE_SIDE)
-            top, left = max(0, rows.start - halo) // multiple * multiple, max(0, cols.start - halo) // multiple * multiple
+            top = max(0, rows.start - halo) // multiple * multiple
+            left = max(0, cols.start - halo) // multiple * multiple
             noisy = read(slice(top, min(height, rows.stop + halo)), slice(left, min(width, cols.stop + halo)))
             plain = copy.copy(settled)
             plain.declip, plain.rgb_share = False, 0.0
@@ -407,9 +408,10 @@ class ModelRestore:
         """A gray model on the opponent-colour channels of RGB ``pixels`` (H, W, 3): the mean at
         full size, the chroma (by ``chroma_denoiser`` if given) ``chroma_scale`` times smaller
         (block means, restored, brought back up with the mean's detail: ``upsample_chroma``; auto:
-        by the noise level's wavelet estimate on the input), then, with ``declip``, each RGB channel mapped from its clipped mean back to
-        its value, at the noise level measured on what the model removed; ``rgb_share`` of the
-        gray model per RGB channel blended in."""
+        by the noise level's wavelet estimate on the input), then, with ``declip``, each RGB
+        channel mapped from its clipped mean back to its value, at the noise level measured on
+        what the model removed, the correction smoothed (``declip.CORRECTION_SMOOTHING``);
+        ``rgb_share`` of the gray model per RGB channel blended in."""
         if pixels.ndim == 4:  # a stack (``restore_many``): the noise is measured per image
             return np.stack([self._opponent(denoiser, image, chroma_denoiser) for image in pixels])
         opponent = to_opponent(pixels)

@@ -88,6 +88,7 @@ def upsample_chroma(chroma: np.ndarray, mean: np.ndarray, scale: int,
     small_mean = block_means(mean, scale)[..., 0]
     mean_i, mean_p = _box(small_mean, radius), _box(chroma, radius)
     variance = _box(small_mean * small_mean, radius) - mean_i * mean_i
-    slope = (_box(small_mean[..., None] * chroma, radius) - mean_i[..., None] * mean_p) / (variance[..., None] + np.float32(eps))
+    covariance = _box(small_mean[..., None] * chroma, radius) - mean_i[..., None] * mean_p
+    slope = covariance / (variance[..., None] + np.float32(eps))
     detail = mean - up(small_mean)[..., None]
     return up(chroma) + up(_box(slope, radius)) * detail
