@@ -47,6 +47,9 @@ class GuardedRestore:
         return getattr(self.fn, name)
 
     def __call__(self, pixels: np.ndarray) -> np.ndarray:
+        if getattr(pixels, "ndim", None) != 3:  # else the plugin's own error, or a wrong "returned shape"
+            raise ValueError(f"a restorer takes one (H, W, C) float32 image in [0, 1], not shape "
+                             f"{getattr(pixels, 'shape', type(pixels).__name__)} (a gray image: image[..., None])")
         return self._checked(pixels, call_plugin("restorer", self.plugin, "restoring an image", self.fn, pixels))
 
     def restore_many(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:

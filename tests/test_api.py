@@ -156,6 +156,7 @@ def test_a_wrong_array_is_one_clear_error_before_any_model_loads(bad, error, wor
     (lambda img: denoisekit.denoise(img, restorer="median", model="gaussian"), "takes no model"),
     (lambda img: denoisekit.denoise(img, restorer="no-such"), "no restorer named 'no-such'"),
     (lambda img: denoisekit.make_restorer("no-such"), "no restorer named 'no-such'"),
+    (lambda img: denoisekit.make_restorer("median")(np.zeros((8, 9), np.float32)), "(H, W, C)"),
     (lambda img: denoisekit.restore_array(np.zeros((0, 16, 16), np.uint8), "ZYX"), "the array is empty"),
     (lambda img: denoisekit.corrupt(img, "no-such"), "no corruption named 'no-such'"),
     (lambda img: denoisekit.corrupt(img, "gaussian", sigma=-1), "sigma=-1 is outside"),
