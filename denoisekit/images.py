@@ -193,6 +193,10 @@ ARRAY_DTYPES = ("uint8", "uint16", "float16", "float32", "float64")
 ARRAY_CHANNELS = {1: "gray", 2: "gray + alpha", 3: "RGB", 4: "RGBA"}
 
 
+#: Float pixels this far past 0 or 1 are arithmetic's rounding (1 + 1e-12), clipped, not refused.
+FLOAT_SLACK = 1e-6
+
+
 def image_from_array(array: np.ndarray) -> Image:
     """An image array as an ``Image``, checked: uint8, uint16 or float in [0, 1]; (H, W) or
     (H, W, C) with C = 1 gray, 2 gray + alpha, 3 RGB, 4 RGBA. The pixels are a copy.
@@ -225,10 +229,10 @@ def image_from_array(array: np.ndarray) -> Image:
         low, high = float(np.min(color)), float(np.max(color))
         if not (np.isfinite(low) and np.isfinite(high)):
             raise ValueError("the image has NaN or infinite values")
-        if low < 0.0 or high > 1.0:
-            raise ValueError(f"float pixels must lie in [0, 1], these span {low:g}..{high:g}: clip them "
+        if low < -FLOAT_SLACK or high > 1.0 + FLOAT_SLACK:
+            raise ValueError(f"float pixels must lie in [0, 1], these span {low:.9g}..{high:.9g}: clip them "
                              f"(np.clip(image, 0, 1)), or pass 8-bit values as uint8")
-        pixels = np.array(color, np.float32)  # a copy, whatever the input's float type
+        pixels = np.clip(color, 0.0, 1.0).astype(np.float32)  # a copy, whatever the input's float type
     else:
         pixels = color.astype(np.float32)
         pixels /= np.iinfo(array.dtype).max

@@ -131,6 +131,14 @@ def test_denoise_takes_the_other_restorers_and_their_parameters():
     np.testing.assert_array_equal(restored, cv2.medianBlur(noisy, 3))
 
 
+def test_float_pixels_a_rounding_past_0_or_1_are_taken_clipped():
+    image = np.linspace(0, 1, 16 * 16).reshape(16, 16) * (1 + 1e-12) - 1e-12  # arithmetic's rounding
+    restored = denoisekit.denoise(image, restorer="median", size=3)
+    assert restored.dtype == np.float64 and 0.0 <= restored.min() and restored.max() <= 1.0
+    with pytest.raises(ValueError, match=r"span -0.001\.\.0.999"):  # past that, still refused
+        denoisekit.denoise(image - 0.001, restorer="median")
+
+
 @pytest.mark.parametrize("bad,error,words", [
     (lambda: image(np.uint8, ()).astype(np.int64), TypeError, "uint8"),
     (lambda: np.zeros((8, 8), bool), TypeError, "uint8"),
