@@ -103,6 +103,17 @@ def test_images_the_corruption_leaves_unchanged_are_left_out(runner, clean_dir, 
     assert all(len(r["per_image"]) == 1 for r in report["results"])
 
 
+def test_an_unreadable_image_is_left_out_and_named_and_the_others_are_measured(runner, clean_dir, tmp_path):
+    (clean_dir / "broken.png").write_bytes(b"not a png")
+    out = tmp_path / "bench.json"
+    result = runner.invoke(main, ["benchmark", str(clean_dir), "--noise", "gaussian", "--restorers", "median",
+                                  "--json", str(out)])
+    assert result.exit_code == 1  # as clean: the run goes on, the exit says not everything was measured
+    assert "broken.png" in result.stderr and "left out" in result.stderr
+    report = json.loads(out.read_text())
+    assert report["images"] == ["camera.png", "coins.png"] and report["unreadable"] == ["broken.png"]
+
+
 def test_benchmark_bad_restorer_is_a_usage_error(runner, clean_dir):
     result = runner.invoke(main, ["benchmark", str(clean_dir), "--noise", "gaussian", "--restorers", "median,nope"])
     assert result.exit_code == 2 and "no restorer named 'nope'" in result.output

@@ -66,15 +66,17 @@ def benchmark_command(clean_dir, noise, params, restorers, channels, store, seed
         plans.append((spec.strip(), found, values))
 
     inputs = collect_inputs(clean_dir)
-    images = {}
-    for rel in inputs.files:
+    images, unreadable = {}, []
+    for rel in inputs.files:  # one unreadable file is left out, as clean goes on past one
         try:
             pixels = read_image(inputs.source(rel)).pixels
         except ImageReadError as err:
-            raise click.ClickException(str(err)) from None
+            click.echo(f"error: {err}; left out", err=True)
+            unreadable.append(rel.as_posix())
+            continue
         images[rel.as_posix()] = {"gray": to_gray, "rgb": to_rgb}.get(channels, lambda p: p)(pixels)
     if not images:
-        raise click.ClickException(f"{clean_dir}: no images")
+        raise click.ClickException(f"{clean_dir}: no {'readable ' if unreadable else ''}images")
 
     cases, unchanged = make_cases(images, corruption.obj, noise_values, seed, store)
     for name in unchanged:
@@ -99,6 +101,8 @@ def benchmark_command(clean_dir, noise, params, restorers, channels, store, seed
     if json_file is not None:
         write_json({
             "noise": noise, "params": list(params), "seed": seed, "store": store, "channels": channels, "repeat": repeat,
-            "images": [c.name for c in cases], "unchanged": unchanged, "megapixels": megapixels, "cpu": cpu_description(),
-            "results": [asdict(r) for r in results],
+            "images": [c.name for c in cases], "unchanged": unchanged, "unreadable": unreadable,
+            "megapixels": megapixels, "cpu": cpu_description(), "results": [asdict(r) for r in results],
         }, json_file)
+    if unreadable:
+        raise SystemExit(1)  # the figures are over the readable images only
