@@ -121,9 +121,11 @@ class Cleaner:
         row, crops = self.measure(rel, image.pixels, stored, "written")
         row.update(model=getattr(self.restore, "last_model", None), seconds=seconds,
                    seconds_per_megapixel=seconds / (height * width / 1e6))
-        if image.alpha is not None and rel.suffix.lower() in JPEG_SUFFIXES:
+        jpeg = rel.suffix.lower() in JPEG_SUFFIXES
+        if image.alpha is not None and jpeg:
             self.notes.append(f"{rel}: a {rel.suffix} file holds no alpha: written without its transparency")
-        return image.with_pixels(stored), {"row": row, "crops": crops}
+        # A JPEG is encoded once, from the restoration (``stored`` is already its decoded encoding).
+        return image.with_pixels(restored if jpeg else stored), {"row": row, "crops": crops}
 
     def restored(self, rel: Path, pixels: np.ndarray) -> tuple[np.ndarray, float]:
         """One image (or stack plane) through the restorer, clipped to [0, 1], and the seconds it took."""
