@@ -73,10 +73,28 @@ def is_inside(path: Path, folder: Path) -> bool:
 
 
 def match_references(ref: InputSet, test: InputSet) -> dict[Path, Path | None]:
-    """For each test file, the reference with the same relative folder and stem
-    (any image suffix, so ``a.png`` matches ``a.jpg``), or None. A single reference file goes
-    with a single test file whatever their names; in a folder, only with the file of its name."""
-    by_key = {(r.parent, r.stem): r for r in ref.files}
+    """For each test file, the reference with the same relative path, else the one with the same
+    relative folder and stem (any image suffix, so ``a.png`` matches ``a.jpg``), or None. A single
+    reference file goes with a single test file whatever their names; in a folder, only with the
+    file of its name. Two references of one stem and neither of the test's suffix (``a.png`` and
+    ``a.tif`` for ``a.jpg``) are ambiguous: ``AmbiguousReference``."""
     if ref.is_single_file and test.is_single_file:
         return {t: ref.files[0] for t in test.files}
-    return {t: by_key.get((t.parent, t.stem)) for t in test.files}
+    exact = set(ref.files)
+    by_key: dict[tuple[Path, str], list[Path]] = {}
+    for r in ref.files:
+        by_key.setdefault((r.parent, r.stem), []).append(r)
+    pairs: dict[Path, Path | None] = {}
+    for t in test.files:
+        found = by_key.get((t.parent, t.stem), [])
+        if t in exact or len(found) <= 1:
+            pairs[t] = t if t in exact else (found[0] if found else None)
+        else:
+            names = ", ".join(r.name for r in found)
+            raise AmbiguousReference(f"{t}: the references {names} share its stem and none has its name; "
+                                     f"rename one of them")
+    return pairs
+
+
+class AmbiguousReference(ValueError):
+    """A test image whose reference could be one of several files."""

@@ -324,6 +324,25 @@ def test_metrics_matches_by_path_and_stem_and_prints_a_table(runner, tmp_path, s
     assert expected["a.jpg"][0] > expected["sub/b.png"][0]  # a JPEG at quality 95 beats sigma-12 noise
 
 
+def test_a_reference_of_the_same_name_is_preferred_and_two_of_one_stem_are_refused(runner, tmp_path, scored,
+                                                                                   write_pixels):
+    ref, test = scored
+    # sub/b.png has its namesake; a noisy sub/b.tif beside it had been picked instead (the last of the stem).
+    write_pixels(ref / "sub" / "b.tif", np.zeros((48, 48, 1), np.uint8))
+    result = runner.invoke(main, ["metrics", str(ref), str(test), "--json", "-"])
+    assert result.exit_code == 0, result.output
+    files = {f["file"]: f for f in json.loads(result.stdout)["files"]}
+    expected = expected_scores(ref, test, {"sub/b.png": "sub/b.png"})
+    assert files["sub/b.png"]["psnr"] == pytest.approx(expected["sub/b.png"][0])
+    # a.jpg has no namesake among a.png and a.tif: which one is meant is not guessed.
+    write_pixels(ref / "a.tif", np.zeros((48, 48, 1), np.uint8))
+    for command in (["metrics", str(ref), str(test)],
+                    ["clean", str(test), str(tmp_path / "out"), "--restorer", "median", "--reference", str(ref)]):
+        result = runner.invoke(main, command)
+        assert result.exit_code == 2 and "a.png, a.tif share its stem" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
 def test_metrics_json_to_stdout_is_only_json(runner, scored, tmp_path, monkeypatch):
     ref, test = scored
     monkeypatch.chdir(tmp_path)

@@ -11,7 +11,7 @@ import click
 from ..batch import report_outcome
 from ..cleaning import RestoreFn
 from ..folders import clean_inputs
-from ..files import collect_inputs, is_inside
+from ..files import AmbiguousReference, collect_inputs, is_inside, match_references
 from ..normalization import parse_normalize
 from ..plugin_guard import GuardedRestore
 from ..plugins import PluginError, debugging, describe, get_registry
@@ -165,8 +165,13 @@ def clean_command(source: Path, out: Path, model: str | None, restorer: str, par
     check_dask_options(restorer, values, workers, scheduler, chunk)
 
     inputs = collected_inputs(source, out, recursive)  # before loading any model: a wrong folder costs nothing
-    restore = make_restorer(registered, values)
     refs = collect_inputs(reference, recursive) if reference is not None else None
+    if refs is not None:
+        try:
+            match_references(refs, inputs)  # a reference two files could be is a usage error, before any work
+        except AmbiguousReference as err:
+            raise click.BadParameter(str(err), param_hint="--reference") from None
+    restore = make_restorer(registered, values)
     html = report_path is not None and report_path.suffix.lower() in (".html", ".htm")
     options = dict(restorer=restorer, params=values, reference=reference, refs=refs, crops=html, normalize=spec,
                    chunk=chunk, group=group, overwrite=overwrite, label=f"clean ({restorer})")

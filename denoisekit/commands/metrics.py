@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ..files import AmbiguousReference
 from ..folders import score_folders
 from .common import echo_table, write_json
 
@@ -35,7 +36,10 @@ def metrics_command(reference: Path, test: Path, json_file: Path | None, overwri
             raise click.BadParameter(f"{json_file} is a folder", param_hint="--json")
         if json_file.exists() and not overwrite and not _begins_with(json_file, METRICS_HEAD):
             raise click.BadParameter(f"{json_file} exists: choose another file or pass --overwrite", param_hint="--json")
-    rows, summary, errors = score_folders(reference, test)
+    try:
+        rows, summary, errors = score_folders(reference, test)
+    except AmbiguousReference as err:
+        raise click.BadParameter(str(err), param_hint="REF") from None
     if json_file is not None:
         write_json({"files": rows, "mean": summary, "errors": errors}, json_file)
     if str(json_file) != "-":

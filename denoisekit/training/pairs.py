@@ -13,7 +13,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ..files import collect_inputs, match_references
+from ..files import AmbiguousReference, collect_inputs, match_references
 from ..images import ImageReadError, center_crop, read_image
 from ..noise_ops import apply_corruption
 from .datasets import DataError, convert_channels
@@ -57,7 +57,10 @@ def load_pairs(clean_dir: str | Path, noisy_dir: str | Path, channels: int) -> P
     clean_in, noisy_in = collect_inputs(clean_dir), collect_inputs(noisy_dir)
     if not noisy_in.files:
         raise DataError(f"{noisy_dir}: no images found")
-    matches = match_references(clean_in, noisy_in)
+    try:
+        matches = match_references(clean_in, noisy_in)
+    except AmbiguousReference as err:
+        raise DataError(str(err)) from None
     problems = []
     orphans = [n for n, c in matches.items() if c is None]
     if orphans:
