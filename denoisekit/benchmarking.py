@@ -82,31 +82,55 @@ class TimedRestorer:
     label: str
     restore: Callable[[np.ndarray], np.ndarray]
     scores: list[dict[str, Any]] = field(default_factory=list)
-    seconds: list[float] = field(default_factory=list)
+    seconds: list[float | None] = field(default_factory=list)
 
     def run_pass(self, cases: list[Case], progress: Callable[[], None] | None = None) -> None:
-        """Restore every case once, timed; the first pass starts with an untimed warm-up (tracing, caches)."""
+        """Restore every case once, timed; the first pass starts with an untimed warm-up (tracing,
+        caches, the models a route loads) on a corner of the first image of each channel count.
+        An image the restorer fails on is kept as failed (``errors``), not timed, and the rest go on."""
         first = not self.scores
         if first:
-            self.restore(cases[0].noisy[:64, :64])
+            for channels in dict.fromkeys(case.noisy.shape[-1] for case in cases):
+                corner = next(case for case in cases if case.noisy.shape[-1] == channels).noisy[:64, :64]
+                try:
+                    self.restore(corner)
+                except Exception:  # noqa: BLE001  the image's own call says what fails
+                    pass
         for i, case in enumerate(cases):
             start = time.perf_counter()
-            out = self.restore(case.noisy)
+            try:
+                out = self.restore(case.noisy)
+            except Exception as err:  # noqa: BLE001  one image's failure: the others are still measured
+                if first:
+                    self.scores.append({"image": case.name, "psnr": None, "ssim": None,
+                                        "error": f"{type(err).__name__}: {err}"})
+                    self.seconds.append(None)
+                if progress:
+                    progress()
+                continue
             elapsed = time.perf_counter() - start
             if first:
                 self.scores.append(_score(case, np.clip(np.asarray(out, np.float32).reshape(case.clean.shape), 0, 1)))
                 self.seconds.append(elapsed)
-            else:
+            elif self.seconds[i] is not None:
                 self.seconds[i] = min(self.seconds[i], elapsed)
             if progress:
                 progress()
 
+    @property
+    def errors(self) -> list[str]:
+        """One line per image the restorer failed on."""
+        return [f"{self.label}: {score['image']}: {score['error']}" for score in self.scores if "error" in score]
+
     def result(self, cases: list[Case]) -> Result:
-        """PSNR, SSIM and seconds per megapixel over ``cases`` (after at least one pass)."""
+        """PSNR, SSIM and seconds per megapixel over ``cases`` (after at least one pass); an image
+        the restorer failed on counts in neither."""
         if len(self.scores) != len(cases):
             raise RuntimeError(f"{self.label}: run a pass over the cases first")
         per_image = [{**score, "seconds": elapsed} for score, elapsed in zip(self.scores, self.seconds)]
-        return _result(self.label, per_image, sum(self.seconds) / sum(c.megapixels for c in cases))
+        done = [(elapsed, case.megapixels) for elapsed, case in zip(self.seconds, cases) if elapsed is not None]
+        s_per_mp = sum(e for e, _ in done) / sum(mp for _, mp in done) if done else None
+        return _result(self.label, per_image, s_per_mp)
 
 
 def _score(case: Case, output: np.ndarray) -> dict[str, Any]:

@@ -121,6 +121,18 @@ def test_benchmark_bad_restorer_is_a_usage_error(runner, clean_dir):
     assert result.exit_code == 2 and "size" in result.output
 
 
+def test_the_warm_up_runs_once_per_kind_of_image_before_any_is_timed():
+    """Only the first image was warmed up: the colour route's first RGB image after gray ones
+    paid its one-off model loading and tracing inside its time (3x its s/MP in one pass)."""
+    from denoisekit.benchmarking import Case, TimedRestorer
+
+    calls = []
+    restorer = TimedRestorer("fake", lambda pixels: calls.append(pixels.shape) or pixels)
+    gray, rgb = np.ones((80, 90, 1), np.float32), np.ones((80, 90, 3), np.float32)
+    restorer.run_pass([Case("g1", gray, gray), Case("c", rgb, rgb), Case("g2", gray, gray)])
+    assert calls == [(64, 64, 1), (64, 64, 3), (80, 90, 1), (80, 90, 3), (80, 90, 1)]
+
+
 def test_repeated_passes_keep_each_images_fastest_time_and_first_scores(monkeypatch):
     from denoisekit import benchmarking
     from denoisekit.benchmarking import Case, TimedRestorer

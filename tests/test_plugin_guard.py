@@ -152,6 +152,23 @@ def test_clean_names_a_misbehaving_restorer_in_one_line_per_file_and_writes_noth
     assert not list((tmp_path / "out").rglob("*.png"))
 
 
+def test_benchmark_reports_the_other_restorers_when_one_fails(runner, broken_kinds, noisy_set, tmp_path):
+    """A restorer failing on an image stopped the whole benchmark with a traceback, the other
+    restorers' figures lost."""
+    import json
+
+    out = tmp_path / "b.json"
+    result = runner.invoke(main, ["benchmark", str(noisy_set.clean), "--noise", "gaussian",
+                                  "--restorers", "median,broken-restorer-test:how=raise", "--json", str(out)])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 3 and all("broken-restorer-test" in e and "the filter bank is empty" in e for e in errors)
+    rows = {r["restorer"]: r for r in json.loads(out.read_text())["results"]}
+    assert rows["median"]["psnr"] > rows["noisy"]["psnr"]  # measured as if alone
+    assert rows["broken-restorer-test:how=raise"]["psnr"] is None and rows["broken-restorer-test:how=raise"][
+        "seconds_per_mp"] is None
+
+
 def test_restore_array_raises_one_named_error_for_a_restorer_returning_0_255(broken_kinds):
     from denoisekit.plugins import PluginCallError
 

@@ -104,5 +104,8 @@ def benchmark_command(clean_dir, noise, params, restorers, channels, store, seed
             "images": [c.name for c in cases], "unchanged": unchanged, "unreadable": unreadable,
             "megapixels": megapixels, "cpu": cpu_description(), "results": [asdict(r) for r in results],
         }, json_file)
-    if unreadable:
-        raise SystemExit(1)  # the figures are over the readable images only
+    failures = [line for restorer in timed for line in restorer.errors]
+    for line in failures:
+        click.echo(f"error: {line}", err=True)
+    if unreadable or failures:
+        raise SystemExit(1)  # the figures are over the images measured only
