@@ -89,6 +89,12 @@ def test_csv_report_has_one_line_per_image_and_the_mean(tmp_path):
     rows = list(csv.DictReader(io.StringIO(to_csv_text(sample_report(tmp_path)))))
     assert [r["file"] for r in rows] == ["a.png", "b.png", "mean"]
     assert rows[2]["input_psnr"] == "20.0" and rows[0]["output_ssim"] == "0.9" and rows[1]["status"] == "kept"
+    # An image that failed has its line too (the CSV had no trace of it; JSON and HTML had).
+    report = sample_report(tmp_path)
+    report.failed.append({"file": "broken.png", "error": "broken.png: not a readable image"})
+    rows = list(csv.DictReader(io.StringIO(to_csv_text(report))))
+    assert [(r["file"], r["status"]) for r in rows][2] == ("broken.png", "failed")
+    assert rows[2]["error"] == "broken.png: not a readable image" and rows[3]["file"] == "mean"
 
 
 def test_report_format_follows_the_suffix(tmp_path):

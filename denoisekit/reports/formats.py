@@ -51,12 +51,14 @@ def _csv_row(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def to_csv_text(report: Report) -> str:
-    """One line per image, then a ``mean`` line."""
+    """One line per image (one that failed with status ``failed`` and its error), then a ``mean`` line."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for row in report.rows:
         writer.writerow(_csv_row(row))
+    for failure in report.failed:
+        writer.writerow(_csv_row({"file": failure["file"], "status": "failed", "error": failure["error"]}))
     summary = report.summary()
     writer.writerow(_csv_row({"file": "mean", **summary}))
     return buffer.getvalue()
