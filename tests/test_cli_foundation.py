@@ -10,7 +10,7 @@ import pytest
 
 from denoisekit import __version__
 from denoisekit.cli import main
-from denoisekit.images import read_image
+from denoisekit.images import read_image, to_rgb
 from denoisekit.metrics import psnr, ssim
 
 
@@ -453,8 +453,10 @@ def test_one_reference_file_scores_only_its_namesake_in_a_folder(runner, tmp_pat
     """A single reference goes with a single test file whatever its name, but in a folder only
     with the file of its name: every other image scored against it would give wrong figures."""
     ref, test = scored
-    one = runner.invoke(main, ["metrics", str(ref / "a.png"), str(test / "sub" / "b.png")])
-    assert one.exit_code == 1 and "differ from reference" in one.output  # paired, then refused: 48x48x1 vs x3
+    one = runner.invoke(main, ["metrics", str(ref / "a.png"), str(test / "sub" / "b.png"), "--json", "-"])
+    assert one.exit_code == 0, one.output  # paired: the gray test in the RGB reference's channels, as clean scores it
+    expected = psnr(read_image(ref / "a.png").pixels, to_rgb(read_image(test / "sub" / "b.png").pixels))
+    assert json.loads(one.stdout)["files"][0]["psnr"] == pytest.approx(expected)
     folder = runner.invoke(main, ["metrics", str(ref / "a.png"), str(test), "--json", "-"])
     report = json.loads(folder.stdout)
     assert [f["file"] for f in report["files"]] == ["a.jpg"]

@@ -40,7 +40,8 @@ def figures(noisy: np.ndarray, restored: np.ndarray, reference: np.ndarray | Non
 
 
 def score_files(ref_path: Path, test_path: Path) -> dict[str, float]:
-    """PSNR/SSIM of one test image file against its reference (alpha ignored); of TIFF stacks,
+    """PSNR/SSIM of one test image file against its reference (alpha ignored; a gray one and an
+    RGB one compared in the reference's channels, as ``clean --reference`` does); of TIFF stacks,
     the means over their pages (each page on the data's range: docs/scientific.md)."""
     if is_stack(ref_path) or is_stack(test_path):
         with TiffStack(ref_path) as ref_stack, TiffStack(test_path) as test_stack:
@@ -48,6 +49,7 @@ def score_files(ref_path: Path, test_path: Path) -> dict[str, float]:
         psnr_mean = mean(p["psnr"] for p in pages)  # None: every page identical to its reference
         return {"psnr": float("inf") if psnr_mean is None else psnr_mean, "ssim": mean(p["ssim"] for p in pages)}
     ref, test = read_image(ref_path), read_image(test_path)
-    if ref.pixels.shape != test.pixels.shape:
-        raise ValueError(f"{test_path}: size/channels {test.pixels.shape} differ from reference {ref.pixels.shape}")
-    return {"psnr": psnr(ref.pixels, test.pixels), "ssim": ssim(ref.pixels, test.pixels)}
+    try:
+        return compare(ref.pixels, test.pixels)  # gray and RGB matched to the reference, as clean --reference does
+    except ValueError as err:
+        raise ValueError(f"{test_path}: {err}") from None
