@@ -157,3 +157,19 @@ def test_a_jpeg_output_is_measured_as_the_file_written_and_again_the_same_when_k
     expected = file_psnr(read_image(tmp_path / "ref" / "a.png").pixels, read_image(tmp_path / "out" / "a.jpg").pixels)
     assert [r["psnr"] for r in runs] == pytest.approx([expected, expected], abs=1e-6)
     assert runs[0]["ssim"] == pytest.approx(runs[1]["ssim"], abs=1e-9)
+
+
+def test_a_stacks_input_and_output_means_cover_the_same_pages():
+    """A page identical to its reference (infinite input PSNR) was left out of the input's mean
+    but not the output's, overstating the gain (+4.66 dB reported, +4.0 on the same pages)."""
+    from denoisekit.reports.stack_scores import StackFigures
+
+    pages = [{"input": {"psnr": 20.0, "ssim": 0.5}, "output": {"psnr": 25.0, "ssim": 0.8}},
+             {"input": {"psnr": float("inf"), "ssim": 1.0}, "output": {"psnr": 40.0, "ssim": 0.99}},
+             {"input": {"psnr": 22.0, "ssim": 0.6}, "output": {"psnr": 27.0, "ssim": 0.9}}]
+    means = StackFigures(pages=pages).means()
+    assert means["input"]["psnr"] == pytest.approx(21.0) and means["output"]["psnr"] == pytest.approx(26.0)
+    assert means["output"]["ssim"] == pytest.approx((0.8 + 0.99 + 0.9) / 3)  # SSIM is finite on every page
+    # Every page identical to its reference: infinite, as an identical image is (it read as unmeasured).
+    same = [{"input": {"psnr": float("inf")}, "output": {"psnr": float("inf")}}] * 2
+    assert StackFigures(pages=same).means() == {"input": {"psnr": float("inf")}, "output": {"psnr": float("inf")}}

@@ -36,9 +36,22 @@ class StackFigures:
     views: dict[str, np.ndarray] = field(default_factory=dict)  # role -> float (H, W, 1|3) in [0, 1]
 
     def means(self) -> dict[str, dict[str, float]]:
-        """Each figure's mean over the pages, per side."""
+        """Each figure's mean over the pages, per side, both sides over the same pages: those where
+        both are finite (a page identical to its reference, infinite PSNR on the input side, leaves
+        the output's page out too, as an image row's means do). Where every page of both sides is
+        identical to its reference, PSNR is infinite, as for an identical image."""
         keys = {k for page in self.pages for side in SIDES for k in page[side]}
-        return {side: {k: mean(p[side].get(k) for p in self.pages) for k in sorted(keys)} for side in SIDES}
+        out: dict[str, dict[str, float]] = {side: {} for side in SIDES}
+        for k in sorted(keys):
+            pairs = [(p["input"].get(k), p["output"].get(k)) for p in self.pages]
+            finite = [(a, b) for a, b in pairs if a is not None and b is not None and np.isfinite(a) and np.isfinite(b)]
+            for i, side in enumerate(SIDES):
+                if finite:
+                    out[side][k] = mean(pair[i] for pair in finite)
+                else:
+                    values = [pair[i] for pair in pairs if pair[i] is not None]
+                    out[side][k] = float("inf") if values and all(v == float("inf") for v in values) else mean(values)
+        return out
 
 
 def data_span(stack: TiffStack, spec: NormalizeSpec) -> float:
