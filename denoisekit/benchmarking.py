@@ -56,7 +56,8 @@ def make_cases(images: Mapping[str, np.ndarray], corruption: Any, params: Mappin
         noisy = apply_corruption(corruption, clean, params, seed, key=name)
         if store == "png":
             noisy = stored_values(noisy)
-        if np.max(np.abs(np.clip(noisy, 0, 1) - clean)) < 0.5 / 255:
+        # Unchanged: the same 8-bit file (png), or the same floats (float: sigma 0.05 is a change)
+        if np.max(np.abs(np.clip(noisy, 0, 1) - clean)) < (0.5 / 255 if store == "png" else 1e-6):
             unchanged.append(name)
         else:
             cases.append(Case(name, clean, noisy))

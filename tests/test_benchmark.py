@@ -198,3 +198,12 @@ def test_a_restorer_value_it_refuses_is_one_line_and_exit_2(runner, clean_dir, s
     result = runner.invoke(main, ["benchmark", str(clean_dir), "--noise", "gaussian", "-p", "sigma=20",
                                   "--restorers", spec])
     assert result.exit_code == 2 and result.stderr.strip() == f"error: {message}"
+
+
+def test_weak_noise_stored_as_floats_is_noise(runner, clean_dir, tmp_path):
+    """Below half an 8-bit step, float noise was taken for no change and every image left out."""
+    out = tmp_path / "weak.json"
+    result = runner.invoke(main, ["benchmark", str(clean_dir), "--noise", "gaussian", "-p", "sigma=0.05",
+                                  "--store", "float", "--restorers", "median", "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text())["unchanged"] == []
