@@ -36,6 +36,8 @@ def test_benchmark_table_and_json(runner, clean_dir, tmp_path):
     assert [p["image"] for p in rows["median"]["per_image"]] == ["camera.png", "coins.png"]
     assert report["megapixels"] == pytest.approx((128 * 160 + 96 * 128) / 1e6)
     assert report["cpu"]["cores"] >= 1 and report["store"] == "png"
+    assert report["noise_params"]["amount"] == "0.1" and "noise salt-and-pepper amount=0.1 salt_vs_pepper=0.5" in \
+        result.output  # the defaults said too
 
 
 def test_benchmark_is_reproducible_and_stores_8bit(runner, clean_dir, tmp_path):

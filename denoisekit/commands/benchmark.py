@@ -11,7 +11,7 @@ import click
 from ..benchmarking import STORES, TimedRestorer, cpu_description, make_cases, score_input
 from ..files import collect_inputs
 from ..images import ImageReadError, read_image, to_gray, to_rgb
-from ..params import ParamError, resolve_params
+from ..params import ParamError, params_to_text, resolve_params
 from ..plugins import PluginError, get_registry
 from .clean import make_restorer
 from .common import echo_table, param_option, plugin_with_params, seed_option, write_json
@@ -93,14 +93,15 @@ def benchmark_command(clean_dir, noise, params, restorers, channels, store, seed
 
     megapixels = sum(c.megapixels for c in cases)
     if str(json_file) != "-":
-        click.echo(f"{len(cases)} images, {megapixels:.2f} MP; noise {noise} "
-                   f"{' '.join(params)} (seed {seed}, stored as {store}); CPU: {cpu_description()['model']}"
+        noise_text = " ".join([noise, *(f"{k}={v}" for k, v in params_to_text(noise_values).items())])
+        click.echo(f"{len(cases)} images, {megapixels:.2f} MP; noise {noise_text} "
+                   f"(seed {seed}, stored as {store}); CPU: {cpu_description()['model']}"
                    + (f"; times: fastest of {repeat} passes" if repeat > 1 else ""))
         echo_table(["restorer", "PSNR (dB)", "SSIM", "s/MP"],
                    [[r.restorer, r.psnr, r.ssim, r.seconds_per_mp] for r in results])
     if json_file is not None:
         write_json({
-            "noise": noise, "params": list(params), "seed": seed, "store": store, "channels": channels, "repeat": repeat,
+            "noise": noise, "params": list(params), "noise_params": params_to_text(noise_values), "seed": seed, "store": store, "channels": channels, "repeat": repeat,
             "images": [c.name for c in cases], "unchanged": unchanged, "unreadable": unreadable,
             "megapixels": megapixels, "cpu": cpu_description(), "results": [asdict(r) for r in results],
         }, json_file)
