@@ -62,3 +62,17 @@ def test_html_report_is_self_contained_and_its_images_render(runner, noisy_set, 
     broken = tmp_path / "broken.html"
     broken.write_text(page.replace(sources[1], "data:image/png;base64,iVBORw0KGgoAAAAbroken", 1))
     assert 'data-images-loaded="error"' in rendered_dom(broken, tmp_path / "profile2")
+
+
+def test_a_stacks_section_says_its_figures_are_page_means_and_which_page_is_shown(tmp_path):
+    from denoisekit.reports import Report
+    from denoisekit.reports.html import to_html
+
+    report = Report("median", {}, tmp_path / "in", tmp_path / "out")
+    report.rows.append({"file": "s.tif", "status": "written", "pages": 5, "width": 8, "height": 8,
+                        "input": {"psnr": 21.5}, "output": {"psnr": 26.0}})
+    report.rows.append({"file": "a.png", "status": "written", "width": 8, "height": 8,
+                        "input": {"psnr": 20.0}, "output": {"psnr": 25.0}})
+    page = to_html(report)
+    assert "5 pages: figures are means over them" in page and "the crops are of page 3" in page
+    assert page.count("pages: figures are means") == 1  # not for the single image

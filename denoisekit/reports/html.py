@@ -114,6 +114,10 @@ def to_html(report: Report) -> str:
         figures = "".join(_figure(role, crops[role], row[role] if role != "reference" else None)
                           for role in ROLES if role in crops)
         error = f'<p class="note">{escape(row["error"])}</p>' if row.get("error") else ""
+        pages = row.get("pages")
+        if pages and pages > 1:  # a stack: figures are means over its pages, the crops its middle page's
+            error += (f'<p class="note">{pages} pages: figures are means over them (each page\'s in the JSON '
+                      f'report); the crops are of page {pages // 2 + 1}</p>')
         sections.append(f'<section><h2>{escape(row["file"])}</h2>{error}<div class="images">{figures}</div></section>')
     notes = "".join(f'<p class="note">note: {escape(n)}</p>' for n in report.notes)
     failed = "".join(f'<p class="note">error: {escape(f["error"])}</p>' for f in report.failed)
