@@ -166,3 +166,22 @@ def test_self_supervised_training_on_two_workers_matches_one_process(tmp_path, f
     assert float(two[0]["loss"]) == pytest.approx(float(one[0]["loss"]), rel=1e-4)
     assert float(two[-1]["val_loss"]) == pytest.approx(float(one[-1]["val_loss"]), rel=1e-3)
     assert load_denoiser(shared).metadata["noise_source"] == "self-supervised"
+
+
+@pytest.mark.slow
+def test_images_narrower_than_the_models_grid_validate_from_pairs_and_from_noisy_images(tmp_path):
+    """Validation crops were rounded down to the model's size multiple: a side under it became
+    nothing, and pair training failed before starting (ZeroDivisionError), self-supervised after
+    an epoch (a Conv2D of size 0, or None figures)."""
+    rng = np.random.default_rng(5)
+    for name, (h, w) in {"clean": (6, 7), "noisy": (6, 7), "banners": (40, 3)}.items():
+        (tmp_path / name).mkdir()
+        for i in range(3):
+            cv2.imwrite(str(tmp_path / name / f"i{i}.png"), (rng.random((h, w)) * 255).astype(np.uint8))
+    tiny = [*TINY_UNET, "--patch", "16", "--epochs", "1", "--steps-per-epoch", "2", "--batch", "2"]
+    pairs = run_train(["--data", str(tmp_path / "clean"), "--pairs", str(tmp_path / "noisy"), *tiny,
+                       "--out", str(tmp_path / "p.keras")])
+    assert pairs["validation"]["psnr"] is not None
+    alone = run_train(["--data", str(tmp_path / "banners"), "--self-supervised", *tiny,
+                       "--out", str(tmp_path / "s.keras")])
+    assert alone["validation"]["loss"] is not None and alone["validation"]["noise"] > 0

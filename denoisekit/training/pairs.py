@@ -135,7 +135,9 @@ def pair_validation(pairs: PairSet, corruption: Any | None, params: Mapping[str,
     (seeded) on top of the noisy one when training adds it."""
     out = []
     for i, (noisy, clean) in enumerate(zip(pairs.noisy, pairs.clean)):
-        noisy, clean = (validation_crop(im, size, multiple, fixed_size) for im in (noisy, clean))
+        # Any height and width, as clean images' validation (``validation.predict_pairs`` pads
+        # them as inference does); rounded down to the multiple, a side under it was cut to nothing.
+        noisy, clean = (validation_crop(im, size, 1, fixed_size) for im in (noisy, clean))
         if corruption is not None:
             noisy = np.asarray(quantize(apply_corruption(corruption, noisy, params, seed, key=i)))
         out.append((noisy, clean))
@@ -145,7 +147,11 @@ def pair_validation(pairs: PairSet, corruption: Any | None, params: Mapping[str,
 def validation_crop(image: np.ndarray, size: int, multiple: int,
                     fixed_size: tuple[int, int] | None = None) -> np.ndarray:
     """The centre crop validation uses (as ``pipeline.validation_pairs`` cuts it): at most
-    ``size``, a ``multiple``; a fixed-size model's own size (small images padded up)."""
+    ``size``, a ``multiple`` (a side under it mirrored up to it first); a fixed-size model's own
+    size (small images padded up)."""
     if fixed_size is not None:
         return np.ascontiguousarray(center_crop(pad_to_patch(image, max(fixed_size)), min(fixed_size)))
+    short = [max(0, multiple - side) for side in image.shape[:2]]
+    if any(short):  # else rounded down to the multiple it would be empty
+        image = np.pad(image, [(0, short[0]), (0, short[1])] + [(0, 0)] * (image.ndim - 2), mode="symmetric")
     return np.ascontiguousarray(center_crop(image, size, multiple))
