@@ -319,3 +319,15 @@ def test_a_training_folder_that_is_missing_is_named_as_missing(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataError, match="no images found"):
         load_training_set(str(tmp_path / "empty"), 1)
+    # A folder of phone photos and notes: what was left out is said (it trained on the rest unawares).
+    from denoisekit.training import TrainingWarning
+
+    (tmp_path / "photos").mkdir()
+    for name in ("a.HEIC", "b.heic", "notes.txt"):
+        (tmp_path / "photos" / name).write_bytes(b"x")
+    with pytest.warns(TrainingWarning, match="skipped 2 HEIC image"), \
+            pytest.raises(DataError, match=r"no images found \(skipped 2 HEIC image\(s\), which are not read .*; 1 file"):
+        load_training_set(str(tmp_path / "photos"), 1)
+    cv2.imwrite(str(tmp_path / "photos" / "c.png"), np.zeros((8, 8), np.uint8))
+    with pytest.warns(TrainingWarning, match="convert them to PNG, JPEG or TIFF"):
+        assert len(load_training_set(str(tmp_path / "photos"), 1).images) == 1

@@ -8,13 +8,15 @@ Its validation images (camera, coins, chelsea, coffee: also the crops in
 from __future__ import annotations
 
 import functools
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..files import collect_inputs
-from ..images import ImageReadError, has_color, read_image, to_gray, to_rgb
+from . import TrainingWarning
+from ..images import UNREAD_IMAGE_SUFFIXES, ImageReadError, has_color, read_image, to_gray, to_rgb
 
 #: scikit-image's natural images used for training (all load offline).
 DEFAULT_TRAIN = (
@@ -102,10 +104,24 @@ def _folder(folder: Path, channels: int) -> ImageSet:
             raise DataError(str(err)) from None
         images.append(convert_channels(image.pixels, channels))
         names.append(rel.as_posix())
+    skipped = skipped_text(inputs.skipped)
+    if skipped:  # as clean and corrupt say: a folder of phone photos must not train on two PNGs unawares
+        warnings.warn(f"{folder}: {skipped}", TrainingWarning, stacklevel=2)
     if not images:
-        raise DataError(f"{folder}: no images found")
+        raise DataError(f"{folder}: no images found" + (f" ({skipped})" if skipped else ""))
     listed = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
     return ImageSet(images, f"{len(images)} images from {folder}: {listed}", names)
+
+
+def skipped_text(skipped: list[Path]) -> str:
+    """What a folder's files that are not read are, in a few words ('' when none)."""
+    unread = sorted({r.suffix.lower()[1:].upper() for r in skipped if r.suffix.lower() in UNREAD_IMAGE_SUFFIXES})
+    photos = sum(r.suffix.lower() in UNREAD_IMAGE_SUFFIXES for r in skipped)
+    parts = [f"{photos} {'/'.join(unread)} image(s), which are not read (convert them to PNG, JPEG or TIFF)"
+             ] if photos else []
+    if len(skipped) > photos:
+        parts.append(f"{len(skipped) - photos} file(s) that are not images")
+    return "skipped " + "; ".join(parts) if parts else ""
 
 
 def load_training_set(data: str | None, channels: int) -> ImageSet:
