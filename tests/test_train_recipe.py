@@ -331,3 +331,20 @@ def test_a_training_folder_that_is_missing_is_named_as_missing(tmp_path):
     cv2.imwrite(str(tmp_path / "photos" / "c.png"), np.zeros((8, 8), np.uint8))
     with pytest.warns(TrainingWarning, match="convert them to PNG, JPEG or TIFF"):
         assert len(load_training_set(str(tmp_path / "photos"), 1).images) == 1
+
+
+def test_validating_on_the_training_folder_is_warned_of(tmp_path):
+    from denoisekit.training import TrainingWarning
+    from denoisekit.training.options import check_sources
+
+    (tmp_path / "photos").mkdir()
+    with pytest.warns(TrainingWarning, match="the validation images are the training images"):
+        check_sources("gaussian", str(tmp_path / "photos"), str(tmp_path / "photos" / "."), None, None, None)
+    with pytest.warns(TrainingWarning, match="each noisy image is its clean one"):
+        check_sources(None, str(tmp_path / "photos"), None, str(tmp_path / "photos"), None, None)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        (tmp_path / "held").mkdir()
+        check_sources("gaussian", str(tmp_path / "photos"), str(tmp_path / "held"), None, None, None)  # no warning

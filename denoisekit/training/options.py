@@ -8,12 +8,13 @@ parameters. A bad option raises ``OptionError``, a ValueError naming the command
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
 from ..params import ParamError, format_value, resolve_params
 from ..plugins import PluginError, get_registry
-from . import AUGMENTS, LOSS_NAMES, METHODS, SCHEDULES, SELECT
+from . import AUGMENTS, LOSS_NAMES, METHODS, SCHEDULES, SELECT, TrainingWarning
 
 if TYPE_CHECKING:  # the trainer imports TensorFlow
     from .trainer import TrainConfig
@@ -122,6 +123,17 @@ def check_sources(noise: str | None, data: str | None, val_data: str | None, pai
             raise OptionError("--val-pairs goes with --pairs or --self-supervised", "--val-pairs")
     if val_pairs is not None and val_data is None:
         raise OptionError("--val-pairs needs --val-data, the clean images of those noisy ones", "--val-data")
+    if _same_folder(val_data, data) or _same_folder(val_pairs, pairs):
+        warnings.warn("the validation images are the training images: their figures will flatter the model and "
+                      "cannot pick its epoch (leave out --val-data to hold some out)", TrainingWarning, stacklevel=2)
+    if pairs is not None and _same_folder(pairs, data):
+        warnings.warn("--pairs is the --data folder: each noisy image is its clean one, there is no noise to learn",
+                      TrainingWarning, stacklevel=2)
+
+
+def _same_folder(a: str | None, b: str | None) -> bool:
+    return a is not None and b is not None and a not in NAMED_SETS and Path(a).is_dir() and Path(b).is_dir() \
+        and Path(a).resolve() == Path(b).resolve()
 
 
 def make_config(noise: str | None, out: str | Path = "model.keras", *, params: Mapping[str, Any] | None = None,
