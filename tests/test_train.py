@@ -117,7 +117,9 @@ def test_metadata_travels_with_the_model(tmp_path, photo_dirs):
 
 @pytest.mark.slow
 def test_resume_continues_from_the_checkpoint(tmp_path, photo_dirs):
-    train_dir, val_dir = photo_dirs
+    import shutil
+
+    train_dir, val_dir = shutil.copytree(photo_dirs[0], tmp_path / "train"), photo_dirs[1]
     out = tmp_path / "r.keras"
     source = ["--data", str(train_dir), "--val-data", str(val_dir), *TINY_UNET,
               "--steps-per-epoch", "3", "--batch", "4", "--patch", "32", "--out", str(out)]
@@ -132,6 +134,10 @@ def test_resume_continues_from_the_checkpoint(tmp_path, photo_dirs):
     summary = run_train([*common, "--epochs", "2", "--resume"])  # the same command again, --resume added
     assert summary["epochs"] == 2
     assert [r["epoch"] for r in log_rows(out)] == ["0", "1"]  # one log, continued
+    # An image added to the data folder since: not the run it was (it went on without a word).
+    shutil.copy(train_dir / "a0.png", train_dir / "a9.png")
+    grown = CliRunner().invoke(main, ["train", *common, "--epochs", "3", "--resume"])
+    assert grown.exit_code == 1 and "changed since" in grown.output
 
 
 @pytest.mark.slow

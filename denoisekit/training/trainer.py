@@ -129,10 +129,17 @@ def make_strategy(name: str) -> Any:
     raise TrainingError(f"unknown strategy {name!r} (choose from {', '.join(STRATEGIES)})")
 
 
+def data_fingerprint(names: list[str]) -> str:
+    """A short hash of what a run's data is (its files' relative names, in order)."""
+    import hashlib
+
+    return hashlib.sha1("\n".join(names).encode("utf-8")).hexdigest()[:16]
+
+
 class _StateWriter:
     """Records progress beside the checkpoints after each epoch, for --resume."""
 
-    def __init__(self, path: Path, config: TrainConfig, wall_before: float) -> None:
+    def __init__(self, path: Path, config: TrainConfig, wall_before: float, fingerprint: str | None = None) -> None:
         import keras
 
         outer = self
@@ -143,6 +150,7 @@ class _StateWriter:
 
         self.callback = Callback()
         self.path, self.config, self.start, self.wall_before = path, config, time.time(), wall_before
+        self.fingerprint = fingerprint  # of the data's file names (data_fingerprint)
         self.best: float | None = None
         self.best_epoch: int | None = None
         self.extras: Callable[[], dict[str, Any]] = dict
@@ -153,7 +161,8 @@ class _StateWriter:
         if val is not None and (self.best is None or (val < self.best if lower else val > self.best)):
             self.best, self.best_epoch = val, epochs_done
         state = {"epochs_done": epochs_done, "best_val": self.best, "best_epoch": self.best_epoch,
-                 "wall_seconds": self.elapsed(), "config": asdict(self.config), **self.extras()}
+                 "wall_seconds": self.elapsed(), "config": asdict(self.config),
+                 "data_fingerprint": self.fingerprint, **self.extras()}
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps(state, indent=2, default=list))
         os.replace(tmp, self.path)
@@ -379,6 +388,14 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
             val_set = drop_gray_images(val_set)
         descriptions = train_set.description, val_set.description
 
+    # Which files the run trains and validates on: a resumed run must see the same (an image added
+    # to the folder moves the held-out split, and epochs would be picked on two validation sets).
+    fingerprint = data_fingerprint([*train_set.names, "|", *val_set.names] if source is None
+                                   else [source.description, source.val_description])
+    if resume and state.get("data_fingerprint") not in (None, fingerprint):
+        raise TrainingError(f"--resume continues a run on the images it started with, but the files of "
+                            f"{config.data or 'the data'} changed since (added, removed or renamed): restore them, "
+                            f"or start over with --overwrite")
     if source is None:
         recipe_images = train_set.images
     else:
@@ -493,7 +510,7 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
     if not chief:  # every worker trains the same weights; only the chief's files are kept
         ckpt = scratch_dir()
     ckpt.mkdir(parents=True, exist_ok=True)
-    writer = _StateWriter(ckpt / "state.json", config, state.get("wall_seconds", 0.0))
+    writer = _StateWriter(ckpt / "state.json", config, state.get("wall_seconds", 0.0), fingerprint)
     # (checkpoints written before --select stored their best PSNR as best_val_psnr)
     writer.best, writer.best_epoch = state.get("best_val", state.get("best_val_psnr")), state.get("best_epoch")
     best_ckpt = _epoch_checkpoint(str(ckpt / "best.keras"), monitor=config.monitor, mode=config.monitor_mode,
