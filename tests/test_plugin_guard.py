@@ -62,7 +62,7 @@ def test_corrupt_names_the_misbehaving_plugin_in_one_line_per_file_and_writes_no
 def test_train_stops_on_a_broken_corruption_before_making_any_file(runner, broken, noisy_set, tmp_path, how):
     out = tmp_path / "m.keras"
     result = runner.invoke(main, ["train", "--noise", "broken-test", "-p", f"how={how}", "--data", str(noisy_set.clean),
-                                  "--val-data", str(noisy_set.clean), "--arch", "dncnn", "-a", "depth=3",
+                                  "--val-data", str(noisy_set.noisy), "--arch", "dncnn", "-a", "depth=3",
                                   "-a", "features=4", "--patch", "32", "--batch", "2", "--epochs", "1",
                                   "--steps-per-epoch", "1", "--out", str(out)])
     assert result.exit_code == 1
@@ -184,7 +184,7 @@ def test_train_names_a_misbehaving_architecture_in_one_line_and_makes_no_file(
         runner, broken_kinds, noisy_set, tmp_path, how, words):
     out = tmp_path / "m.keras"
     result = runner.invoke(main, ["train", "--noise", "gaussian", "--data", str(noisy_set.clean),
-                                  "--val-data", str(noisy_set.clean), "--arch", "broken-arch-test", "-a", f"how={how}",
+                                  "--val-data", str(noisy_set.noisy), "--arch", "broken-arch-test", "-a", f"how={how}",
                                   "--patch", "32", "--batch", "2", "--epochs", "1", "--steps-per-epoch", "1",
                                   "--out", str(out)])
     assert result.exit_code == 1

@@ -335,16 +335,16 @@ def test_a_training_folder_that_is_missing_is_named_as_missing(tmp_path):
 
 def test_validating_on_the_training_folder_is_warned_of(tmp_path):
     from denoisekit.training import TrainingWarning
-    from denoisekit.training.options import check_sources
+    from denoisekit.training.options import warn_of_shared_folders
 
     (tmp_path / "photos").mkdir()
     with pytest.warns(TrainingWarning, match="the validation images are the training images"):
-        check_sources("gaussian", str(tmp_path / "photos"), str(tmp_path / "photos" / "."), None, None, None)
+        warn_of_shared_folders(str(tmp_path / "photos"), str(tmp_path / "photos" / "."), None, None)
     with pytest.warns(TrainingWarning, match="each noisy image is its clean one"):
-        check_sources(None, str(tmp_path / "photos"), None, str(tmp_path / "photos"), None, None)
+        warn_of_shared_folders(str(tmp_path / "photos"), None, str(tmp_path / "photos"), None)
     import warnings
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         (tmp_path / "held").mkdir()
-        check_sources("gaussian", str(tmp_path / "photos"), str(tmp_path / "held"), None, None, None)  # no warning
+        warn_of_shared_folders(str(tmp_path / "photos"), str(tmp_path / "held"), None, None)  # no warning

@@ -123,6 +123,11 @@ def check_sources(noise: str | None, data: str | None, val_data: str | None, pai
             raise OptionError("--val-pairs goes with --pairs or --self-supervised", "--val-pairs")
     if val_pairs is not None and val_data is None:
         raise OptionError("--val-pairs needs --val-data, the clean images of those noisy ones", "--val-data")
+
+
+def warn_of_shared_folders(data: str | None, val_data: str | None, pairs: str | None,
+                           val_pairs: str | None) -> None:
+    """A ``TrainingWarning`` when validation is the training folder, or the noisy pairs the clean data."""
     if _same_folder(val_data, data) or _same_folder(val_pairs, pairs):
         warnings.warn("the validation images are the training images: their figures will flatter the model and "
                       "cannot pick its epoch (leave out --val-data to hold some out)", TrainingWarning, stacklevel=2)

@@ -29,7 +29,7 @@ from .datasets import drop_gray_images, load_training_set, load_validation_set, 
 from .augment import default_augment
 from .collapse import GUARD_EPOCH, Collapse, CollapseGuard
 from .losses import LOSSES, output_activation
-from .options import check_sources
+from .options import check_sources, warn_of_shared_folders
 from .padding import SizeError, model_input_size, pad_batch, round_up
 from .pipeline import patch_dataset, validation_pairs
 from .recipe import DEFAULT_LOSS, DEFAULT_SCHEDULE, default_patch, recipe_defaults, resolve_arch_params
@@ -373,6 +373,7 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
     prior_seconds = source_meta.get("total_wall_seconds", source_meta.get("wall_seconds", 0.0))
 
     check_sources(config.noise, config.data, config.val_data, config.pairs, config.val_pairs, config.self_supervised)
+    warn_of_shared_folders(config.data, config.val_data, config.pairs, config.val_pairs)
     source: Source | None = None  # clean images, noise made here; else pairs or noisy images (sources.py)
     if config.source != "synthetic":
         source = open_source(config)
