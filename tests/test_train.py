@@ -205,6 +205,10 @@ def test_init_fine_tunes_an_existing_model(tmp_path, photo_dirs, monkeypatch):
     # What fine-tuning had to beat is recorded: the --init model on the same validation crops.
     assert tuned["validation"]["init_psnr"] == pytest.approx(base["validation"]["psnr"], abs=1e-3)
     assert "init_psnr" not in base["validation"]
+    # ... and kept when the fine-tuning is resumed (it was dropped).
+    resumed = run_train([*common, "--init", str(tmp_path / "base.keras"), "--epochs", "2", "--lr", "1e-7",
+                         "--out", str(tmp_path / "tuned.keras"), "--resume"])
+    assert resumed["validation"]["init_psnr"] == tuned["validation"]["init_psnr"]
     assert tuned["arch"] == "unet" and tuned["arch_params"] == base["arch_params"]
     assert tuned["init"] == str(tmp_path / "base.keras") and tuned["channels"] == 1
     # Its training time counts the base model's run too.

@@ -133,7 +133,9 @@ def clean_command(source: Path, out: Path, model: str | None, restorer: str, par
     page by page and keep their pages, dtype, axes and metadata (--normalize).
     Existing outputs are kept unless --overwrite, so an interrupted run resumes.
     With --reference, PSNR/SSIM of input and output are reported; without, the
-    estimated noise level (sigma, 0-255) before and after.
+    estimated noise level (sigma, 0-255) before and after. Each mean covers the images
+    with both figures finite: an input identical to its reference (infinite PSNR) is
+    left out of both PSNR means, not of the SSIM means.
 
     \b
     Examples:

@@ -526,7 +526,8 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
                               first_epoch=min(GUARD_EPOCH, config.epochs))
         if state.get("collapse"):
             guard.found = Collapse(**state["collapse"])
-        writer.extras = lambda: {"collapse": asdict(guard.found) if guard.found else None}
+        # (``start``, the --init model's figures, is set below, before the first epoch ends)
+        writer.extras = lambda: {"collapse": asdict(guard.found) if guard.found else None, "init_scores": start}
     else:  # no clean images: held-out noisy ones
         validation = feed.held_out
     callbacks = [
@@ -552,7 +553,7 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
         verbose = 1 if sys.stderr.isatty() else 2
     if verbose:
         print(describe_run(config, input_size), file=sys.stderr)
-    start = None
+    start = state.get("init_scores")  # a resumed fine-tuning: what its first run measured
     if pairs and config.init and not resume:  # what fine-tuning has to beat
         start = score(pairs, validation.predict(model))
         if verbose:
