@@ -52,8 +52,10 @@ CHROMA_KNEE = 0.15
 DEFAULT_CHROMA_GAIN = 1.0
 
 
-def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float = CHROMA_EPS) -> np.ndarray:
-    """Guided filter of ``src`` (H, W, C<=4) by a one-channel ``guide`` (H, W), window ``2 radius + 1``."""
+def guided_coefficients(guide: np.ndarray, src: np.ndarray, radius: int,
+                        eps: float = CHROMA_EPS) -> tuple[np.ndarray, np.ndarray]:
+    """The guided filter's local linear model of ``src`` (H, W, C<=4) on a one-channel ``guide``
+    (H, W), window ``2 radius + 1``, averaged over the windows: (slope, offset), each (H, W, C)."""
     import cv2
 
     def box(x: np.ndarray) -> np.ndarray:
@@ -65,7 +67,13 @@ def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float = 
     var_i = box(guide * guide) - mean_i * mean_i
     a = (box(guide[..., None] * src) - mean_i[..., None] * mean_p) / (var_i[..., None] + np.float32(eps))
     b = mean_p - a * mean_i[..., None]
-    return box(a) * guide[..., None] + box(b)
+    return box(a), box(b)
+
+
+def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float = CHROMA_EPS) -> np.ndarray:
+    """Guided filter of ``src`` (H, W, C<=4) by a one-channel ``guide`` (H, W), window ``2 radius + 1``."""
+    slope, offset = guided_coefficients(guide, src, radius, eps)
+    return slope * np.asarray(guide, np.float32)[..., None] + offset
 
 
 def smooth_chroma(luma: np.ndarray, rgb: np.ndarray, radius: int, strip: int = STRIP_ROWS) -> np.ndarray:

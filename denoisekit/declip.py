@@ -50,26 +50,26 @@ def declip(restored: np.ndarray, sigma: float, smoothing: float = 0.0) -> np.nda
     """``restored`` (an estimate of the clipped mean, in [0, 1]) mapped back to the value
     whose clipped mean it is, clipped to [0, 1]; unchanged when ``sigma`` is 0. ``smoothing``:
     the correction blurred by a Gaussian of that many pixels (an (H, W, C) image)."""
-    out = np.clip(restored, 0.0, 1.0).astype(np.float32)
+    clipped = np.clip(restored, 0.0, 1.0).astype(np.float32)
     if not sigma > 0:  # 0, or nan from a flat image's estimate
-        return out
-    if smoothing > 0:
-        import cv2
-
-        clipped = out.copy()
-        correction = declip(clipped, sigma) - clipped
-        clipped += cv2.GaussianBlur(correction, (0, 0), smoothing, borderType=cv2.BORDER_REFLECT).reshape(clipped.shape)
-        return np.clip(clipped, 0.0, 1.0, out=clipped)
+        return clipped
     # The inverse tabulated at evenly spaced clipped means, so each value is found by
     # arithmetic, not searched for: linear interpolation between the two nearest entries.
     grid = np.linspace(-3 * sigma, 1 + 3 * sigma, TABLE_POINTS)
     inverse = np.interp(np.linspace(0, 1, TABLE_POINTS), clipped_mean(grid, sigma), grid).astype(np.float32)
-    position = out * np.float32(TABLE_POINTS - 1)
+    position = clipped * np.float32(TABLE_POINTS - 1)
     index = np.minimum(position.astype(np.int32), TABLE_POINTS - 2)
     position -= index
     out = inverse[index]
     out += position * (inverse[index + 1] - out)
-    return np.clip(out, 0.0, 1.0, out=out)
+    np.clip(out, 0.0, 1.0, out=out)
+    if smoothing > 0:  # the correction itself, smoothed, added to the restoration
+        import cv2
+
+        correction = cv2.GaussianBlur(out - clipped, (0, 0), smoothing, borderType=cv2.BORDER_REFLECT)
+        clipped += correction.reshape(clipped.shape)  # OpenCV drops a single channel's axis
+        return np.clip(clipped, 0.0, 1.0, out=clipped)
+    return out
 
 
 def residual_sigma(noisy: np.ndarray, restored: np.ndarray, max_side: int = MAX_SIDE) -> float:

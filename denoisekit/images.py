@@ -274,16 +274,10 @@ def as_stored(image: Image, suffix: str) -> np.ndarray:
     """The image's float pixels as a file of ``suffix`` stores them, what a later read gives back
     (so reports measure the written file, and a resumed run's figures are the same): rounded to
     its integer type, and for a JPEG through its lossy encoding too."""
-    if suffix.lower() in JPEG_SUFFIXES:
-        color = image.pixels[..., :3] if image.pixels.shape[-1] >= 3 else image.pixels[..., 0]
-        pixels = to_integers(color, np.uint8)
-        if pixels.ndim == 3:
-            pixels = cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR)
-        ok, buffer = cv2.imencode(".jpg", pixels, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
-        decoded = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED) if ok else None
-        if decoded is not None:  # the same encoder and quality encode_image writes the file with
-            decoded = cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB) if decoded.ndim == 3 else decoded[..., None]
-            return decoded.astype(np.float32) / np.float32(255)
+    if suffix.lower() in JPEG_SUFFIXES:  # the bytes encode_image writes, decoded
+        decoded = cv2.imdecode(np.frombuffer(encode_image(image, suffix), np.uint8), cv2.IMREAD_UNCHANGED)
+        decoded = cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB) if decoded.ndim == 3 else decoded[..., None]
+        return decoded[..., :image.channels].astype(np.float32) / np.float32(255)  # gray + alpha: written as RGB
     return stored_values(image.pixels, image.dtype if suffix.lower() in SIXTEEN_BIT_SUFFIXES else np.uint8)
 
 

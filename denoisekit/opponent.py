@@ -13,6 +13,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from .chroma import guided_coefficients
+
 #: How a gray model restores an RGB image: each RGB channel, or each opponent-colour channel.
 COLOR_SPACES = ("rgb", "opponent")
 #: ``clean`` restores the two chroma channels at 1/2 size (``NOISY_CHROMA_SCALE``) when the
@@ -65,10 +67,6 @@ DETAIL_RADIUS = 1
 DETAIL_EPS = 1e-3
 
 
-def _box(x: np.ndarray, radius: int) -> np.ndarray:
-    return cv2.boxFilter(x, -1, (2 * radius + 1, 2 * radius + 1), borderType=cv2.BORDER_REFLECT)
-
-
 def upsample_chroma(chroma: np.ndarray, mean: np.ndarray, scale: int,
                     radius: int = DETAIL_RADIUS, eps: float = DETAIL_EPS) -> np.ndarray:
     """Chroma restored ``scale`` times smaller (h, w, 2) brought up to the size of the restored
@@ -86,9 +84,6 @@ def upsample_chroma(chroma: np.ndarray, mean: np.ndarray, scale: int,
         return cv2.resize(x, (cols, rows), interpolation=cv2.INTER_LINEAR)[:height, :width]
 
     small_mean = block_means(mean, scale)[..., 0]
-    mean_i, mean_p = _box(small_mean, radius), _box(chroma, radius)
-    variance = _box(small_mean * small_mean, radius) - mean_i * mean_i
-    covariance = _box(small_mean[..., None] * chroma, radius) - mean_i[..., None] * mean_p
-    slope = covariance / (variance[..., None] + np.float32(eps))
+    slope, _ = guided_coefficients(small_mean, chroma, radius, eps)
     detail = mean - up(small_mean)[..., None]
-    return up(chroma) + up(_box(slope, radius)) * detail
+    return up(chroma) + up(slope) * detail

@@ -101,7 +101,8 @@ def benchmark_command(clean_dir, noise, params, restorers, channels, store, seed
                    [[r.restorer, r.psnr, r.ssim, r.seconds_per_mp] for r in results])
     if json_file is not None:
         write_json({
-            "noise": noise, "params": list(params), "noise_params": params_to_text(noise_values), "seed": seed, "store": store, "channels": channels, "repeat": repeat,
+            "noise": noise, "params": list(params), "noise_params": params_to_text(noise_values), "seed": seed,
+            "store": store, "channels": channels, "repeat": repeat,
             "images": [c.name for c in cases], "unchanged": unchanged, "unreadable": unreadable,
             "megapixels": megapixels, "cpu": cpu_description(), "results": [asdict(r) for r in results],
         }, json_file)

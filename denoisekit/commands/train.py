@@ -149,8 +149,8 @@ def train_command(noise, params, data, pairs, self_supervised, method, val_data,
                    f"{val['input_noise']:.2f} in, {val['noise']:.2f} left (0-255)")
     else:
         # None: every image exact (the noise left the validation images as they were), as PSNR's inf.
-        psnr, input_psnr, ssim = (math.inf if val.get(k, math.nan) is None else val.get(k, math.nan)
-                                  for k in ("psnr", "input_psnr", "ssim"))
+        psnr, input_psnr, ssim = (math.inf if v is None else v
+                                  for v in (val.get(k, math.nan) for k in ("psnr", "input_psnr", "ssim")))
         click.echo(f"saved {summary['model']}: validation PSNR {psnr:.2f} dB (input {input_psnr:.2f}), SSIM {ssim:.4f}")
 
 

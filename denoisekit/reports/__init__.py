@@ -13,7 +13,7 @@ from ..metrics import mean
 FIGURES = ("psnr", "ssim", "sigma")
 
 
-def _paired(rows: list[dict[str, Any]], key: str) -> list[tuple[float, float]]:
+def paired_figures(rows: list[dict[str, Any]], key: str) -> list[tuple[float, float]]:
     """(input, output) figures of the images that have both, finite: an input identical to its
     reference (infinite PSNR) leaves the output's figure out too, so both means cover the same files."""
     pairs = [(r["input"].get(key), r["output"].get(key)) for r in rows]
@@ -44,7 +44,7 @@ class Report:
         timed = [r for r in self.rows if r.get("seconds") is not None]
         megapixels = sum(r["width"] * r["height"] * r.get("pages", 1) for r in timed) / 1e6  # stacks: every page
         seconds = sum(r["seconds"] for r in timed)
-        paired = {k: _paired(self.rows, k) for k in FIGURES}
+        paired = {k: paired_figures(self.rows, k) for k in FIGURES}
         return {
             "input": {k: mean(a for a, _ in pairs) for k, pairs in paired.items()},
             "output": {k: mean(b for _, b in pairs) for k, pairs in paired.items()},

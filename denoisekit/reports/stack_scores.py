@@ -21,6 +21,7 @@ from ..noise_level import estimate_sigma
 from ..normalization import Normalization, NormalizeSpec, Statistics, dtype_span
 from ..planes import Key, Layout, normalizations
 from ..stacks import TiffStack
+from . import paired_figures
 
 #: The figures a page row holds per side, as an image row's.
 SIDES = ("input", "output")
@@ -43,13 +44,12 @@ class StackFigures:
         keys = {k for page in self.pages for side in SIDES for k in page[side]}
         out: dict[str, dict[str, float]] = {side: {} for side in SIDES}
         for k in sorted(keys):
-            pairs = [(p["input"].get(k), p["output"].get(k)) for p in self.pages]
-            finite = [(a, b) for a, b in pairs if a is not None and b is not None and np.isfinite(a) and np.isfinite(b)]
+            both = paired_figures(self.pages, k)  # pages have an image row's input and output
             for i, side in enumerate(SIDES):
-                if finite:
-                    out[side][k] = mean(pair[i] for pair in finite)
+                if both:
+                    out[side][k] = mean(pair[i] for pair in both)
                 else:
-                    values = [pair[i] for pair in pairs if pair[i] is not None]
+                    values = [p[side][k] for p in self.pages if p[side].get(k) is not None]
                     out[side][k] = float("inf") if values and all(v == float("inf") for v in values) else mean(values)
         return out
 

@@ -151,6 +151,7 @@ class _StateWriter:
         self.callback = Callback()
         self.path, self.config, self.start, self.wall_before = path, config, time.time(), wall_before
         self.fingerprint = fingerprint  # of the data's file names (data_fingerprint)
+        self.init_scores: dict[str, float] | None = None  # a fine-tuning's --init model on validation
         self.best: float | None = None
         self.best_epoch: int | None = None
         self.extras: Callable[[], dict[str, Any]] = dict
@@ -162,7 +163,7 @@ class _StateWriter:
             self.best, self.best_epoch = val, epochs_done
         state = {"epochs_done": epochs_done, "best_val": self.best, "best_epoch": self.best_epoch,
                  "wall_seconds": self.elapsed(), "config": asdict(self.config),
-                 "data_fingerprint": self.fingerprint, **self.extras()}
+                 "data_fingerprint": self.fingerprint, "init_scores": self.init_scores, **self.extras()}
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps(state, indent=2, default=list))
         os.replace(tmp, self.path)
@@ -526,8 +527,7 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
                               first_epoch=min(GUARD_EPOCH, config.epochs))
         if state.get("collapse"):
             guard.found = Collapse(**state["collapse"])
-        # (``start``, the --init model's figures, is set below, before the first epoch ends)
-        writer.extras = lambda: {"collapse": asdict(guard.found) if guard.found else None, "init_scores": start}
+        writer.extras = lambda: {"collapse": asdict(guard.found) if guard.found else None}
     else:  # no clean images: held-out noisy ones
         validation = feed.held_out
     callbacks = [
@@ -559,6 +559,7 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False, ve
         if verbose:
             print(f"validation before training (the --init model): {start['psnr']:.4f} dB, "
                   f"SSIM {start['ssim']:.4f}", file=sys.stderr)
+    writer.init_scores = start
     with contextlib.redirect_stdout(sys.stderr):  # progress is not a result: Keras's lines go to stderr
         history = model.fit(dataset, epochs=config.epochs, steps_per_epoch=config.steps_per_epoch,
                             initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose, shuffle=False)
